@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file vnet.h
+ * @brief libvnet device and zero-copy queue API.
+ *
+ * A device is opened by URI (see libvnet(7)):
+ *  - `vfio:DDDD:BB:DD.F[?mode=cdev|group|noiommu]`  a PCI function bound to vfio-pci
+ *  - `vfio-user:/path/to/socket`                   a vfio-user device server
+ *  - `sim:loopback`, `sim:pair=NAME/0`, `sim:tap=IFNAME`, `sim:sink`, `sim:source`
+ *                                                  the built-in simulated device
+ * Options follow a `?` as `key=value` pairs joined by `&` (for example
+ * `sim:loopback?queues=2&mtu=9000`).
+ *
+ * Every function returns -1 (or NULL) and sets errno on failure;
+ * vnet_last_error() then says why in words. The library never aborts.
+ *
+ * Threading: a device may be used from several threads, but each queue pair
+ * belongs to one thread at a time (as with DPDK queues and AF_XDP sockets).
+ */
+#ifndef VNET_VNET_H
+#define VNET_VNET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Marks the symbols libvnet exports. */
+#define VNET_API __attribute__((visibility("default")))
+
+/** An open device. */
+struct vnet_dev;
+/** One queue pair (an RX and a TX virtqueue) of an open device. */
+struct vnet_queue;
+
+/** How a `vfio:` device is reached. */
+enum vnet_vfio_mode {
+	VNET_VFIO_AUTO = 0, /**< cdev+iommufd, else group+type1, else no-IOMMU */
+	VNET_VFIO_CDEV,     /**< /dev/vfio/devices/vfioN bound to /dev/iommu */
+	VNET_VFIO_GROUP,    /**< /dev/vfio/N group in a type1 container */
+	VNET_VFIO_NOIOMMU,  /**< unsafe no-IOMMU group (device sees physical addresses) */
+};
+
+/**
+ * Options of vnet_dev_open(). Initialise with VNET_DEV_OPTS_INIT so that
+ * fields added later take their defaults.
+ */
+struct vnet_dev_opts {
+	size_t sz;                    /**< sizeof(struct vnet_dev_opts) */
+	unsigned queue_pairs;         /**< queue pairs to set up; 0: all the device offers (at most 16) */
+	unsigned queue_size;          /**< ring entries per virtqueue; 0: min(256, device maximum) */
+	enum vnet_vfio_mode vfio_mode; /**< overrides `?mode=` and VNET_VFIO_MODE when not AUTO */
+	uint64_t features_mask;       /**< virtio feature bits the driver must not negotiate */
+};
+
+/** Default options. */
+#define VNET_DEV_OPTS_INIT { .sz = sizeof(struct vnet_dev_opts) }
+
+/**
+ * Open a device and bring it to DRIVER_OK with its queues ready.
+ * @param uri  device URI
+ * @param opts options, or NULL for the defaults
+ * @param devp receives the device
+ * @return 0, or -1 with errno (ENOENT no such device, EACCES permissions,
+ *         ENOTSUP the device lacks a required feature, EINVAL bad URI or option)
+ */
+VNET_API int vnet_dev_open(const char *uri, const struct vnet_dev_opts *opts,
+			   struct vnet_dev **devp);
+
+/** Reset the device, release its memory and close it. NULL is ignored. */
+VNET_API void vnet_dev_close(struct vnet_dev *dev);
+
+/** What vnet_dev_info() reports. */
+struct vnet_dev_info {
+	size_t sz;                  /**< sizeof(struct vnet_dev_info), set by the caller */
+	char uri[256];              /**< the URI the device was opened with */
+	char access[16];            /**< "vfio-cdev", "vfio-group", "vfio-noiommu" or "vfio-user" */
+	uint8_t mac[6];             /**< station MAC address */
+	uint16_t mtu;               /**< largest frame payload the device accepts (default 1500) */
+	uint16_t max_queue_pairs;   /**< queue pairs the device offers */
+	uint16_t queue_pairs;       /**< queue pairs in use */
+	uint16_t queue_size;        /**< entries per virtqueue */
+	uint64_t features;          /**< negotiated virtio feature bits */
+	int link_up;                /**< 1 when the device reports link up */
+	int broken;                 /**< 1 once the device misbehaved and was stopped */
+};
+
+/** Fill @p info (whose sz the caller sets). @return 0, or -1 with errno. */
+VNET_API int vnet_dev_info(struct vnet_dev *dev, struct vnet_dev_info *info);
+
+/** Per queue pair counters (ethtool-style names in vnetconf). */
+struct vnet_queue_stats {
+	size_t sz;            /**< sizeof(struct vnet_queue_stats), set by the caller */
+	uint64_t rx_packets;  /**< frames handed to the application */
+	uint64_t rx_bytes;    /**< their bytes (without the virtio-net header) */
+	uint64_t rx_dropped;  /**< frames the driver discarded, for any reason below */
+	uint64_t rx_errors;   /**< of those: malformed by the device (bad length, chain, header) */
+	uint64_t tx_packets;  /**< frames handed to the device */
+	uint64_t tx_bytes;    /**< their bytes */
+	uint64_t tx_errors;   /**< frames refused (too long) */
+	uint64_t rx_kicks;    /**< RX doorbell writes */
+	uint64_t tx_kicks;    /**< TX doorbell writes */
+};
+
+/** Read the counters of queue pair @p qp. @return 0, or -1 with errno. */
+VNET_API int vnet_queue_stats(struct vnet_dev *dev, unsigned qp,
+			      struct vnet_queue_stats *stats);
+
+/** Queue pair @p qp of @p dev, or NULL with errno EINVAL. */
+VNET_API struct vnet_queue *vnet_dev_queue(struct vnet_dev *dev, unsigned qp);
+
+/** One frame buffer in DMA memory, as the zero-copy calls exchange them. */
+struct vnet_buf {
+	void *data;     /**< first byte of the frame (the virtio-net header sits before it) */
+	uint32_t len;   /**< frame bytes; on vnet_tx_reserve() the capacity */
+	uint16_t flags; /**< VNET_BUF_MORE: the frame continues in the next buffer */
+	uint16_t id;    /**< the driver's handle: hand it back unchanged */
+};
+
+/** vnet_buf::flags: this buffer is not the last one of its frame. */
+#define VNET_BUF_MORE 0x1
+
+/**
+ * Reserve up to @p n free TX buffers. Each has room for one whole frame of
+ * up to MTU + 18 bytes (Ethernet header and one VLAN tag). Completed
+ * transmissions are reclaimed here. Every reserved buffer must be handed to
+ * vnet_tx_submit(); one submitted with len 0 is returned unsent.
+ * @return buffers reserved (0 when the ring is full), or -1 with errno
+ *         (ENETDOWN when the device is broken or reset)
+ */
+VNET_API int vnet_tx_reserve(struct vnet_queue *q, struct vnet_buf *bufs, unsigned n);
+
+/**
+ * Send reserved buffers, in order, with at most one doorbell write.
+ * @return @p n, or -1 with errno (EMSGSIZE: a len over the capacity;
+ *         nothing was sent; EINVAL: a buffer that was not reserved)
+ */
+VNET_API int vnet_tx_submit(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned n);
+
+/**
+ * Take received frames without copying. Only whole frames are returned: a
+ * frame that spans several buffers (VNET_BUF_MORE) is returned complete or
+ * not at all. Frames the device delivered malformed are dropped here and
+ * counted (rx_dropped, rx_errors).
+ * @return buffers filled (0 when none waits), or -1 with errno (ENETDOWN)
+ */
+VNET_API int vnet_rx_peek(struct vnet_queue *q, struct vnet_buf *bufs, unsigned n);
+
+/**
+ * Give buffers obtained from vnet_rx_peek() back to the device; the ring is
+ * refilled in bulk with at most one doorbell write.
+ * @return 0, or -1 with errno (EINVAL: a buffer that was not peeked)
+ */
+VNET_API int vnet_rx_release(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned n);
+
+/** Why the last failed call of this thread failed, in words ("" if unknown). */
+VNET_API const char *vnet_last_error(void);
+
+/** Log level: 0 error, 1 warn (default), 2 info, 3 debug. Also from VNET_LOG. */
+VNET_API int vnet_set_log_level(int level);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

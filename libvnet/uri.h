@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Device URIs (libvnet(7)):
+ *   vfio:DDDD:BB:DD.F        (the domain may be omitted: BB:DD.F means 0000:BB:DD.F)
+ *   vfio-user:PATH
+ *   sim:MODE[=ARG]           MODE is loopback, pair, tap, sink or source
+ * followed by an optional "?key=value&key=value" list. Known keys:
+ *   mode=cdev|group|noiommu  (vfio)            queues=N, qsize=N  (all)
+ *   mtu=N, mac=XX:XX:XX:XX:XX:XX, size=N, fault=NAME  (sim)
+ * Unknown keys, duplicate keys and malformed values are rejected with EINVAL
+ * and a message naming the offending part.
+ */
+#ifndef VN_URI_H
+#define VN_URI_H
+
+#include <stdint.h>
+
+#define VN_URI_MAX 256
+#define VN_URI_MAX_OPTS 8
+
+enum vn_uri_kind {
+	VN_URI_VFIO,
+	VN_URI_VFIO_USER,
+	VN_URI_SIM,
+};
+
+struct vn_uri_opt {
+	char key[16];
+	char val[64];
+};
+
+struct vn_uri {
+	enum vn_uri_kind kind;
+	/* VN_URI_VFIO: canonical "DDDD:BB:DD.F"; VN_URI_VFIO_USER: socket path;
+	 * VN_URI_SIM: the mode ("loopback", "pair", ...). */
+	char target[108];
+	/* VN_URI_SIM: what follows '=' ("wire0/1", "tap0"), else "". */
+	char arg[64];
+	unsigned n_opts;
+	struct vn_uri_opt opts[VN_URI_MAX_OPTS];
+};
+
+/* Parse s into u. Returns 0 or -EINVAL (with vn_err). */
+int vn_uri_parse(const char *s, struct vn_uri *u);
+
+/* The value of option key, or NULL. */
+const char *vn_uri_opt(const struct vn_uri *u, const char *key);
+
+/*
+ * Parse option key as an unsigned integer in [min, max]; *out is left alone
+ * when the option is absent. Returns 0, or -EINVAL (with vn_err).
+ */
+int vn_uri_opt_uint(const struct vn_uri *u, const char *key, unsigned min,
+		    unsigned max, unsigned *out);
+
+#endif

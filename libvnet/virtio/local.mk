@@ -1,0 +1,1 @@
+# libvnet/virtio: sources, programs and tests of this directory (included by Makefile.am)

@@ -1,0 +1,1 @@
+# tests: sources, programs and tests of this directory (included by Makefile.am)

@@ -1,0 +1,1 @@
+# tools: sources, programs and tests of this directory (included by Makefile.am)
