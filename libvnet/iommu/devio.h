@@ -75,6 +75,9 @@ struct vn_devio {
  */
 int vn_devio_open(const struct vn_uri *u, int vfio_mode, struct vn_devio **out);
 
+/* vfio-user client: connect to the server socket at path and negotiate. */
+int vn_vfio_user_open(const char *path, struct vn_devio **out);
+
 /*
  * vfio-user client on an already connected socket (takes ownership of fd).
  * release, when not NULL, is called with arg after the socket is closed at
