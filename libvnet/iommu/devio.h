@@ -57,6 +57,12 @@ struct vn_devio_ops {
 	int (*dma_unmap)(struct vn_devio *d, struct vn_dma_mem *m);
 	/* Function-level reset (VFIO_DEVICE_RESET / VFIO_USER_DEVICE_RESET). */
 	int (*reset)(struct vn_devio *d);
+	/*
+	 * Optional (NULL: cannot tell). 0 while the device is reachable,
+	 * -ENODEV once it is gone (vfio-user: the server hung up). Cheap, but a
+	 * system call: callers use it when a queue stalls, not per frame.
+	 */
+	int (*alive)(struct vn_devio *d);
 	/* Release everything; d is freed. */
 	void (*close)(struct vn_devio *d);
 };
