@@ -1,1 +1,3 @@
-# sockapi: sources, programs and tests of this directory (included by Makefile.am)
+# sockapi/: the socket-like API over the public device API
+vnetinclude_HEADERS += libvnet/include/vnet/socket.h
+libvnet_libvnet_core_la_SOURCES += sockapi/socket.c

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file socket.h
+ * @brief Socket-like API over libvnet devices: one socket per queue pair.
+ *
+ * vnet_socket() returns a real file descriptor. vnet_send() and vnet_recv()
+ * move one Ethernet frame (no virtio-net header; no FCS) with the semantics
+ * of a packet socket: blocking by default, MSG_DONTWAIT for one call,
+ * VNET_SOCK_NONBLOCK for all calls, -1 and errno on failure. The batched
+ * calls vnet_sendmmsg() and vnet_recvmmsg() move many frames per call.
+ *
+ * Sockets opened with the same URI share one device (opened on the first
+ * socket, closed with the last). Each queue pair belongs to one socket at a
+ * time. A socket may be used by several threads; frames of one socket keep
+ * their order.
+ *
+ * Errors: EBADF (not a vnet socket), EINVAL (bad argument or URI), EBUSY
+ * (queue pair already has a socket), EMSGSIZE (frame longer than the MTU
+ * allows), EAGAIN (nothing to receive / no room to send without blocking),
+ * ENETDOWN (the device failed or went away), ENOTSUP (device lacks a
+ * required feature); vnet_last_error() says more.
+ */
+#ifndef VNET_SOCKET_H
+#define VNET_SOCKET_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "vnet/vnet.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** vnet_socket() flag: every call behaves as if MSG_DONTWAIT were given. */
+#define VNET_SOCK_NONBLOCK 0x1
+
+/**
+ * Open a socket on queue pair @p queue of the device @p uri.
+ * @return a file descriptor (close it with vnet_close()), or -1 with errno
+ */
+VNET_API int vnet_socket(const char *uri, unsigned queue, int flags);
+
+/**
+ * Send one frame of @p len bytes (14 .. MTU + 18).
+ * @param flags 0 or MSG_DONTWAIT
+ * @return @p len, or -1 with errno (EAGAIN when the ring is full and the call
+ *         must not block, EMSGSIZE, EINVAL for a frame shorter than 14 bytes)
+ */
+VNET_API ssize_t vnet_send(int fd, const void *frame, size_t len, int flags);
+
+/**
+ * Receive one frame into @p buf. A frame longer than @p len is truncated to
+ * @p len bytes; the rest is discarded.
+ * @param flags 0, MSG_DONTWAIT, MSG_TRUNC (return the frame's real length
+ *        even when it was truncated), or both
+ * @return bytes stored (or the frame length with MSG_TRUNC), or -1 with errno
+ */
+VNET_API ssize_t vnet_recv(int fd, void *buf, size_t len, int flags);
+
+/** One frame of a batched call. */
+struct vnet_msg {
+	void *buf;      /**< frame bytes */
+	size_t len;     /**< vnet_sendmmsg: frame length; vnet_recvmmsg: size of buf */
+	size_t msg_len; /**< out: bytes sent, or length of the frame received */
+	int flags;      /**< out (recv): MSG_TRUNC when the frame was longer than len */
+};
+
+/**
+ * Send up to @p n frames with at most one doorbell write.
+ * Blocks until at least one frame is sent, unless MSG_DONTWAIT.
+ * @return frames sent (the first ones of @p msgs), or -1 with errno when none
+ *         was (EMSGSIZE/EINVAL refer to msgs[0]; a bad frame later in the
+ *         batch ends the batch before it)
+ */
+VNET_API int vnet_sendmmsg(int fd, struct vnet_msg *msgs, unsigned n, int flags);
+
+/**
+ * Receive up to @p n frames. Blocks until at least one frame is there,
+ * unless MSG_DONTWAIT; then returns what is waiting without blocking again.
+ * @return frames received, or -1 with errno
+ */
+VNET_API int vnet_recvmmsg(int fd, struct vnet_msg *msgs, unsigned n, int flags);
+
+/** Describe the device behind socket @p fd (MAC, MTU, ...). */
+VNET_API int vnet_socket_info(int fd, struct vnet_dev_info *info);
+
+/**
+ * Close a socket. Calls blocked on it in other threads return -1 with
+ * EBADF. The device is closed with its last socket.
+ */
+VNET_API int vnet_close(int fd);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
