@@ -9,3 +9,17 @@ check-valgrind:
 	$(MAKE) $(AM_MAKEFLAGS) check LOG_COMPILER="$(VALGRIND_CMD)" \
 		TESTS_ENVIRONMENT="VNET_TEST_QUICK=1; export VNET_TEST_QUICK;"
 .PHONY: check-valgrind
+
+if HAVE_CMOCKA
+# End to end over the in-process simulated device, through the public API only.
+INTEGRATION_TESTS = tests/integration/test_socket tests/integration/test_burst
+check_PROGRAMS += $(INTEGRATION_TESTS)
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += tests/integration/frames.h
+tests_integration_test_socket_SOURCES = tests/integration/test_socket.c
+tests_integration_test_socket_CFLAGS = $(TESTCFLAGS)
+tests_integration_test_socket_LDADD = libvnet/libvnet.la $(CMOCKA_LIBS)
+tests_integration_test_burst_SOURCES = tests/integration/test_burst.c
+tests_integration_test_burst_CFLAGS = $(TESTCFLAGS)
+tests_integration_test_burst_LDADD = libvnet/libvnet.la $(CMOCKA_LIBS)
+endif
