@@ -2,4 +2,8 @@
 vnetinclude_HEADERS += libvnet/include/vnet/vnet.h
 libvnet_libvnet_core_la_SOURCES += \
 	libvnet/log.c libvnet/log.h \
+	libvnet/uri.c libvnet/uri.h \
 	libvnet/compiler.h
+# public device and queue API (vnet.h); the io_uring event engine and waits
+libvnet_libvnet_core_la_SOURCES += libvnet/device.c \
+	libvnet/event.c libvnet/event.h libvnet/wait.c

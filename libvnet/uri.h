@@ -6,13 +6,14 @@
  *   sim:MODE[=ARG]           MODE is loopback, pair, tap, sink or source
  * followed by an optional "?key=value&key=value" list. Known keys:
  *   mode=cdev|group|noiommu  (vfio)            queues=N, qsize=N  (all)
- *   mtu=N, mac=XX:XX:XX:XX:XX:XX, size=N, fault=NAME  (sim)
+ *   mtu=N, mac=XX:XX:XX:XX:XX:XX, size=N, fault=NAME[@N]  (sim)
  * Unknown keys, duplicate keys and malformed values are rejected with EINVAL
  * and a message naming the offending part.
  */
 #ifndef VN_URI_H
 #define VN_URI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define VN_URI_MAX 256
@@ -39,6 +40,17 @@ struct vn_uri {
 	unsigned n_opts;
 	struct vn_uri_opt opts[VN_URI_MAX_OPTS];
 };
+
+/* The longest canonical PCI address, "DDDDDDDD:BB:DD.F" (VMD domains exceed
+ * 16 bits); a buffer for one needs VN_PCI_ADDR_LEN + 1 bytes. */
+#define VN_PCI_ADDR_LEN 16
+
+/*
+ * "[DDDD:]BB:DD.F" (hex, any case; the domain defaults to 0 and may have up
+ * to 8 digits) -> canonical lower-case "dddd:bb:dd.f" in out, which holds sz
+ * bytes (VN_PCI_ADDR_LEN + 1 always suffice). Returns 0 or -EINVAL (with vn_err).
+ */
+int vn_pci_addr_parse(const char *s, char *out, size_t sz);
 
 /* Parse s into u. Returns 0 or -EINVAL (with vn_err). */
 int vn_uri_parse(const char *s, struct vn_uri *u);

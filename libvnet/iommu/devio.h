@@ -88,6 +88,7 @@ int vn_vfio_user_open(const char *path, struct vn_devio **out);
  * vfio-user client on an already connected socket (takes ownership of fd).
  * release, when not NULL, is called with arg after the socket is closed at
  * close() time (the in-process simulator uses it to join its thread).
+ * On failure, too, fd is closed and then release(arg) is called.
  */
 int vn_vfio_user_open_fd(int fd, void (*release)(void *arg), void *arg,
 			 struct vn_devio **out);

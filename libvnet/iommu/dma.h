@@ -72,6 +72,11 @@ struct vn_iova_alloc {
 	struct vn_iova_range *free; /* sorted, non-overlapping, non-adjacent */
 	unsigned n_free;
 	unsigned cap;
+	/* Extents handed out, sorted: put() accepts exactly these, so a double
+	 * or foreign put is caught instead of corrupting the free list. */
+	struct vn_iova_range *used;
+	unsigned n_used;
+	unsigned used_cap;
 };
 
 /* Returns 0, or -EINVAL for empty/overlapping/unsorted ranges, -ENOMEM. */

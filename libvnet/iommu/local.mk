@@ -1,1 +1,80 @@
 # libvnet/iommu: sources, programs and tests of this directory (included by Makefile.am)
+
+# Kernel VFIO backends (group/type1, no-IOMMU, cdev/iommufd), DMA memory, IOVA allocation
+libvnet_libvnet_core_la_SOURCES += \
+	libvnet/iommu/devio.c libvnet/iommu/devio.h \
+	libvnet/iommu/dma.c libvnet/iommu/dma.h \
+	libvnet/iommu/vfio.c libvnet/iommu/vfio.h libvnet/iommu/vfio_uapi.h \
+	libvnet/iommu/vfio_sysfs.c \
+	libvnet/iommu/vfio_group.c \
+	libvnet/iommu/vfio_cdev.c
+
+# vfio-user: wire codec and socket I/O (shared with sim/vfu_server.c), client backend
+libvnet_libvnet_core_la_SOURCES += \
+	libvnet/iommu/vfio_user_proto.c libvnet/iommu/vfio_user_proto.h \
+	libvnet/iommu/vfio_user_json.c \
+	libvnet/iommu/vfio_user_sock.c \
+	libvnet/iommu/vfio_user.c
+if HAVE_CMOCKA
+VN_VFIO_USER_TESTS = tests/unit/test_vfio_user_proto tests/unit/test_vfio_user \
+	tests/unit/test_vfio_user_client
+check_PROGRAMS += $(VN_VFIO_USER_TESTS)
+TESTS += $(VN_VFIO_USER_TESTS)
+tests_unit_test_vfio_user_proto_SOURCES = tests/unit/test_vfio_user_proto.c
+tests_unit_test_vfio_user_proto_CFLAGS = $(TESTCFLAGS)
+tests_unit_test_vfio_user_proto_LDADD = $(TESTLIBS)
+tests_unit_test_vfio_user_SOURCES = tests/unit/test_vfio_user.c
+tests_unit_test_vfio_user_CFLAGS = $(TESTCFLAGS)
+tests_unit_test_vfio_user_LDADD = $(TESTLIBS)
+tests_unit_test_vfio_user_client_SOURCES = tests/unit/test_vfio_user_client.c
+tests_unit_test_vfio_user_client_CFLAGS = $(TESTCFLAGS)
+tests_unit_test_vfio_user_client_LDADD = $(TESTLIBS)
+endif
+
+if HAVE_CMOCKA
+VN_KVFIO_TESTS = tests/unit/test_uri tests/unit/test_iova tests/unit/test_dma
+check_PROGRAMS += $(VN_KVFIO_TESTS)
+TESTS += $(VN_KVFIO_TESTS)
+tests_unit_test_uri_SOURCES = tests/unit/test_uri.c
+tests_unit_test_uri_CFLAGS = $(TESTCFLAGS)
+tests_unit_test_uri_LDADD = $(TESTLIBS)
+tests_unit_test_iova_SOURCES = tests/unit/test_iova.c
+tests_unit_test_iova_CFLAGS = $(TESTCFLAGS)
+tests_unit_test_iova_LDADD = $(TESTLIBS)
+tests_unit_test_dma_SOURCES = tests/unit/test_dma.c
+tests_unit_test_dma_CFLAGS = $(TESTCFLAGS)
+tests_unit_test_dma_LDADD = $(TESTLIBS)
+# The kernel VFIO paths, against a fake sysfs/dev/proc tree and a fake kernel.
+VN_KVFIO_TREE = tests/unit/vfio_fake.c tests/unit/vfio_fake.h
+VN_KVFIO_FAKE = $(VN_KVFIO_TREE) tests/unit/vfio_fake_kernel.c
+VN_KVFIO_VTESTS = tests/unit/test_vfio_select tests/unit/test_vfio_group tests/unit/test_vfio_cdev
+check_PROGRAMS += $(VN_KVFIO_VTESTS)
+TESTS += $(VN_KVFIO_VTESTS)
+tests_unit_test_vfio_select_SOURCES = tests/unit/test_vfio_select.c $(VN_KVFIO_TREE)
+tests_unit_test_vfio_select_CFLAGS = $(TESTCFLAGS)
+tests_unit_test_vfio_select_LDADD = $(TESTLIBS)
+tests_unit_test_vfio_group_SOURCES = tests/unit/test_vfio_group.c $(VN_KVFIO_FAKE)
+tests_unit_test_vfio_group_CFLAGS = $(TESTCFLAGS)
+tests_unit_test_vfio_group_LDADD = $(TESTLIBS)
+tests_unit_test_vfio_cdev_SOURCES = tests/unit/test_vfio_cdev.c $(VN_KVFIO_FAKE)
+tests_unit_test_vfio_cdev_CFLAGS = $(TESTCFLAGS)
+tests_unit_test_vfio_cdev_LDADD = $(TESTLIBS)
+endif
+
+# libFuzzer harness for the vfio-user codec and server core; not part of
+# `make check`. Build it in a tree configured with CC=clang:
+#   make fuzz-vfio-user && tests/fuzz/fuzz_vfio_user -max_len=4096 CORPUS_DIR
+EXTRA_DIST += tests/fuzz/fuzz_vfio_user.c
+VN_FUZZ_VFIO_USER_SRC = $(top_srcdir)/tests/fuzz/fuzz_vfio_user.c \
+	$(top_srcdir)/libvnet/log.c \
+	$(top_srcdir)/libvnet/iommu/vfio_user_json.c \
+	$(top_srcdir)/libvnet/iommu/vfio_user_proto.c \
+	$(top_srcdir)/libvnet/iommu/vfio_user_sock.c \
+	$(top_srcdir)/libvnet/sim/vfu_server.c
+tests/fuzz/fuzz_vfio_user: $(VN_FUZZ_VFIO_USER_SRC)
+	$(AM_V_at)$(MKDIR_P) tests/fuzz
+	$(AM_V_CCLD)$(CC) $(VNET_CFLAGS) $(AM_CPPFLAGS) -g -O1 \
+		-fsanitize=fuzzer,address,undefined -o $@ $(VN_FUZZ_VFIO_USER_SRC)
+fuzz-vfio-user: tests/fuzz/fuzz_vfio_user
+.PHONY: fuzz-vfio-user
+CLEANFILES += tests/fuzz/fuzz_vfio_user

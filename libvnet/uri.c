@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Device URI parsing (grammar in uri.h). A URI comes from the application,
+ * a configuration file or the environment: every part is checked and a bad
+ * one is named in the error message.
+ */
+#include "uri.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+/* Which schemes an option applies to. */
+#define FOR_VFIO 0x1
+#define FOR_USER 0x2
+#define FOR_SIM  0x4
+#define FOR_ALL  (FOR_VFIO | FOR_USER | FOR_SIM)
+
+enum val_kind { VAL_UINT, VAL_MODE, VAL_MAC, VAL_FAULT };
+
+static const struct {
+	const char *key;
+	unsigned schemes;
+	enum val_kind kind;
+} known_opts[] = {
+	{ "mode", FOR_VFIO, VAL_MODE },
+	{ "queues", FOR_ALL, VAL_UINT },
+	{ "qsize", FOR_ALL, VAL_UINT },
+	{ "mtu", FOR_SIM, VAL_UINT },
+	{ "mac", FOR_SIM, VAL_MAC },
+	{ "size", FOR_SIM, VAL_UINT },
+	{ "fault", FOR_SIM, VAL_FAULT },
+};
+
+/* sim: modes, and whether "=ARG" may follow. */
+static const struct {
+	const char *name;
+	bool takes_arg;
+} sim_modes[] = {
+	{ "loopback", false }, { "pair", true }, { "tap", true },
+	{ "sink", false },     { "source", false },
+};
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Parse 1..maxdig hex digits at *p, advancing it; the value must not exceed
+ * max. Returns 0 or -1.
+ */
+static int hexfield(const char **p, unsigned maxdig, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+	unsigned n = 0;
+	int d;
+
+	while ((d = hexval(**p)) >= 0) {
+		if (++n > maxdig)
+			return -1;
+		v = v * 16 + (unsigned)d;
+		(*p)++;
+	}
+	if (n == 0 || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int vn_pci_addr_parse(const char *s, char *out, size_t sz)
+{
+	unsigned long dom = 0, bus, dev, fn;
+	const char *colon = strchr(s, ':');
+	const char *p = s;
+	int n;
+
+	/* Two ':' mean a domain is present; up to 8 hex digits, since VMD
+	 * domains exceed 16 bits. The rest is bus 0-ff, device 0-1f, fn 0-7. */
+	if (colon && strchr(colon + 1, ':') &&
+	    (hexfield(&p, 8, 0xffffffffUL, &dom) || *p++ != ':'))
+		goto bad;
+	if (hexfield(&p, 2, 0xff, &bus) || *p++ != ':' || hexfield(&p, 2, 0x1f, &dev) ||
+	    *p++ != '.' || hexfield(&p, 1, 7, &fn) || *p)
+		goto bad;
+	n = snprintf(out, sz, "%04lx:%02lx:%02lx.%lx", dom, bus, dev, fn);
+	if (n < 0 || (size_t)n >= sz)
+		return vn_err(-EINVAL, "PCI address \"%s\" does not fit in %zu bytes", s, sz);
+	return 0;
+bad:
+	return vn_err(-EINVAL, "bad PCI address \"%s\" (want DDDD:BB:DD.F with bus 0-ff, device 0-1f, function 0-7)",
+		      s);
+}
+
+static int parse_sim(const char *s, struct vn_uri *u)
+{
+	const char *eq = strchr(s, '=');
+	size_t mlen = eq ? (size_t)(eq - s) : strlen(s);
+	size_t i;
+
+	for (i = 0; i < VN_ARRAY_SIZE(sim_modes); i++)
+		if (strlen(sim_modes[i].name) == mlen && !memcmp(s, sim_modes[i].name, mlen))
+			break;
+	if (i == VN_ARRAY_SIZE(sim_modes))
+		return vn_err(-EINVAL, "unknown sim mode \"%.*s\" (loopback, pair, tap, sink, source)",
+			      (int)mlen, s);
+	strcpy(u->target, sim_modes[i].name);
+	if (!eq)
+		return 0;
+	if (!sim_modes[i].takes_arg)
+		return vn_err(-EINVAL, "sim mode %s takes no argument", u->target);
+	if (!eq[1])
+		return vn_err(-EINVAL, "sim mode %s: empty argument after '='", u->target);
+	if (strlen(eq + 1) >= sizeof(u->arg))
+		return vn_err(-EINVAL, "sim mode %s: argument longer than %zu bytes", u->target,
+			      sizeof(u->arg) - 1);
+	strcpy(u->arg, eq + 1);
+	return 0;
+}
+
+static bool valid_mac(const char *v)
+{
+	for (int i = 0; i < 6; i++) {
+		if (hexval(v[0]) < 0 || hexval(v[1]) < 0)
+			return false;
+		v += 2;
+		if (*v != (i == 5 ? '\0' : ':'))
+			return false;
+		v++;
+	}
+	return true;
+}
+
+static int check_value(const char *key, enum val_kind kind, const char *v)
+{
+	switch (kind) {
+	case VAL_UINT:
+		if (strspn(v, "0123456789") != strlen(v))
+			return vn_err(-EINVAL, "option %s=%s: not a decimal number", key, v);
+		return 0;
+	case VAL_MODE:
+		if (strcmp(v, "cdev") && strcmp(v, "group") && strcmp(v, "noiommu"))
+			return vn_err(-EINVAL, "option mode=%s: want cdev, group or noiommu", v);
+		return 0;
+	case VAL_MAC:
+		if (!valid_mac(v))
+			return vn_err(-EINVAL, "option mac=%s: want XX:XX:XX:XX:XX:XX", v);
+		return 0;
+	case VAL_FAULT: /* NAME[@N]; the simulator checks the name and the count */
+		if (strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_-@") != strlen(v))
+			return vn_err(-EINVAL, "option %s=%s: want NAME or NAME@COUNT", key, v);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* One "key=value" of length len at s. */
+static int parse_opt(const char *s, size_t len, unsigned scheme, struct vn_uri *u)
+{
+	const char *eq = memchr(s, '=', len);
+	struct vn_uri_opt *o;
+	size_t klen, vlen;
+	size_t i;
+
+	if (!eq)
+		return vn_err(-EINVAL, "option \"%.*s\" has no '='", (int)len, s);
+	klen = (size_t)(eq - s);
+	vlen = len - klen - 1;
+	if (klen == 0)
+		return vn_err(-EINVAL, "option \"%.*s\" has an empty key", (int)len, s);
+	if (vlen == 0)
+		return vn_err(-EINVAL, "option \"%.*s\" has an empty value", (int)len, s);
+	for (i = 0; i < VN_ARRAY_SIZE(known_opts); i++)
+		if (strlen(known_opts[i].key) == klen && !memcmp(known_opts[i].key, s, klen))
+			break;
+	if (i == VN_ARRAY_SIZE(known_opts))
+		return vn_err(-EINVAL, "unknown option \"%.*s\"", (int)klen, s);
+	if (!(known_opts[i].schemes & scheme))
+		return vn_err(-EINVAL, "option \"%s\" does not apply to this kind of URI", known_opts[i].key);
+	if (vn_uri_opt(u, known_opts[i].key))
+		return vn_err(-EINVAL, "option \"%s\" given twice", known_opts[i].key);
+	/* With distinct known keys only, this guards the table should keys be added. */
+	if (u->n_opts == VN_URI_MAX_OPTS)
+		return vn_err(-EINVAL, "more than %d options", VN_URI_MAX_OPTS);
+	o = &u->opts[u->n_opts];
+	if (vlen >= sizeof(o->val))
+		return vn_err(-EINVAL, "option \"%s\": value longer than %zu bytes", known_opts[i].key,
+			      sizeof(o->val) - 1);
+	/* klen < sizeof(o->key): every known key is shorter. */
+	memcpy(o->key, s, klen);
+	o->key[klen] = '\0';
+	memcpy(o->val, eq + 1, vlen);
+	o->val[vlen] = '\0';
+	u->n_opts++;
+	return check_value(o->key, known_opts[i].kind, o->val);
+}
+
+static int parse_opts(const char *s, unsigned scheme, struct vn_uri *u)
+{
+	for (;;) {
+		const char *amp = strchr(s, '&');
+		size_t len = amp ? (size_t)(amp - s) : strlen(s);
+		int r;
+
+		if (len == 0)
+			return vn_err(-EINVAL, "empty option in URI (stray '?' or '&')");
+		r = parse_opt(s, len, scheme, u);
+		if (r)
+			return r;
+		if (!amp)
+			return 0;
+		s = amp + 1;
+	}
+}
+
+int vn_uri_parse(const char *s, struct vn_uri *u)
+{
+	char body[VN_URI_MAX];
+	const char *rest;
+	char *q;
+	unsigned scheme;
+	int r;
+
+	memset(u, 0, sizeof(*u));
+	if (!s)
+		return vn_err(-EINVAL, "no device URI");
+	if (strlen(s) >= VN_URI_MAX)
+		return vn_err(-EINVAL, "device URI longer than %d bytes", VN_URI_MAX - 1);
+	if (!strncmp(s, "vfio:", 5)) {
+		u->kind = VN_URI_VFIO;
+		scheme = FOR_VFIO;
+		rest = s + 5;
+	} else if (!strncmp(s, "vfio-user:", 10)) {
+		u->kind = VN_URI_VFIO_USER;
+		scheme = FOR_USER;
+		rest = s + 10;
+	} else if (!strncmp(s, "sim:", 4)) {
+		u->kind = VN_URI_SIM;
+		scheme = FOR_SIM;
+		rest = s + 4;
+	} else {
+		return vn_err(-EINVAL, "unknown URI scheme in \"%s\" (want vfio:, vfio-user: or sim:)", s);
+	}
+	strcpy(body, rest);
+	q = strchr(body, '?');
+	if (q)
+		*q = '\0';
+	if (!body[0])
+		return vn_err(-EINVAL, "URI \"%s\" names no device", s);
+
+	switch (u->kind) {
+	case VN_URI_VFIO:
+		r = vn_pci_addr_parse(body, u->target, sizeof(u->target));
+		break;
+	case VN_URI_VFIO_USER:
+		/* The path goes into sockaddr_un.sun_path, as large as target. */
+		if (strlen(body) >= sizeof(u->target))
+			return vn_err(-EINVAL, "vfio-user socket path longer than %zu bytes",
+				      sizeof(u->target) - 1);
+		strcpy(u->target, body);
+		r = 0;
+		break;
+	default:
+		r = parse_sim(body, u);
+		break;
+	}
+	if (r == 0 && q)
+		r = parse_opts(q + 1, scheme, u);
+	if (r)
+		memset(u, 0, sizeof(*u));
+	return r;
+}
+
+const char *vn_uri_opt(const struct vn_uri *u, const char *key)
+{
+	for (unsigned i = 0; i < u->n_opts && i < VN_URI_MAX_OPTS; i++)
+		if (!strcmp(u->opts[i].key, key))
+			return u->opts[i].val;
+	return NULL;
+}
+
+int vn_uri_opt_uint(const struct vn_uri *u, const char *key, unsigned min, unsigned max,
+		    unsigned *out)
+{
+	const char *v = vn_uri_opt(u, key);
+	unsigned long n;
+	char *end;
+
+	if (!v)
+		return 0;
+	/* strtoul accepts signs and blanks: only plain digits are a number here. */
+	if (!*v || strspn(v, "0123456789") != strlen(v))
+		return vn_err(-EINVAL, "option %s=%s: not a decimal number", key, v);
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || *end || n < min || n > max)
+		return vn_err(-EINVAL, "option %s=%s: out of range [%u, %u]", key, v, min, max);
+	*out = (unsigned)n;
+	return 0;
+}

@@ -1,0 +1,789 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vfio-user client (iommu/vfio_user.c) against the server core
+ * (sim/vfu_server.c) for real, over a socketpair, with a tiny fake device
+ * behind the server; and raw, misbehaving clients against the server.
+ *
+ * The fake device: BAR0 is a 16 KiB memfd, mappable in [0x1000, 0x2000)
+ * (sparse mmap), with two doorbells (ioeventfds) at 0x3000 and 0x3004;
+ * config space (region 7) is 256 bytes in memory, and a write of an IOVA to
+ * its offset 0x40 makes the device read 16 bytes there and write 16 bytes
+ * after them through vfu_dma_ptr(). MSI-X has 4 vectors.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/vfio.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "compiler.h"
+#include "iommu/devio.h"
+#include "iommu/vfio_user_proto.h"
+#include "sim/vfu_server.h"
+
+#define BAR_SIZE 0x4000
+#define PROBE_REG 0x40
+#define MSIX VFIO_PCI_MSIX_IRQ_INDEX
+/* Counters the server thread bumps, read by the test thread. */
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+
+struct fake {
+	uint8_t cfg[256];
+	uint8_t *bar;
+	int memfd;
+	int kick[2];
+	int irq[4];
+	unsigned reads, writes, resets, unmaps;
+	struct vfu_server *srv;
+	uint8_t dma_seen[16];
+	bool dma_ok;
+};
+
+struct rig {
+	struct fake f;
+	struct vfu_server *srv;
+	pthread_t thread;
+	bool running;
+	int fds_before;
+};
+
+
+static bool readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1;
+}
+
+static uint64_t drain(int fd)
+{
+	uint64_t v = 0;
+
+	if (read(fd, &v, sizeof(v)) != sizeof(v))
+		return 0;
+	return v;
+}
+
+/* ---- the fake device ---- */
+
+static uint8_t *fake_mem(struct fake *f, unsigned idx)
+{
+	return idx == VFIO_PCI_CONFIG_REGION_INDEX ? f->cfg : f->bar;
+}
+
+static int fake_read(void *dev, unsigned idx, uint64_t off, void *buf, uint32_t len)
+{
+	struct fake *f = dev;
+
+	__atomic_fetch_add(&f->reads, 1, __ATOMIC_RELEASE);
+	memcpy(buf, fake_mem(f, idx) + off, len);
+	return 0;
+}
+
+static int fake_write(void *dev, unsigned idx, uint64_t off, const void *buf, uint32_t len)
+{
+	struct fake *f = dev;
+
+	__atomic_fetch_add(&f->writes, 1, __ATOMIC_RELEASE);
+	memcpy(fake_mem(f, idx) + off, buf, len);
+	if (idx == VFIO_PCI_CONFIG_REGION_INDEX && off == PROBE_REG && len == 8) {
+		uint64_t iova;
+		uint8_t *p;
+
+		memcpy(&iova, buf, 8);
+		p = vfu_dma_ptr(f->srv, iova, 32, true);
+		f->dma_ok = p != NULL;
+		if (p) {
+			memcpy(f->dma_seen, p, 16);
+			memcpy(p + 16, "written-by-dev!", 16);
+		}
+	}
+	return 0;
+}
+
+static void fake_set_irqs(void *dev, unsigned idx, unsigned start, unsigned count, const int *fds)
+{
+	struct fake *f = dev;
+
+	assert_int_equal(idx, MSIX);
+	if (count == 0) {
+		for (unsigned i = 0; i < 4; i++)
+			f->irq[i] = -1;
+		return;
+	}
+	assert_true(start + count <= 4);
+	for (unsigned i = 0; i < count; i++)
+		f->irq[start + i] = fds[i];
+}
+
+static void fake_reset(void *dev)
+{
+	struct fake *f = dev;
+
+	__atomic_fetch_add(&f->resets, 1, __ATOMIC_RELEASE);
+}
+
+static void fake_dma_unmap(void *dev, uint64_t iova, uint64_t len)
+{
+	struct fake *f = dev;
+
+	__atomic_fetch_add(&f->unmaps, 1, __ATOMIC_RELEASE);
+}
+
+static const struct vfu_dev_ops fake_ops = {
+	.region_read = fake_read,
+	.region_write = fake_write,
+	.set_irqs = fake_set_irqs,
+	.reset = fake_reset,
+	.dma_unmap = fake_dma_unmap,
+};
+
+static int rig_setup(void **state)
+{
+	struct rig *r = calloc(1, sizeof(*r));
+	struct vfu_server_cfg cfg = { .ops = &fake_ops };
+	struct vfu_region *bar = &cfg.regions[0], *cs = &cfg.regions[VFIO_PCI_CONFIG_REGION_INDEX];
+
+	assert_non_null(r);
+	r->f.memfd = memfd_create("fake-bar", MFD_CLOEXEC);
+	assert_true(r->f.memfd >= 0);
+	assert_int_equal(ftruncate(r->f.memfd, BAR_SIZE), 0);
+	r->f.bar = mmap(NULL, BAR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, r->f.memfd, 0);
+	assert_true(r->f.bar != MAP_FAILED);
+	for (int i = 0; i < 2; i++)
+		r->f.kick[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	for (int i = 0; i < 4; i++)
+		r->f.irq[i] = -1;
+	cfg.dev = &r->f;
+	*bar = (struct vfu_region){
+		.size = BAR_SIZE,
+		.flags = VN_REGION_READ | VN_REGION_WRITE | VN_REGION_MMAP,
+		.mmap_fd = r->f.memfd,
+		.n_sparse = 1,
+		.sparse = { { 0x1000, 0x1000 } },
+		.n_ioeventfd = 2,
+		.ioeventfd = { { 0x3000, 2, r->f.kick[0] }, { 0x3004, 2, r->f.kick[1] } },
+	};
+	*cs = (struct vfu_region){ .size = 256, .flags = VN_REGION_READ | VN_REGION_WRITE,
+				   .mmap_fd = -1 };
+	cfg.regions[1].flags = VN_REGION_READ; /* size 0: absent whatever the flags */
+	cfg.regions[2] = (struct vfu_region){ .size = 64, .flags = VN_REGION_READ, .mmap_fd = -1 };
+	cfg.irq_count[MSIX] = 4;
+	assert_int_equal(vfu_server_new(&cfg, &r->srv), 0);
+	r->f.srv = r->srv;
+	r->fds_before = count_fds();
+	*state = r;
+	return 0;
+}
+
+static int rig_teardown(void **state)
+{
+	struct rig *r = *state;
+
+	/* Nothing the server received (DMA fds, IRQ eventfds) stays open. */
+	assert_int_equal(count_fds(), r->fds_before);
+	vfu_server_free(r->srv);
+	munmap(r->f.bar, BAR_SIZE);
+	close(r->f.memfd);
+	close(r->f.kick[0]);
+	close(r->f.kick[1]);
+	free(r);
+	return 0;
+}
+
+/* ---- threaded: the real client against the server ---- */
+
+static void *serve(void *arg)
+{
+	struct rig *r = arg;
+
+	while (vfu_server_handle(r->srv) == 0)
+		;
+	return NULL;
+}
+
+static void join_server(void *arg)
+{
+	struct rig *r = arg;
+
+	pthread_join(r->thread, NULL);
+	r->running = false;
+}
+
+static struct vn_devio *open_client(struct rig *r)
+{
+	struct vn_devio *d = NULL;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(vfu_server_attach(r->srv, sv[1]), 0);
+	assert_int_equal(pthread_create(&r->thread, NULL, serve, r), 0);
+	r->running = true;
+	assert_int_equal(vn_vfio_user_open_fd(sv[0], join_server, r, &d), 0);
+	assert_string_equal(d->access, "vfio-user");
+	return d;
+}
+
+static void test_open_info(void **state)
+{
+	struct rig *r = *state;
+	struct vn_devio *d = open_client(r);
+	struct vn_region_info ri;
+	uint32_t n;
+
+	assert_int_equal(d->ops->region_info(d, 0, &ri), 0);
+	assert_int_equal(ri.size, BAR_SIZE);
+	assert_int_equal(ri.flags, VN_REGION_READ | VN_REGION_WRITE | VN_REGION_MMAP);
+	assert_int_equal(d->ops->region_info(d, 1, &ri), 0);
+	assert_int_equal(ri.size, 0);
+	assert_int_equal(d->ops->region_info(d, VFIO_PCI_CONFIG_REGION_INDEX, &ri), 0);
+	assert_int_equal(ri.size, 256);
+	assert_int_equal(ri.flags, VN_REGION_READ | VN_REGION_WRITE);
+	assert_int_equal(d->ops->region_info(d, 20, &ri), 0);
+	assert_int_equal(ri.size, 0);
+	assert_int_equal(d->ops->irq_info(d, MSIX, &n), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(d->ops->irq_info(d, 0, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(d->ops->irq_info(d, 40, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(d->ops->alive(d), 0);
+	d->ops->close(d);
+	assert_false(r->running);
+	/* the server reset the device when the client left */
+	assert_int_equal(LOAD(r->f.resets), 1);
+}
+
+static void test_region_rw(void **state)
+{
+	struct rig *r = *state;
+	struct vn_devio *d = open_client(r);
+	uint8_t all[256], four[4] = { 1, 2, 3, 4 };
+	uint32_t v = 0;
+	uint16_t w = 0xbeef;
+
+	assert_int_equal(vn_devio_write(d, VFIO_PCI_CONFIG_REGION_INDEX, 0x10, four, 4), 0);
+	assert_memory_equal(r->f.cfg + 0x10, four, 4);
+	assert_int_equal(vn_devio_read(d, VFIO_PCI_CONFIG_REGION_INDEX, 0x10, &v, 4), 0);
+	assert_int_equal(v, 0x04030201);
+	assert_int_equal(vn_devio_write(d, 0, 0x100, &w, 2), 0);
+	assert_memory_equal(r->f.bar + 0x100, &w, 2);
+	memset(r->f.cfg + 0x80, 0x5a, 0x80);
+	assert_int_equal(vn_devio_read(d, VFIO_PCI_CONFIG_REGION_INDEX, 0, all, sizeof(all)), 0);
+	assert_memory_equal(all, r->f.cfg, sizeof(all));
+	/* out of range, absent region, read-only region */
+	assert_int_equal(vn_devio_read(d, VFIO_PCI_CONFIG_REGION_INDEX, 254, &v, 4), -EINVAL);
+	assert_int_equal(vn_devio_read(d, VFIO_PCI_CONFIG_REGION_INDEX, UINT64_MAX - 1, &v, 4), -EINVAL);
+	assert_int_equal(vn_devio_read(d, 1, 0, &v, 4), -EINVAL);
+	assert_int_equal(vn_devio_write(d, 2, 0, &v, 4), -EACCES);
+	assert_int_equal(vn_devio_read(d, 2, 60, &v, 4), 0);
+	d->ops->close(d);
+}
+
+static void test_region_map(void **state)
+{
+	struct rig *r = *state;
+	struct vn_devio *d = open_client(r);
+	void *va = NULL, *va2 = NULL;
+
+	assert_int_equal(d->ops->region_map(d, 0, 0x1010, 0x100, &va), 0);
+	memcpy(va, "through the map", 16);
+	/* the same bytes on the device side of the memfd */
+	assert_memory_equal(r->f.bar + 0x1010, "through the map", 16);
+	memcpy(r->f.bar + 0x1ff0, "device side", 12);
+	assert_int_equal(d->ops->region_map(d, 0, 0x1ff0, 0x10, &va2), 0);
+	assert_memory_equal(va2, "device side", 12);
+	assert_ptr_equal((char *)va2 - 0x1ff0, (char *)va - 0x1010);
+	/* outside the sparse area, across its end, not mappable regions */
+	assert_int_equal(d->ops->region_map(d, 0, 0, 0x100, &va), -ENOTSUP);
+	assert_int_equal(d->ops->region_map(d, 0, 0x1f00, 0x200, &va), -ENOTSUP);
+	assert_int_equal(d->ops->region_map(d, VFIO_PCI_CONFIG_REGION_INDEX, 0, 4, &va), -ENOTSUP);
+	d->ops->close(d);
+}
+
+static void test_doorbell(void **state)
+{
+	struct rig *r = *state;
+	struct vn_devio *d = open_client(r);
+	unsigned writes = LOAD(r->f.writes);
+	uint16_t q = 1;
+	uint32_t q4 = 1;
+
+	assert_false(readable(r->f.kick[0]));
+	assert_int_equal(vn_devio_write(d, 0, 0x3000, &q, 2), 0);
+	assert_int_equal(vn_devio_write(d, 0, 0x3000, &q, 2), 0);
+	assert_int_equal(vn_devio_write(d, 0, 0x3004, &q, 2), 0);
+	/* no message reached the device, the eventfds did */
+	assert_int_equal(LOAD(r->f.writes), writes);
+	assert_int_equal(drain(r->f.kick[0]), 2);
+	assert_int_equal(drain(r->f.kick[1]), 1);
+	/* a different size or offset is an ordinary register write */
+	assert_int_equal(vn_devio_write(d, 0, 0x3000, &q4, 4), 0);
+	assert_int_equal(vn_devio_write(d, 0, 0x3002, &q, 2), 0);
+	assert_int_equal(LOAD(r->f.writes), writes + 2);
+	assert_false(readable(r->f.kick[0]));
+	d->ops->close(d);
+}
+
+static void test_dma(void **state)
+{
+	struct rig *r = *state;
+	struct vn_devio *d = open_client(r);
+	struct vn_dma_mem m, m2;
+	uint64_t probe;
+
+	assert_int_equal(vn_dma_alloc(&m, 64 * 1024, "test-dma"), 0);
+	assert_int_equal(vn_dma_alloc(&m2, 4096, "test-dma2"), 0);
+	assert_int_equal(d->ops->dma_map(d, &m), 0);
+	assert_true(m.mapped);
+	assert_true(m.iova >= (1ULL << 32));
+	assert_int_equal(d->ops->dma_map(d, &m2), 0);
+	assert_true(m2.iova >= m.iova + m.len || m2.iova + m2.len <= m.iova);
+	assert_int_equal(d->ops->dma_map(d, &m), -EINVAL); /* already mapped */
+	memcpy((char *)m.va + 0x200, "client-wrote-it", 16);
+	probe = vn_dma_iova(&m, (char *)m.va + 0x200);
+	assert_int_equal(vn_devio_write(d, VFIO_PCI_CONFIG_REGION_INDEX, PROBE_REG, &probe, 8), 0);
+	assert_true(r->f.dma_ok);
+	assert_memory_equal(r->f.dma_seen, "client-wrote-it", 16);
+	assert_memory_equal((char *)m.va + 0x210, "written-by-dev!", 16);
+	/* the last bytes of the window, and one past it */
+	probe = m.iova + m.len - 32;
+	assert_int_equal(vn_devio_write(d, VFIO_PCI_CONFIG_REGION_INDEX, PROBE_REG, &probe, 8), 0);
+	assert_true(r->f.dma_ok);
+	probe = m.iova + m.len - 31;
+	assert_int_equal(vn_devio_write(d, VFIO_PCI_CONFIG_REGION_INDEX, PROBE_REG, &probe, 8), 0);
+	assert_false(r->f.dma_ok);
+	/* the second window, then gone after unmap */
+	probe = m2.iova;
+	assert_int_equal(vn_devio_write(d, VFIO_PCI_CONFIG_REGION_INDEX, PROBE_REG, &probe, 8), 0);
+	assert_true(r->f.dma_ok);
+	assert_int_equal(d->ops->dma_unmap(d, &m2), 0);
+	assert_false(m2.mapped);
+	assert_int_equal(LOAD(r->f.unmaps), 1);
+	assert_int_equal(vn_devio_write(d, VFIO_PCI_CONFIG_REGION_INDEX, PROBE_REG, &probe, 8), 0);
+	assert_false(r->f.dma_ok);
+	assert_int_equal(d->ops->dma_unmap(d, &m2), -EINVAL);
+	assert_int_equal(d->ops->dma_unmap(d, &m), 0);
+	assert_int_equal(LOAD(r->f.unmaps), 2);
+	/* map again: the IOVA space came back */
+	assert_int_equal(d->ops->dma_map(d, &m), 0);
+	d->ops->close(d); /* while mapped: the server unmaps on disconnect */
+	assert_int_equal(LOAD(r->f.unmaps), 3);
+	m.mapped = false; /* the mapping went away with the device */
+	vn_dma_free(&m);
+	vn_dma_free(&m2);
+}
+
+static void test_irqs(void **state)
+{
+	struct rig *r = *state;
+	struct vn_devio *d = open_client(r);
+	int e[3], fds[4];
+	uint64_t one = 1;
+
+	for (int i = 0; i < 3; i++)
+		e[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	fds[0] = e[0];
+	fds[1] = e[1];
+	fds[2] = -1;
+	fds[3] = e[2];
+	assert_int_equal(d->ops->set_irqs(d, MSIX, 0, 4, fds), 0);
+	assert_true(r->f.irq[0] >= 0 && r->f.irq[1] >= 0 && r->f.irq[3] >= 0);
+	assert_int_equal(r->f.irq[2], -1);
+	/* the device signals vector 1 and 3; the client's eventfds see it */
+	assert_int_equal(write(r->f.irq[1], &one, 8), 8);
+	assert_int_equal(write(r->f.irq[3], &one, 8), 8);
+	assert_false(readable(e[0]));
+	assert_int_equal(drain(e[1]), 1);
+	assert_int_equal(drain(e[2]), 1);
+	/* re-route vector 0 only, then unroute vector 1 */
+	assert_int_equal(d->ops->set_irqs(d, MSIX, 0, 1, &e[2]), 0);
+	assert_int_equal(write(r->f.irq[0], &one, 8), 8);
+	assert_int_equal(drain(e[2]), 1);
+	fds[0] = -1;
+	assert_int_equal(d->ops->set_irqs(d, MSIX, 1, 1, fds), 0);
+	assert_int_equal(r->f.irq[1], -1);
+	/* out of range vectors are refused by the server */
+	assert_int_equal(d->ops->set_irqs(d, MSIX, 3, 2, e), -EINVAL);
+	/* count 0 disables the index */
+	assert_int_equal(d->ops->set_irqs(d, MSIX, 0, 0, NULL), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(r->f.irq[i], -1);
+	/* routed again, then a reset releases them */
+	assert_int_equal(d->ops->set_irqs(d, MSIX, 2, 1, e), 0);
+	assert_true(r->f.irq[2] >= 0);
+	assert_int_equal(d->ops->reset(d), 0);
+	assert_int_equal(LOAD(r->f.resets), 1);
+	assert_int_equal(r->f.irq[2], -1);
+	d->ops->close(d);
+	for (int i = 0; i < 3; i++)
+		close(e[i]);
+}
+
+static void test_reconnect(void **state)
+{
+	struct rig *r = *state;
+	struct vn_devio *d = open_client(r);
+	int e = eventfd(0, EFD_CLOEXEC);
+	uint32_t v;
+
+	assert_int_equal(d->ops->set_irqs(d, MSIX, 0, 1, &e), 0);
+	d->ops->close(d);
+	assert_int_equal(LOAD(r->f.resets), 1);
+	assert_int_equal(r->f.irq[0], -1);
+	/* a second client is served from scratch */
+	d = open_client(r);
+	r->f.cfg[0] = 0xf4;
+	assert_int_equal(vn_devio_read(d, VFIO_PCI_CONFIG_REGION_INDEX, 0, &v, 1), 0);
+	assert_int_equal(v & 0xff, 0xf4);
+	d->ops->close(d);
+	assert_int_equal(LOAD(r->f.resets), 2);
+	close(e);
+}
+
+/* The server vanishes: calls fail, alive() says so, close still works. */
+static void test_server_gone(void **state)
+{
+	struct rig *r = *state;
+	struct vn_devio *d = NULL;
+	struct vn_dma_mem m;
+	int sv[2];
+	uint32_t v;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(vfu_server_attach(r->srv, sv[1]), 0);
+	assert_int_equal(pthread_create(&r->thread, NULL, serve, r), 0);
+	assert_int_equal(vn_vfio_user_open_fd(sv[0], NULL, NULL, &d), 0);
+	assert_int_equal(vn_dma_alloc(&m, 4096, "gone"), 0);
+	assert_int_equal(d->ops->dma_map(d, &m), 0);
+	shutdown(sv[0], SHUT_WR); /* the server sees EOF and drops us */
+	pthread_join(r->thread, NULL);
+	assert_int_equal(d->ops->alive(d), -ENODEV);
+	assert_true(vn_devio_read(d, VFIO_PCI_CONFIG_REGION_INDEX, 0, &v, 4) < 0);
+	assert_int_equal(vn_devio_read(d, VFIO_PCI_CONFIG_REGION_INDEX, 0, &v, 4), -ENODEV);
+	assert_int_equal(d->ops->dma_unmap(d, &m), 0); /* dropped with the connection */
+	assert_false(m.mapped);
+	d->ops->close(d);
+	vn_dma_free(&m);
+}
+
+struct listener {
+	struct rig *r;
+	int lfd;
+};
+
+static void *accept_and_serve(void *arg)
+{
+	struct listener *l = arg;
+	int fd = accept4(l->lfd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd >= 0 && vfu_server_attach(l->r->srv, fd) == 0)
+		serve(l->r);
+	return NULL;
+}
+
+/* vn_vfio_user_open() by socket path, and its failures. */
+static void test_open_path(void **state)
+{
+	struct rig *r = *state;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct listener l = { .r = r };
+	struct vn_devio *d = NULL;
+	char longpath[200];
+	uint32_t v;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/tmp/vnet-test-vu-%d.sock", (int)getpid());
+	unlink(sa.sun_path);
+	l.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(bind(l.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(l.lfd, 1), 0);
+	assert_int_equal(pthread_create(&r->thread, NULL, accept_and_serve, &l), 0);
+	assert_int_equal(vn_vfio_user_open(sa.sun_path, &d), 0);
+	assert_int_equal(vn_devio_read(d, VFIO_PCI_CONFIG_REGION_INDEX, 0, &v, 4), 0);
+	d->ops->close(d);
+	pthread_join(r->thread, NULL);
+	close(l.lfd);
+	unlink(sa.sun_path);
+	/* nobody listening, no such path, a path too long for sun_path */
+	assert_int_equal(vn_vfio_user_open(sa.sun_path, &d), -ENOENT);
+	memset(longpath, 'x', sizeof(longpath) - 1);
+	longpath[sizeof(longpath) - 1] = '\0';
+	assert_int_equal(vn_vfio_user_open(longpath, &d), -ENAMETOOLONG);
+}
+
+/* ---- raw clients: the server must survive them ---- */
+
+/* Send a raw message and let the server handle it in this thread. */
+static int raw_send(struct rig *r, int sock, uint16_t cmd, uint32_t flags, const void *p,
+		    size_t len, const int *fds, unsigned n_fds)
+{
+	uint8_t buf[256];
+	struct vfio_user_hdr h;
+
+	assert_true(len + sizeof(h) <= sizeof(buf));
+	vfio_user_hdr_init(&h, 0x42, cmd, len, flags);
+	memcpy(buf, &h, sizeof(h));
+	if (len)
+		memcpy(buf + sizeof(h), p, len);
+	assert_int_equal(vfio_user_send(sock, buf, sizeof(h) + len, fds, n_fds, 1000), 0);
+	return vfu_server_handle(r->srv);
+}
+
+/* One command: 0 or the negative errno of the error reply; payload to out. */
+static int raw_call(struct rig *r, int sock, uint16_t cmd, const void *p, size_t len,
+		    const int *fds, unsigned n_fds, void *out, size_t out_len)
+{
+	static uint8_t in[VFIO_USER_MAX_MSG];
+	struct vfio_user_fds rfds;
+	struct vfio_user_hdr h;
+	int n;
+
+	assert_int_equal(raw_send(r, sock, cmd, VFIO_USER_F_TYPE_COMMAND, p, len, fds, n_fds), 0);
+	n = vfio_user_recv(sock, in, sizeof(in), &rfds, 1000);
+	assert_true(n >= 16);
+	vfio_user_fds_close(&rfds, 0);
+	memcpy(&h, in, sizeof(h));
+	if (vfio_user_reply_check(&h, 0x42, cmd))
+		return -(int)h.error;
+	if (out)
+		memcpy(out, in + sizeof(h), VN_MIN(out_len, (size_t)n - sizeof(h)));
+	return 0;
+}
+
+static int raw_attach(struct rig *r)
+{
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(vfu_server_attach(r->srv, sv[1]), 0);
+	return sv[0];
+}
+
+static void raw_version(struct rig *r, int sock)
+{
+	struct vfio_user_version_info v = { .major = 0, .minor = 1,
+					    .caps = { .max_msg_fds = 8, .max_data_xfer_size = 4096,
+						      .max_dma_maps = 1, .pgsizes = 4096 } };
+	uint8_t p[200];
+	int n = vfio_user_version_encode(p, sizeof(p), &v);
+
+	assert_true(n > 0);
+	assert_int_equal(raw_call(r, sock, VFIO_USER_VERSION, p, (size_t)n, NULL, 0, NULL, 0), 0);
+}
+
+/* After any abuse, a proper client still gets served. */
+static void check_good_client(struct rig *r)
+{
+	struct vn_devio *d = open_client(r);
+	uint32_t v;
+
+	assert_int_equal(vn_devio_read(d, VFIO_PCI_CONFIG_REGION_INDEX, 0, &v, 4), 0);
+	d->ops->close(d);
+}
+
+static void test_raw_bad_header(void **state)
+{
+	struct rig *r = *state;
+	uint8_t junk[16];
+	struct vfio_user_hdr h;
+	int s = raw_attach(r);
+
+	/* size smaller than the header: dropped */
+	vfio_user_hdr_init(&h, 1, VFIO_USER_VERSION, 0, 0);
+	h.size = 4;
+	memcpy(junk, &h, sizeof(h));
+	assert_int_equal(write(s, junk, sizeof(junk)), sizeof(junk));
+	assert_int_equal(vfu_server_handle(r->srv), -ECONNRESET);
+	assert_int_equal(vfu_server_fd(r->srv), -1);
+	close(s);
+	/* a huge size: dropped */
+	s = raw_attach(r);
+	h.size = 0x7fffffff;
+	memcpy(junk, &h, sizeof(h));
+	assert_int_equal(write(s, junk, sizeof(junk)), sizeof(junk));
+	assert_int_equal(vfu_server_handle(r->srv), -ECONNRESET);
+	close(s);
+	/* a message that never completes: dropped after the timeout */
+	s = raw_attach(r);
+	h.size = 64;
+	memcpy(junk, &h, sizeof(h));
+	assert_int_equal(write(s, junk, sizeof(junk)), sizeof(junk));
+	assert_int_equal(vfu_server_handle(r->srv), -ECONNRESET);
+	close(s);
+	check_good_client(r);
+}
+
+static void test_raw_bad_commands(void **state)
+{
+	struct rig *r = *state;
+	struct vfio_user_device_info di = { .argsz = sizeof(di) };
+	struct vfio_user_region_info ri = { .argsz = sizeof(ri), .index = 0 };
+	struct vfio_user_region_rw rw = { .offset = 250, .region = VFIO_PCI_CONFIG_REGION_INDEX,
+					  .count = 8 };
+	struct {
+		struct vfio_user_region_rw rw;
+		uint32_t v;
+	} wr = { .rw = { .offset = 0, .region = 2, .count = 4 } };
+	struct vfio_user_irq_set is = { .argsz = sizeof(is), .index = MSIX, .count = 2,
+					.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER };
+	int e = eventfd(0, EFD_CLOEXEC);
+	int before = count_fds();
+	int s = raw_attach(r);
+
+	/* anything before VERSION */
+	assert_int_equal(raw_call(r, s, VFIO_USER_DEVICE_GET_INFO, &di, sizeof(di), NULL, 0, NULL, 0), -EINVAL);
+	/* VERSION with bad JSON, then a good one, then a second one */
+	assert_int_equal(raw_call(r, s, VFIO_USER_VERSION, "\0\0\1\0{x}", 8, NULL, 0, NULL, 0), -EINVAL);
+	raw_version(r, s);
+	assert_int_equal(raw_call(r, s, VFIO_USER_VERSION, "\0\0\1\0", 4, NULL, 0, NULL, 0), -EINVAL);
+	/* unknown and server-to-client commands */
+	assert_int_equal(raw_call(r, s, 99, NULL, 0, NULL, 0, NULL, 0), -ENOSYS);
+	assert_int_equal(raw_call(r, s, VFIO_USER_DMA_WRITE, NULL, 0, NULL, 0, NULL, 0), -ENOSYS);
+	/* an fd where none belongs is refused and closed */
+	assert_int_equal(raw_call(r, s, VFIO_USER_DEVICE_GET_INFO, &di, sizeof(di), &e, 1, NULL, 0), -EINVAL);
+	/* bad argsz, truncated payload */
+	di.argsz = 4;
+	assert_int_equal(raw_call(r, s, VFIO_USER_DEVICE_GET_INFO, &di, sizeof(di), NULL, 0, NULL, 0), -EINVAL);
+	assert_int_equal(raw_call(r, s, VFIO_USER_DEVICE_GET_REGION_INFO, &ri, 8, NULL, 0, NULL, 0), -EINVAL);
+	/* bad region index, out of range, read-only, oversize count */
+	ri.index = 30;
+	assert_int_equal(raw_call(r, s, VFIO_USER_DEVICE_GET_REGION_INFO, &ri, sizeof(ri), NULL, 0, NULL, 0), -EINVAL);
+	assert_int_equal(raw_call(r, s, VFIO_USER_REGION_READ, &rw, sizeof(rw), NULL, 0, NULL, 0), -EINVAL);
+	rw.offset = 0;
+	rw.region = 5;
+	assert_int_equal(raw_call(r, s, VFIO_USER_REGION_READ, &rw, sizeof(rw), NULL, 0, NULL, 0), -EINVAL);
+	assert_int_equal(raw_call(r, s, VFIO_USER_REGION_WRITE, &wr, sizeof(wr.rw) + 4, NULL, 0, NULL, 0), -EACCES);
+	rw.region = 0;
+	rw.count = 8192; /* above the 4096 this client negotiated */
+	assert_int_equal(raw_call(r, s, VFIO_USER_REGION_READ, &rw, sizeof(rw), NULL, 0, NULL, 0), -EINVAL);
+	/* SET_IRQS: fewer fds than vectors, bad index, MASK action */
+	assert_int_equal(raw_call(r, s, VFIO_USER_DEVICE_SET_IRQS, &is, sizeof(is), &e, 1, NULL, 0), -EINVAL);
+	is.count = 1;
+	is.index = 7;
+	assert_int_equal(raw_call(r, s, VFIO_USER_DEVICE_SET_IRQS, &is, sizeof(is), &e, 1, NULL, 0), -EINVAL);
+	is.index = MSIX;
+	is.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_MASK;
+	assert_int_equal(raw_call(r, s, VFIO_USER_DEVICE_SET_IRQS, &is, sizeof(is), &e, 1, NULL, 0), -ENOTSUP);
+	/* a reply sent to the server is ignored; no_reply gets no reply */
+	assert_int_equal(raw_send(r, s, VFIO_USER_DEVICE_GET_INFO, VFIO_USER_F_TYPE_REPLY, NULL, 0, NULL, 0), 0);
+	assert_int_equal(raw_send(r, s, VFIO_USER_DEVICE_RESET, VFIO_USER_F_NO_REPLY, NULL, 0, NULL, 0), 0);
+	assert_false(readable(s));
+	/* still in sync: a good command works */
+	di.argsz = sizeof(di);
+	memset(&ri, 0, sizeof(ri));
+	assert_int_equal(raw_call(r, s, VFIO_USER_DEVICE_GET_INFO, &di, sizeof(di), NULL, 0, &ri, 16), 0);
+	memcpy(&di, &ri, sizeof(di));
+	assert_int_equal(di.num_regions, VFU_MAX_REGIONS);
+	assert_true(di.flags & VFIO_DEVICE_FLAGS_PCI);
+	close(s);
+	assert_int_equal(vfu_server_handle(r->srv), -ECONNRESET);
+	assert_int_equal(count_fds(), before);
+	close(e);
+	check_good_client(r);
+}
+
+static void test_raw_dma(void **state)
+{
+	struct rig *r = *state;
+	int mfd = memfd_create("raw-dma", MFD_CLOEXEC);
+	struct vfio_user_dma_map m = { .argsz = sizeof(m), .flags = VFIO_USER_F_DMA_READ,
+				       .addr = 0x100000, .size = 0x2000 };
+	struct vfio_user_dma_unmap u = { .argsz = sizeof(u), .addr = 0x100000, .size = 0x1000 };
+	int before, s, two[2];
+	char *p;
+
+	assert_int_equal(ftruncate(mfd, 0x4000), 0);
+	two[0] = two[1] = mfd;
+	before = count_fds();
+	s = raw_attach(r);
+	raw_version(r, s);
+	/* without an fd, with two */
+	assert_int_equal(raw_call(r, s, VFIO_USER_DMA_MAP, &m, sizeof(m), NULL, 0, NULL, 0), -ENOTSUP);
+	assert_int_equal(raw_call(r, s, VFIO_USER_DMA_MAP, &m, sizeof(m), two, 2, NULL, 0), -EINVAL);
+	/* larger than the file, unaligned offset, wrapping address */
+	m.size = 0x5000;
+	assert_int_equal(raw_call(r, s, VFIO_USER_DMA_MAP, &m, sizeof(m), &mfd, 1, NULL, 0), -EINVAL);
+	m.size = 0x2000;
+	m.offset = 0x10;
+	assert_int_equal(raw_call(r, s, VFIO_USER_DMA_MAP, &m, sizeof(m), &mfd, 1, NULL, 0), -EINVAL);
+	m.offset = 0;
+	m.addr = UINT64_MAX - 0xfff;
+	assert_int_equal(raw_call(r, s, VFIO_USER_DMA_MAP, &m, sizeof(m), &mfd, 1, NULL, 0), -EINVAL);
+	/* a read-only window at 1 MiB, and one below it */
+	m.addr = 0x100000;
+	assert_int_equal(raw_call(r, s, VFIO_USER_DMA_MAP, &m, sizeof(m), &mfd, 1, NULL, 0), 0);
+	m.addr = 0x80000;
+	m.flags |= VFIO_USER_F_DMA_WRITE;
+	assert_int_equal(raw_call(r, s, VFIO_USER_DMA_MAP, &m, sizeof(m), &mfd, 1, NULL, 0), 0);
+	/* overlaps: inside, straddling either end */
+	static const uint64_t clash[] = { 0x7f000, 0x80000, 0x81000, 0xff000, 0x100000, 0x101000 };
+	for (unsigned i = 0; i < VN_ARRAY_SIZE(clash); i++) {
+		m.addr = clash[i];
+		assert_int_equal(raw_call(r, s, VFIO_USER_DMA_MAP, &m, sizeof(m), &mfd, 1, NULL, 0), -EEXIST);
+	}
+	/* vfu_dma_ptr: bounds, direction, overflow */
+	p = vfu_dma_ptr(r->srv, 0x100000, 0x2000, false);
+	assert_non_null(p);
+	assert_null(vfu_dma_ptr(r->srv, 0x100000, 0x10, true)); /* read-only */
+	assert_null(vfu_dma_ptr(r->srv, 0x100000, 0x2001, false));
+	assert_null(vfu_dma_ptr(r->srv, 0xfffff, 2, false));
+	assert_null(vfu_dma_ptr(r->srv, 0x102000, 1, false));
+	assert_null(vfu_dma_ptr(r->srv, 0x100000, 0, false));
+	assert_null(vfu_dma_ptr(r->srv, UINT64_MAX, 2, false));
+	assert_null(vfu_dma_ptr(r->srv, 0x81fff, 2, true)); /* spans two windows' gap */
+	assert_ptr_equal(vfu_dma_ptr(r->srv, 0x101fff, 1, false), p + 0x1fff);
+	assert_non_null(vfu_dma_ptr(r->srv, 0x80000, 0x2000, true));
+	assert_ptr_equal(vfu_dma_ptr(r->srv, 0x100010, 4, false), p + 0x10);
+	/* unmap must match a mapping exactly */
+	assert_int_equal(raw_call(r, s, VFIO_USER_DMA_UNMAP, &u, sizeof(u), NULL, 0, NULL, 0), -ENOENT);
+	u.size = 0x2000;
+	assert_int_equal(raw_call(r, s, VFIO_USER_DMA_UNMAP, &u, sizeof(u), NULL, 0, NULL, 0), 0);
+	assert_null(vfu_dma_ptr(r->srv, 0x100000, 1, false));
+	assert_int_equal(LOAD(r->f.unmaps), 1);
+	/* UNMAP_ALL */
+	u = (struct vfio_user_dma_unmap){ .argsz = sizeof(u), .flags = VFIO_USER_F_DMA_UNMAP_ALL };
+	assert_int_equal(raw_call(r, s, VFIO_USER_DMA_UNMAP, &u, sizeof(u), NULL, 0, NULL, 0), 0);
+	assert_int_equal(LOAD(r->f.unmaps), 2);
+	assert_null(vfu_dma_ptr(r->srv, 0x80000, 1, false));
+	close(s);
+	assert_int_equal(vfu_server_handle(r->srv), -ECONNRESET);
+	assert_int_equal(count_fds(), before);
+	close(mfd);
+	check_good_client(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_info, rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_region_rw, rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_region_map, rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_doorbell, rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_dma, rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_irqs, rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_reconnect, rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_server_gone, rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_open_path, rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_raw_bad_header, rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_raw_bad_commands, rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_raw_dma, rig_setup, rig_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
