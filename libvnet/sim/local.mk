@@ -1,1 +1,29 @@
 # libvnet/sim: sources, programs and tests of this directory (included by Makefile.am)
+
+# vfio-user server core (device side of libvnet/iommu/vfio_user_proto.h)
+libvnet_libvnet_core_la_SOURCES += libvnet/sim/vfu_server.c libvnet/sim/vfu_server.h
+
+# the simulated virtio-net device (vnet-simd(8)) and in-process sim: URIs
+libvnet_libvnet_core_la_SOURCES += \
+	libvnet/sim/sim.h libvnet/sim/sim_dev.h \
+	libvnet/sim/sim_params.c \
+	libvnet/sim/sim_pci.c \
+	libvnet/sim/sim_virtio.c \
+	libvnet/sim/sim_vq.c libvnet/sim/sim_vq.h \
+	libvnet/sim/sim_net.c \
+	libvnet/sim/sim_mode.c \
+	libvnet/sim/sim_host.c libvnet/sim/sim_host.h \
+	libvnet/sim/sim_open.c
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_sim_dev
+TESTS += tests/unit/test_sim_dev
+tests_unit_test_sim_dev_SOURCES = tests/unit/test_sim_dev.c
+tests_unit_test_sim_dev_CFLAGS = $(TESTCFLAGS)
+tests_unit_test_sim_dev_LDADD = $(TESTLIBS)
+check_PROGRAMS += tests/unit/test_sim_vq
+TESTS += tests/unit/test_sim_vq
+tests_unit_test_sim_vq_SOURCES = tests/unit/test_sim_vq.c
+tests_unit_test_sim_vq_CFLAGS = $(TESTCFLAGS)
+tests_unit_test_sim_vq_LDADD = $(TESTLIBS)
+endif

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Device side of a split virtqueue (virtio 1.2 §2.7), written from the spec
+ * independently of the driver in libvnet/virtio/: a bug shared by both sides
+ * would pass every test.
+ *
+ * The device reads the available ring and the descriptor table, writes the
+ * used ring. Everything in guest (client) memory is untrusted: indices,
+ * descriptor addresses, lengths and flags are validated before use, and a
+ * ring that breaks the rules is reported as an error (the caller then sets
+ * DEVICE_NEEDS_RESET), never followed.
+ */
+#ifndef VN_SIM_VQ_H
+#define VN_SIM_VQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/virtio_ring.h>
+
+struct vfu_server;
+
+#define SIM_VQ_MAX_SIZE 1024
+
+/* One mapped descriptor buffer. */
+struct sim_seg {
+	uint8_t *p;
+	uint32_t len;
+};
+
+/* A popped descriptor chain; its segments live in a caller-provided array,
+ * device-readable ones first (§2.7.4.2 orders them so). */
+struct sim_chain {
+	uint16_t head;
+	unsigned n_out, n_in;     /* readable, then writable segments */
+	uint64_t out_len, in_len; /* their byte totals */
+	struct sim_seg *seg;
+};
+
+struct sim_vq {
+	/* Configured through the common configuration structure. */
+	uint16_t size;
+	uint16_t max_size;
+	uint16_t msix_vector;
+	bool enabled;
+	uint64_t desc_iova, avail_iova, used_iova;
+
+	/* Set up when the device starts; NULL until then and after a DMA unmap. */
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+
+	bool event_idx;      /* VIRTIO_RING_F_EVENT_IDX negotiated */
+	bool notify_on;      /* available buffer notifications wanted */
+	uint16_t last_avail; /* next available ring slot to consume */
+	uint16_t avail_seen; /* avail->idx as last read */
+	uint16_t used_idx;   /* next used ring slot to fill */
+	uint16_t published;  /* used->idx as last written */
+	uint16_t signalled;  /* used->idx at the last interrupt decision */
+};
+
+/* Forget the ring (reset); keeps max_size. */
+void sim_vq_reset(struct sim_vq *vq);
+
+/* Translate the three ring areas; -EFAULT (with vn_err) when not mapped or misaligned. */
+int sim_vq_map(struct sim_vq *vq, struct vfu_server *srv);
+
+/* Mapped and ready for use. */
+static inline bool sim_vq_ready(const struct sim_vq *vq)
+{
+	return vq->enabled && vq->used != NULL;
+}
+
+/* Drop the ring pointers (the client unmapped DMA memory); sim_vq_map() again before use. */
+void sim_vq_unmap(struct sim_vq *vq);
+
+/*
+ * Take the next available chain, mapping its buffers into seg[0..seg_cap).
+ * Returns 1 (chain in *c), 0 (ring empty), -ENOSPC (more than seg_cap
+ * segments: nothing consumed) or -EPROTO (the driver broke the ring rules;
+ * vn_err says how).
+ */
+int sim_vq_pop(struct sim_vq *vq, struct vfu_server *srv, struct sim_seg *seg,
+	       unsigned seg_cap, struct sim_chain *c);
+
+/* Give back the last n popped chains (none of them pushed yet). */
+void sim_vq_unpop(struct sim_vq *vq, uint16_t n);
+
+/* Fill the next used ring entry; not visible to the driver before sim_vq_publish(). */
+void sim_vq_push(struct sim_vq *vq, uint32_t id, uint32_t len);
+
+/*
+ * Publish pushed entries (used->idx) and decide whether the driver asked for
+ * a used buffer notification for them. Returns true when one is due.
+ */
+bool sim_vq_publish(struct sim_vq *vq);
+
+/*
+ * Ask for (on) or suppress (off) available buffer notifications. Turning
+ * them on ends with a full barrier so that the caller's next look at the
+ * ring cannot miss a buffer made available before the driver saw the change.
+ */
+void sim_vq_notify(struct sim_vq *vq, bool on);
+
+#endif
