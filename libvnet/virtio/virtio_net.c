@@ -1,0 +1,493 @@
+/* SPDX-License-Identifier: MIT */
+/* virtio-net: negotiation, queue setup, control queue (see virtio_net.h). */
+#include "virtio/virtio_net.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_pci.h>
+
+#include "log.h"
+#include "virtio/virtio.h"
+
+#define BIT(b) (1ULL << (b))
+#define CTRL_STRIDE 512u  /* control command buffers */
+#define CTRL_QSIZE_MAX 8u
+
+/* Bits libvnet cannot work without (virtio 1.2 §6): the modern layout, and
+ * a device that goes through the IOMMU like any other DMA master. */
+#define REQUIRED (BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_F_ACCESS_PLATFORM))
+/* Bits negotiated when offered. */
+#define WANTED (BIT(VIRTIO_RING_F_EVENT_IDX) | BIT(VIRTIO_F_ORDER_PLATFORM) | \
+		BIT(VIRTIO_NET_F_MAC) | BIT(VIRTIO_NET_F_STATUS) | BIT(VIRTIO_NET_F_MTU) | \
+		BIT(VIRTIO_NET_F_MRG_RXBUF) | BIT(VIRTIO_NET_F_CTRL_VQ) | BIT(VIRTIO_NET_F_MQ) | \
+		BIT(VIRTIO_NET_F_CTRL_RX) | BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | \
+		BIT(VIRTIO_NET_F_CTRL_VLAN))
+/* virtio 1.2 §5.1.3.1: these need VIRTIO_NET_F_CTRL_VQ. */
+#define NEED_CTRL_VQ (BIT(VIRTIO_NET_F_MQ) | BIT(VIRTIO_NET_F_CTRL_RX) | \
+		      BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | BIT(VIRTIO_NET_F_CTRL_VLAN))
+
+#define NCFG(f) ((uint32_t)offsetof(struct virtio_net_config, f))
+
+static bool has(const struct vn_net *n, unsigned bit)
+{
+	return n->features & BIT(bit);
+}
+
+static uint32_t pow2_up(uint64_t x)
+{
+	uint32_t p = 1;
+
+	while (p < x)
+		p <<= 1;
+	return p;
+}
+
+static uint16_t pow2_down(uint16_t x)
+{
+	return x ? (uint16_t)(1u << (31 - __builtin_clz(x))) : 0;
+}
+
+/*
+ * Where one virtqueue's parts go in the DMA region. Every part is aligned to
+ * its size rounded up to a power of two, so no part crosses a boundary of a
+ * power-of-two granule at least that large (the no-IOMMU page size).
+ */
+struct place {
+	size_t desc, avail, used, bufs;
+	uint32_t stride;
+};
+
+struct layout {
+	size_t off;
+	size_t unit_max; /* largest span that must be device-contiguous */
+};
+
+static size_t put(struct layout *l, size_t unit, size_t bytes)
+{
+	size_t at = VN_ALIGN_UP(l->off, unit);
+
+	l->off = at + bytes;
+	l->unit_max = VN_MAX(l->unit_max, unit);
+	return at;
+}
+
+static void plan(struct layout *l, struct place *p, uint16_t size, uint32_t stride)
+{
+	p->desc = put(l, pow2_up(vq_desc_bytes(size)), vq_desc_bytes(size));
+	p->avail = put(l, pow2_up(vq_avail_bytes(size)), vq_avail_bytes(size));
+	p->used = put(l, pow2_up(vq_used_bytes(size)), vq_used_bytes(size));
+	p->bufs = put(l, stride, (size_t)stride * size);
+	p->stride = stride;
+}
+
+static int setup_vq(struct vn_net *n, struct vq *vq, uint16_t idx, uint16_t size,
+		    const struct place *p, uint32_t buf_off, unsigned flags, int irq_fd)
+{
+	char *base = n->mem.va;
+	struct vq_cfg c = {
+		.size = size, .index = idx, .flags = flags,
+		.desc = base + p->desc, .avail = base + p->avail, .used = base + p->used,
+		.bufs = base + p->bufs + buf_off, .stride = p->stride,
+		.buf_len = p->stride - buf_off, .mem = &n->mem, .dev_broken = &n->broken,
+	};
+	struct vn_vtr_queue tq = { .size = size, .msix_vector = vn_net_irq_vector(n, irq_fd) };
+	int rc;
+
+	if (has(n, VIRTIO_RING_F_EVENT_IDX))
+		c.flags |= VQ_F_EVENT_IDX;
+	if (has(n, VIRTIO_F_ORDER_PLATFORM))
+		c.flags |= VQ_F_STRONG;
+	rc = vq_init(vq, &c);
+	if (rc)
+		return rc;
+	tq.desc = vn_dma_iova(&n->mem, c.desc);
+	tq.driver = vn_dma_iova(&n->mem, c.avail);
+	tq.device = vn_dma_iova(&n->mem, c.used);
+	/* queue_setup programs the vector vn_net_irq_plan() chose and reads it
+	 * back once more (virtio 1.2 §4.1.5.1.2). */
+	return n->t->ops->queue_setup(n->t, idx, &tq, &vq->notify);
+}
+
+/* Read the device config fields we use (virtio 1.2 §5.1.4). */
+static int read_config(struct vn_net *n)
+{
+	uint16_t v;
+	int rc;
+
+	if (has(n, VIRTIO_NET_F_MAC)) {
+		rc = vn_virtio_cfg_read(n->t, NCFG(mac), n->mac, 6);
+		if (rc)
+			return rc;
+	} else {
+		/* virtio 1.2 §5.1.5: without MAC, the driver generates a random
+		 * address (here locally administered, unicast). */
+		if (getrandom(n->mac, sizeof(n->mac), 0) != (ssize_t)sizeof(n->mac))
+			return vn_err(-errno, "virtio-net: no random bytes for a MAC address");
+		n->mac[0] = (uint8_t)((n->mac[0] & 0xfe) | 0x02);
+	}
+	n->mtu = 1500;
+	if (has(n, VIRTIO_NET_F_MTU)) {
+		rc = vn_virtio_cfg_read(n->t, NCFG(mtu), &v, 2);
+		if (rc)
+			return rc;
+		/* virtio 1.2 §5.1.4.1: the device MUST set mtu to 68 or more. */
+		if (v < 68)
+			return vn_err(-EINVAL, "virtio-net: the device reports MTU %u (< 68)", v);
+		n->mtu = v;
+	}
+	n->max_pairs = 1;
+	if (has(n, VIRTIO_NET_F_MQ)) {
+		rc = vn_virtio_cfg_read(n->t, NCFG(max_virtqueue_pairs), &v, 2);
+		if (rc)
+			return rc;
+		/* virtio 1.2 §5.1.4.1: 1 to 0x8000. */
+		if (v < VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN || v > VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MAX)
+			return vn_err(-EINVAL, "virtio-net: the device reports %u queue pairs", v);
+		n->max_pairs = v;
+	}
+	return 0;
+}
+
+static int negotiate(struct vn_net *n, uint64_t mask, bool phys_addrs)
+{
+	uint64_t offered, accept, required = REQUIRED;
+	int rc;
+
+	if (phys_addrs)
+		required &= ~BIT(VIRTIO_F_ACCESS_PLATFORM);
+	if (mask & REQUIRED)
+		return vn_err(-EINVAL, "virtio-net: features_mask 0x%llx masks a required bit "
+			      "(VIRTIO_F_VERSION_1, VIRTIO_F_ACCESS_PLATFORM)",
+			      (unsigned long long)mask);
+	rc = vn_virtio_offered(n->t, &offered);
+	if (rc)
+		return rc;
+	accept = offered & (WANTED | REQUIRED) & ~mask;
+	if (!(accept & BIT(VIRTIO_NET_F_CTRL_VQ)))
+		accept &= ~NEED_CTRL_VQ;
+	rc = vn_virtio_accept(n->t, offered, required, accept);
+	if (rc)
+		return rc;
+	n->features = accept;
+	return 0;
+}
+
+/* Pick queue pairs and ring size from the device's limits and cfg. */
+static int size_queues(struct vn_net *n, const struct vn_net_cfg *cfg)
+{
+	uint16_t nq, max, dev_max = 0x8000;
+	unsigned want;
+	int rc;
+
+	rc = n->t->ops->num_queues(n->t, &nq);
+	if (rc)
+		return rc;
+	/* virtio 1.2 §5.1.2: 2 * max_virtqueue_pairs data queues, then controlq. */
+	if ((unsigned)nq < 2u * n->max_pairs + (has(n, VIRTIO_NET_F_CTRL_VQ) ? 1u : 0u))
+		return vn_err(-EINVAL, "virtio-net: the device has %u queues, too few for %u pairs%s",
+			      nq, n->max_pairs, has(n, VIRTIO_NET_F_CTRL_VQ) ? " and a control queue" : "");
+	n->pairs = (uint16_t)VN_MIN(n->max_pairs, VN_NET_MAX_PAIRS_DEFAULT);
+	if (cfg->queue_pairs) {
+		if (cfg->queue_pairs > n->max_pairs)
+			return vn_err(-EINVAL, "virtio-net: %u queue pairs requested, the device offers %u",
+				      cfg->queue_pairs, n->max_pairs);
+		n->pairs = (uint16_t)cfg->queue_pairs;
+	}
+	for (uint16_t i = 0; i < 2u * n->pairs; i++) {
+		rc = n->t->ops->queue_max(n->t, i, &max);
+		if (rc)
+			return rc;
+		if (pow2_down(max) == 0)
+			return vn_err(-ENODEV, "virtio-net: queue %u does not exist", i);
+		dev_max = VN_MIN(dev_max, pow2_down(max));
+	}
+	want = cfg->queue_size;
+	if (want && (want > dev_max || (want & (want - 1))))
+		return vn_err(-EINVAL, "virtio-net: queue size %u is not a power of two <= %u", want,
+			      dev_max);
+	n->qsize = (uint16_t)(want ? want : VN_MIN(VN_NET_QSIZE_DEFAULT, dev_max));
+	return 0;
+}
+
+/* TX slot: headroom and MTU + 18 bytes; RX slot: 2 KiB with MRG_RXBUF
+ * (virtio 1.2 §5.1.6.3.1), else room for a whole frame. */
+static uint32_t tx_stride(const struct vn_net *n)
+{
+	return pow2_up(VN_NET_HEADROOM + n->mtu + VN_NET_ETH_OVERHEAD);
+}
+
+static uint32_t rx_stride(const struct vn_net *n)
+{
+	return has(n, VIRTIO_NET_F_MRG_RXBUF) ? VN_NET_RX_MRG_SLOT : tx_stride(n);
+}
+
+static int setup_queues(struct vn_net *n)
+{
+	struct layout l = { 0 };
+	struct place *p, ctrl_place;
+	uint16_t ctrl_size = 0, ctrl_idx = (uint16_t)(2u * n->max_pairs), max;
+	int rc;
+
+	if (has(n, VIRTIO_NET_F_CTRL_VQ)) {
+		rc = n->t->ops->queue_max(n->t, ctrl_idx, &max);
+		if (rc)
+			return rc;
+		ctrl_size = (uint16_t)VN_MIN(pow2_down(max), CTRL_QSIZE_MAX);
+		if (ctrl_size < 2)
+			return vn_err(-EINVAL, "virtio-net: control queue %u holds %u entries, 2 needed",
+				      ctrl_idx, max);
+	}
+	/* Queue pairs on their own cache lines: each belongs to one thread. */
+	n->q = aligned_alloc(64, sizeof(*n->q) * n->pairs);
+	if (!n->q)
+		return vn_err(-ENOMEM, "virtio-net: out of memory");
+	memset(n->q, 0, sizeof(*n->q) * n->pairs);
+	rc = vn_net_irq_plan(n);
+	if (rc)
+		return rc;
+	p = calloc(2u * n->pairs, sizeof(*p));
+	if (!p)
+		return vn_err(-ENOMEM, "virtio-net: out of memory");
+	for (unsigned i = 0; i < n->pairs; i++) {
+		plan(&l, &p[2 * i], n->qsize, rx_stride(n));
+		plan(&l, &p[2 * i + 1], n->qsize, tx_stride(n));
+	}
+	if (ctrl_size)
+		plan(&l, &ctrl_place, ctrl_size, CTRL_STRIDE);
+	rc = n->t->ops->dma_alloc(n->t, &n->mem, l.off, "vnet-rings");
+	if (rc)
+		goto out;
+	if (vn_dma_contig(&n->mem) < l.unit_max) {
+		rc = vn_err(-EINVAL,
+			    "virtio-net: buffers or rings need %zu device-contiguous bytes, the memory gives %zu "
+			    "(lower mtu or qsize, or use huge pages)",
+			    l.unit_max, vn_dma_contig(&n->mem));
+		goto out;
+	}
+	for (uint16_t i = 0; i < n->pairs && !rc; i++) {
+		struct vnet_queue *q = &n->q[i];
+
+		q->net = n;
+		q->tx_cap = n->mtu + VN_NET_ETH_OVERHEAD;
+		q->mrg = has(n, VIRTIO_NET_F_MRG_RXBUF);
+		q->st.sz = sizeof(q->st);
+		rc = setup_vq(n, &q->rx, (uint16_t)(2 * i), n->qsize, &p[2 * i],
+			      VN_NET_HEADROOM - VN_NET_HDR_LEN, VQ_F_DEV_WRITES, q->rx_fd);
+		if (!rc)
+			rc = setup_vq(n, &q->tx, (uint16_t)(2 * i + 1), n->qsize, &p[2 * i + 1],
+				      VN_NET_HEADROOM - VN_NET_HDR_LEN, 0, q->tx_fd);
+	}
+	if (!rc && ctrl_size) {
+		/* The control queue is polled: no vector. */
+		rc = setup_vq(n, &n->ctrl, ctrl_idx, ctrl_size, &ctrl_place, 0, 0, -1);
+		n->ctrl_ok = !rc;
+	}
+out:
+	free(p);
+	return rc;
+}
+
+/* Post every RX buffer, one publish per queue. */
+static void fill_rx(struct vn_net *n)
+{
+	for (unsigned i = 0; i < n->pairs; i++) {
+		struct vq *vq = &n->q[i].rx;
+
+		vq_enqueue_free(vq);
+		vq_publish(vq);
+	}
+}
+
+static void teardown(struct vn_net *n)
+{
+	/* The device must stop using the memory (and raising interrupts)
+	 * before either is freed. */
+	(void)vn_virtio_reset(n->t);
+	vn_net_irq_stop(n);
+	if (n->q)
+		for (unsigned i = 0; i < n->pairs; i++) {
+			vq_fini(&n->q[i].rx);
+			vq_fini(&n->q[i].tx);
+		}
+	vq_fini(&n->ctrl);
+	if (n->mem.va)
+		n->t->ops->dma_free(n->t, &n->mem);
+	free(n->q);
+	pthread_mutex_destroy(&n->ctrl_lock);
+	pthread_mutex_destroy(&n->ev_lock);
+	free(n);
+}
+
+int vn_net_open(struct vn_vtr *t, const struct vn_net_cfg *cfg, struct vn_net **out)
+{
+	struct vn_net *n = calloc(1, sizeof(*n));
+	int rc;
+
+	if (!n)
+		return vn_err(-ENOMEM, "virtio-net: out of memory");
+	n->t = t;
+	n->link = 1;
+	pthread_mutex_init(&n->ctrl_lock, NULL);
+	pthread_mutex_init(&n->ev_lock, NULL);
+	/* virtio 1.2 §3.1.1: reset, negotiate, set up, DRIVER_OK. */
+	rc = vn_virtio_reset(t);
+	if (!rc)
+		rc = negotiate(n, cfg->features_mask, cfg->phys_addrs);
+	if (!rc)
+		rc = read_config(n);
+	if (!rc)
+		rc = size_queues(n, cfg);
+	if (!rc)
+		rc = setup_queues(n);
+	if (!rc)
+		rc = vn_virtio_driver_ok(t);
+	if (!rc && has(n, VIRTIO_NET_F_MQ) && n->pairs > 1) {
+		/* virtio 1.2 §5.1.6.5.5: only the first pair runs until the driver
+		 * sets the number of pairs. */
+		uint16_t pairs = n->pairs;
+
+		rc = vn_net_ctrl(n, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &pairs,
+				 sizeof(pairs));
+	}
+	if (!rc)
+		rc = vn_net_irq_start(n);
+	if (rc) {
+		teardown(n);
+		return rc;
+	}
+	fill_rx(n);
+	*out = n;
+	return 0;
+}
+
+void vn_net_close(struct vn_net *n)
+{
+	if (n)
+		teardown(n);
+}
+
+int vn_net_link_up(struct vn_net *n, int *up)
+{
+	uint16_t st;
+	int rc;
+
+	*up = 1;
+	if (!has(n, VIRTIO_NET_F_STATUS))
+		return 0; /* virtio 1.2 §5.1.4.2: without STATUS, assume link up */
+	rc = vn_virtio_cfg_read(n->t, NCFG(status), &st, 2);
+	if (!rc)
+		*up = !!(st & VIRTIO_NET_S_LINK_UP);
+	return rc;
+}
+
+static int ctrl_wait(struct vn_net *n)
+{
+	uint64_t deadline = vn_virtio_now_ms() + VN_NET_CTRL_TIMEOUT_MS;
+	int got;
+
+	while ((got = vq_used_pending(&n->ctrl)) == 0) {
+		if (vn_virtio_now_ms() > deadline) {
+			vq_mark_broken(&n->ctrl, "the control queue did not answer within %d ms",
+				       VN_NET_CTRL_TIMEOUT_MS);
+			return vn_err(-ETIMEDOUT, "virtio-net: the control queue did not answer within %d ms",
+				      VN_NET_CTRL_TIMEOUT_MS);
+		}
+		vn_virtio_pause();
+	}
+	return got < 0 ? -ENETDOWN : 0;
+}
+
+int vn_net_ctrl(struct vn_net *n, uint8_t cls, uint8_t cmd, const void *data, size_t len)
+{
+	struct vq *vq = &n->ctrl;
+	uint16_t out_id, in_id;
+	uint32_t used_len;
+	uint8_t *hdr, ack;
+	int rc, id;
+
+	if (!n->ctrl_ok)
+		return vn_err(-ENOTSUP, "virtio-net: the device has no control queue");
+	if (len > CTRL_STRIDE - 2)
+		return vn_err(-EINVAL, "virtio-net: control command of %zu bytes is too long", len);
+	pthread_mutex_lock(&n->ctrl_lock);
+	if (vq_broken(vq)) {
+		rc = vn_err(-ENETDOWN, "virtio-net: the device is broken");
+		goto out;
+	}
+	/* One command at a time, so at least two ids are always free. */
+	out_id = vq_take(vq);
+	in_id = vq_take(vq);
+	/* virtio 1.2 §5.1.6.5: class, command, data (device-readable), then
+	 * the ack byte (device-writable). */
+	hdr = (uint8_t *)vq_buf(vq, out_id);
+	hdr[0] = cls;
+	hdr[1] = cmd;
+	if (len)
+		memcpy(hdr + 2, data, len);
+	*(uint8_t *)vq_buf(vq, in_id) = VIRTIO_NET_ERR;
+	vq_enqueue_chain(vq, out_id, (uint32_t)(2 + len), in_id, 1);
+	vq_publish(vq);
+	rc = ctrl_wait(n);
+	if (rc)
+		goto out;
+	id = vq_used_get(vq, &used_len);
+	if (id < 0) {
+		rc = -ENETDOWN;
+		goto out;
+	}
+	ack = *(volatile uint8_t *)vq_buf(vq, in_id);
+	vq_give(vq, (uint16_t)id);
+	vq_used_done(vq);
+	if (used_len < 1 || ack != VIRTIO_NET_OK)
+		rc = vn_err(-EIO, "virtio-net: the device rejected control command class %u cmd %u",
+			    cls, cmd);
+out:
+	pthread_mutex_unlock(&n->ctrl_lock);
+	return rc;
+}
+
+void vn_net_health(struct vnet_queue *q)
+{
+	struct vn_net *n = q->net;
+	uint8_t st;
+	int rc;
+
+	q->health_ticks = 0;
+	if (vq_broken(&q->rx))
+		return;
+	rc = n->t->ops->alive(n->t);
+	if (!rc)
+		rc = n->t->ops->get_status(n->t, &st);
+	if (rc) {
+		vq_mark_broken(&q->rx, "the device is gone (%s)", strerror(-rc));
+		vn_net_config_event(n);
+		return;
+	}
+	/* virtio 1.2 §2.1.1: NEEDS_RESET; a status without DRIVER_OK means the
+	 * device was reset under us; all ones is a PCI function that vanished. */
+	if (st == 0xff)
+		vq_mark_broken(&q->rx, "the device reads as all ones: it vanished");
+	else if (st & VIRTIO_CONFIG_S_NEEDS_RESET)
+		vq_mark_broken(&q->rx, "the device set NEEDS_RESET (status 0x%02x)", st);
+	else if (!(st & VIRTIO_CONFIG_S_DRIVER_OK))
+		vq_mark_broken(&q->rx, "the device left DRIVER_OK (status 0x%02x)", st);
+	/* The backstop for a configuration interrupt that never came. */
+	if (vq_broken(&q->rx))
+		vn_net_config_event(n);
+}
+
+void vn_net_queue_stats(const struct vnet_queue *q, struct vnet_queue_stats *st)
+{
+	struct vnet_queue_stats s = q->st;
+	size_t sz = VN_MIN(st->sz, sizeof(s));
+
+	s.rx_kicks = q->rx.kicks;
+	s.tx_kicks = q->tx.kicks;
+	s.sz = st->sz;
+	memcpy(st, &s, sz);
+}

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The virtio-net device (virtio 1.2 §5.1) over any transport (transport.h):
+ * feature negotiation, queue pairs, the control queue, and the zero-copy
+ * burst calls behind vnet_tx_reserve() and friends.
+ *
+ * Memory: one DMA region per device holds every ring and every buffer.
+ * Each descriptor owns one buffer; the 12-byte virtio_net_hdr_v1 sits in the
+ * buffer's headroom right before the frame, which starts VN_NET_HEADROOM
+ * bytes into its slot (cache-line aligned). Slots are powers of two and
+ * aligned to their size, so none crosses a device-contiguous boundary
+ * (vn_dma_contig()) unless a slot is larger than that span, which open
+ * refuses.
+ *
+ * Threading: a queue pair is used by one thread at a time and takes no
+ * lock; the control queue has a mutex; "broken" is a device-wide flag.
+ */
+#ifndef VN_VIRTIO_NET_H
+#define VN_VIRTIO_NET_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vnet/vnet.h"
+#include "virtio/transport.h"
+#include "virtio/virtqueue.h"
+
+#define VN_NET_HDR_LEN 12u     /* sizeof(struct virtio_net_hdr_v1), virtio 1.2 §5.1.6 */
+#define VN_NET_HEADROOM 64u    /* frame offset in its slot */
+#define VN_NET_RX_MRG_SLOT 2048u /* RX slot with VIRTIO_NET_F_MRG_RXBUF */
+#define VN_NET_MAX_PAIRS_DEFAULT 16u
+#define VN_NET_QSIZE_DEFAULT 256u
+#define VN_NET_CTRL_TIMEOUT_MS 1000
+#define VN_NET_ETH_OVERHEAD 18u /* Ethernet header and one VLAN tag */
+#define VN_NET_EVQ 16u          /* device events kept until read */
+
+struct vn_net;
+
+struct vnet_queue {
+	struct vq rx, tx;
+	struct vn_net *net;
+	uint32_t tx_cap;       /* frame bytes a TX buffer holds (MTU + 18) */
+	bool mrg;              /* VIRTIO_NET_F_MRG_RXBUF */
+	uint32_t health_ticks; /* see vn_net_health() */
+	int rx_fd, tx_fd;      /* interrupt eventfds; -1: polled (no vector) */
+	uint32_t rx_src, tx_src; /* their event engine sources (event.h), or 0 */
+	struct vnet_queue_stats st; /* kicks are filled in from the vqs */
+} __attribute__((aligned(64)));
+
+struct vn_net_cfg {
+	unsigned queue_pairs;   /* 0: min(offered, VN_NET_MAX_PAIRS_DEFAULT) */
+	unsigned queue_size;    /* 0: min(VN_NET_QSIZE_DEFAULT, device maximum) */
+	uint64_t features_mask; /* bits not to negotiate */
+	/*
+	 * The device is handed physical addresses (VFIO no-IOMMU mode), which is
+	 * what a device without VIRTIO_F_ACCESS_PLATFORM uses (virtio 1.2 §6.1),
+	 * so the bit is negotiated when offered but not required.
+	 */
+	bool phys_addrs;
+};
+
+struct vn_net {
+	struct vn_vtr *t;
+	uint64_t features;
+	uint8_t mac[6];
+	uint16_t mtu;
+	uint16_t max_pairs, pairs, qsize;
+	uint8_t broken;        /* device-wide, atomically accessed */
+	bool ctrl_ok;          /* the control queue is set up */
+	struct vnet_queue *q;  /* pairs entries */
+	struct vq ctrl;
+	pthread_mutex_t ctrl_lock;
+	struct vn_dma_mem mem;
+	/* Interrupts (virtio_net_irq.c): the eventfd and event engine source
+	 * of each MSI-X vector in use; vector 0 is the config vector. */
+	unsigned n_irq;
+	int *irq_fd;
+	uint32_t *irq_src;
+	/* Device events from configuration change interrupts (under ev_lock). */
+	pthread_mutex_t ev_lock;
+	uint8_t evq[VN_NET_EVQ];
+	unsigned ev_head, ev_len;
+	int link;              /* last link state seen: 1 up, 0 down */
+	bool reset_seen;       /* NEEDS_RESET (or a vanished device) reported */
+};
+
+/*
+ * Reset the device behind t, negotiate, set up the queues and bring it to
+ * DRIVER_OK with every RX buffer posted. t stays the caller's. 0 or -errno.
+ */
+int vn_net_open(struct vn_vtr *t, const struct vn_net_cfg *cfg, struct vn_net **out);
+
+/* Reset the device (bounded wait) and free everything but the transport. */
+void vn_net_close(struct vn_net *n);
+
+/* Live link state: 1 up, 0 down (VIRTIO_NET_S_LINK_UP; up without STATUS). */
+int vn_net_link_up(struct vn_net *n, int *up);
+
+/*
+ * Run a control command (virtio 1.2 §5.1.6.5) and wait, at most
+ * VN_NET_CTRL_TIMEOUT_MS, for the device's ack. -EIO when the device
+ * answered VIRTIO_NET_ERR; -ETIMEDOUT (device marked broken) when it never
+ * answered; -ENOTSUP without a control queue.
+ */
+int vn_net_ctrl(struct vn_net *n, uint8_t cls, uint8_t cmd, const void *data, size_t len);
+
+/* Copy the counters of q into st (sz is the caller's). */
+void vn_net_queue_stats(const struct vnet_queue *q, struct vnet_queue_stats *st);
+
+/*
+ * Check that the device is alive and not asking for a reset (a status read
+ * and devio's alive(): system calls, so the data path calls it only when a
+ * queue stalls or every so many bursts). Marks the device broken when not.
+ */
+void vn_net_health(struct vnet_queue *q);
+
+/*
+ * Interrupts (virtio_net_irq.c). vn_net_irq_plan() runs after the queues
+ * are sized and before they are set up: it creates one eventfd per vector,
+ * routes them (devio set_irqs) and programs and reads back the vectors
+ * (virtio 1.2 §4.1.5.1.2), falling back from one vector per queue to two
+ * shared ones, to one, to none (the device is then polled). The control
+ * queue is polled. vn_net_irq_start() registers the vectors with the event
+ * engine once the device runs; vn_net_irq_stop() undoes both, after reset.
+ */
+int vn_net_irq_plan(struct vn_net *n);
+/* The vector routed to eventfd fd (VIRTIO_MSI_NO_VECTOR for -1). */
+uint16_t vn_net_irq_vector(const struct vn_net *n, int fd);
+int vn_net_irq_start(struct vn_net *n);
+void vn_net_irq_stop(struct vn_net *n);
+
+/* Re-read status and link after a configuration change interrupt (or from
+ * the health check): queue VNET_EV_* events and mark the device broken on
+ * NEEDS_RESET. */
+void vn_net_config_event(struct vn_net *n);
+
+/* Take the oldest queued device event: 1 (in *type), 0 when none. */
+int vn_net_event_pop(struct vn_net *n, int *type);
+
+/*
+ * Used-buffer notifications of a virtqueue (virtio 1.2 §2.7.7, §2.7.10).
+ * vn_net_arm(): ask for one and re-check: returns true when the ring
+ * already has work (notifications are then off again); false means it is
+ * safe to sleep until the interrupt. vn_net_disarm(): no interrupts while
+ * the caller polls. vn_net_ready(): work waits, without side effects but
+ * TX reclaim (RX: used entries; TX: a free buffer).
+ */
+bool vn_net_arm(struct vnet_queue *q, bool tx);
+void vn_net_disarm(struct vnet_queue *q, bool tx);
+bool vn_net_ready(struct vnet_queue *q, bool tx);
+
+/* The burst calls; same contracts as the public vnet_* functions, but
+ * returning the count or -errno. */
+int vn_net_tx_reserve(struct vnet_queue *q, struct vnet_buf *bufs, unsigned n);
+int vn_net_tx_submit(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned n);
+int vn_net_rx_peek(struct vnet_queue *q, struct vnet_buf *bufs, unsigned n);
+int vn_net_rx_release(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned n);
+
+#endif

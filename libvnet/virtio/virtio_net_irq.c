@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-net interrupts: MSI-X vectors wired to eventfds, configuration
+ * change events, and the notification switches of the data queues (see
+ * virtio_net.h).
+ *
+ * Vector plans, tried in order until the device accepts every vector
+ * (virtio 1.2 §4.1.5.1.2: it answers VIRTIO_MSI_NO_VECTOR when it cannot):
+ *   per-queue  vector 0 config, vector 1 + i for data queue i
+ *   shared     vector 0 config, vector 1 for every data queue
+ *   single     vector 0 for everything
+ *   none       no interrupts: waits poll the rings in 1 ms steps
+ * Legacy INTx is not used: VFIO masks it after each interrupt and the
+ * device-access seam (devio.h) has no unmask operation.
+ */
+#include "virtio/virtio_net.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_pci.h>
+
+#include "event.h"
+#include "log.h"
+#include "virtio/virtio.h"
+
+enum plan { PLAN_PER_QUEUE, PLAN_SHARED, PLAN_SINGLE, PLAN_NONE };
+
+static const char *const plan_name[] = { "one per queue", "shared", "single" };
+
+static unsigned plan_vectors(enum plan p, unsigned data_queues)
+{
+	switch (p) {
+	case PLAN_PER_QUEUE: return 1 + data_queues;
+	case PLAN_SHARED: return 2;
+	case PLAN_SINGLE: return 1;
+	default: return 0;
+	}
+}
+
+/* The vector of data queue q (VN_VTR_CONFIG: the config vector). */
+static uint16_t plan_vector(enum plan p, int q)
+{
+	if (q == VN_VTR_CONFIG || p == PLAN_SINGLE)
+		return 0;
+	return p == PLAN_SHARED ? 1 : (uint16_t)(1 + q);
+}
+
+static void close_fds(struct vn_net *n)
+{
+	for (unsigned i = 0; i < n->n_irq; i++)
+		close(n->irq_fd[i]);
+	free(n->irq_fd);
+	free(n->irq_src);
+	n->irq_fd = NULL;
+	n->irq_src = NULL;
+	n->n_irq = 0;
+}
+
+/* Program every vector of plan p and check each reads back as written. */
+static int program(struct vn_net *n, enum plan p)
+{
+	unsigned nq = 2u * n->pairs;
+	uint16_t got, want;
+	int rc;
+
+	for (int q = VN_VTR_CONFIG; q < (int)nq; q++) {
+		want = p == PLAN_NONE ? VIRTIO_MSI_NO_VECTOR : plan_vector(p, q);
+		rc = n->t->ops->set_vector(n->t, q, want, &got);
+		if (rc)
+			return rc;
+		if (got != want) {
+			vn_info("virtio-net: %s MSI-X vector %u read back as 0x%x",
+				q == VN_VTR_CONFIG ? "config" : "queue", want, got);
+			return -ENOSPC;
+		}
+	}
+	return 0;
+}
+
+/* Create the eventfds of plan p, route them and program the vectors:
+ * 0, -ENOSPC when the device refused a vector, or another -errno. */
+static int try_plan(struct vn_net *n, enum plan p)
+{
+	unsigned nv = plan_vectors(p, 2u * n->pairs);
+	int rc;
+
+	n->irq_fd = calloc(nv, sizeof(*n->irq_fd));
+	n->irq_src = calloc(nv, sizeof(*n->irq_src));
+	if (!n->irq_fd || !n->irq_src) {
+		close_fds(n);
+		return vn_err(-ENOMEM, "virtio-net: out of memory");
+	}
+	for (; n->n_irq < nv; n->n_irq++) {
+		int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+		if (fd < 0) {
+			rc = vn_err(-errno, "virtio-net: eventfd: %s", strerror(errno));
+			close_fds(n);
+			return rc;
+		}
+		n->irq_fd[n->n_irq] = fd;
+	}
+	rc = n->t->ops->irq_route(n->t, nv, n->irq_fd);
+	if (!rc)
+		rc = program(n, p);
+	if (rc) {
+		(void)n->t->ops->irq_route(n->t, 0, NULL);
+		close_fds(n);
+	}
+	return rc;
+}
+
+int vn_net_irq_plan(struct vn_net *n)
+{
+	unsigned avail = 0, nq = 2u * n->pairs;
+	enum plan p;
+	int rc;
+
+	if (n->t->ops->irq_count && n->t->ops->irq_count(n->t, &avail))
+		avail = 0;
+	for (p = PLAN_PER_QUEUE; p < PLAN_NONE; p++) {
+		if (plan_vectors(p, nq) > avail)
+			continue;
+		rc = try_plan(n, p);
+		if (!rc) {
+			vn_info("virtio-net: %u MSI-X vectors (%s)", n->n_irq, plan_name[p]);
+			break;
+		}
+		if (rc != -ENOSPC)
+			vn_warn("virtio-net: MSI-X with %u vectors failed: %s", plan_vectors(p, nq),
+				vn_err_msg());
+	}
+	if (p == PLAN_NONE) {
+		vn_warn("virtio-net: no usable MSI-X vectors (%u offered): interrupts are off, "
+			"blocking calls poll the rings every millisecond", avail);
+		/* Leave every vector at NO_VECTOR, as after reset. */
+		if (avail && (rc = program(n, PLAN_NONE)) != 0)
+			return rc;
+	}
+	for (unsigned i = 0; i < n->pairs; i++) {
+		struct vnet_queue *q = &n->q[i];
+
+		q->rx_fd = q->tx_fd = -1;
+		if (p != PLAN_NONE) {
+			q->rx_fd = n->irq_fd[plan_vector(p, (int)(2 * i))];
+			q->tx_fd = n->irq_fd[plan_vector(p, (int)(2 * i + 1))];
+		}
+	}
+	return 0;
+}
+
+/* The vector whose eventfd is fd (fd is one of them). */
+static unsigned vector_of(const struct vn_net *n, int fd)
+{
+	unsigned v = 0;
+
+	while (v < n->n_irq && n->irq_fd[v] != fd)
+		v++;
+	return v;
+}
+
+uint16_t vn_net_irq_vector(const struct vn_net *n, int fd)
+{
+	return fd < 0 ? VIRTIO_MSI_NO_VECTOR : (uint16_t)vector_of(n, fd);
+}
+
+static void on_config(void *arg)
+{
+	vn_net_config_event(arg);
+}
+
+int vn_net_irq_start(struct vn_net *n)
+{
+	int rc = 0;
+
+	for (unsigned v = 0; v < n->n_irq && !rc; v++)
+		rc = vn_ev_add(n->irq_fd[v], v == 0 ? on_config : NULL, n, &n->irq_src[v]);
+	for (unsigned i = 0; i < n->pairs && !rc; i++) {
+		struct vnet_queue *q = &n->q[i];
+
+		if (q->rx_fd >= 0) {
+			q->rx_src = n->irq_src[vector_of(n, q->rx_fd)];
+			q->tx_src = n->irq_src[vector_of(n, q->tx_fd)];
+		}
+	}
+	if (!rc && n->n_irq)
+		/* Link state as the first interrupt will compare it. */
+		(void)vn_net_link_up(n, &n->link);
+	return rc;
+}
+
+void vn_net_irq_stop(struct vn_net *n)
+{
+	if (!n->n_irq)
+		return;
+	for (unsigned v = 0; v < n->n_irq; v++)
+		if (n->irq_src[v])
+			vn_ev_del(n->irq_src[v]);
+	(void)n->t->ops->irq_route(n->t, 0, NULL);
+	close_fds(n);
+}
+
+static void push_event(struct vn_net *n, int type)
+{
+	/* A full queue keeps the oldest events and drops the newest: the
+	 * current state can always be read with vnet_dev_info(). */
+	if (n->ev_len < VN_NET_EVQ) {
+		n->evq[(n->ev_head + n->ev_len) % VN_NET_EVQ] = (uint8_t)type;
+		n->ev_len++;
+	}
+}
+
+void vn_net_config_event(struct vn_net *n)
+{
+	uint8_t st;
+	int up, rc;
+
+	pthread_mutex_lock(&n->ev_lock);
+	if (n->reset_seen)
+		goto out;
+	/* virtio 1.2 §4.1.4.3: device_status; §2.1.2: NEEDS_RESET comes with a
+	 * configuration change notification. */
+	rc = n->t->ops->get_status(n->t, &st);
+	if (rc || st == 0xff || (st & VIRTIO_CONFIG_S_NEEDS_RESET)) {
+		n->reset_seen = true;
+		push_event(n, VNET_EV_NEEDS_RESET);
+		if (!__atomic_exchange_n(&n->broken, 1, __ATOMIC_RELAXED))
+			vn_log(VN_LOG_ERR, "device broken: %s; the device is stopped",
+			       rc ? "its status cannot be read" : "it set NEEDS_RESET");
+		goto out;
+	}
+	/* virtio 1.2 §5.1.4: the link state lives in the status field. */
+	if (vn_net_link_up(n, &up) == 0 && up != n->link) {
+		n->link = up;
+		push_event(n, up ? VNET_EV_LINK_UP : VNET_EV_LINK_DOWN);
+	}
+out:
+	pthread_mutex_unlock(&n->ev_lock);
+}
+
+int vn_net_event_pop(struct vn_net *n, int *type)
+{
+	int got = 0;
+
+	pthread_mutex_lock(&n->ev_lock);
+	if (n->ev_len) {
+		*type = n->evq[n->ev_head];
+		n->ev_head = (n->ev_head + 1) % VN_NET_EVQ;
+		n->ev_len--;
+		got = 1;
+	}
+	pthread_mutex_unlock(&n->ev_lock);
+	return got;
+}
+
+bool vn_net_ready(struct vnet_queue *q, bool tx)
+{
+	if (vq_broken(&q->rx))
+		return true; /* the next call reports ENETDOWN */
+	if (tx)
+		return q->tx.n_free || vq_used_pending(&q->tx) != 0;
+	return vq_used_pending(&q->rx) != 0;
+}
+
+bool vn_net_arm(struct vnet_queue *q, bool tx)
+{
+	struct vq *vq = tx ? &q->tx : &q->rx;
+
+	/* virtio 1.2 §2.7.10: re-enable, full barrier (in vq_notify_on), then
+	 * check the ring once more before sleeping. */
+	vq_notify_on(vq);
+	if (!vn_net_ready(q, tx))
+		return false;
+	vq_notify_off(vq);
+	return true;
+}
+
+void vn_net_disarm(struct vnet_queue *q, bool tx)
+{
+	vq_notify_off(tx ? &q->tx : &q->rx);
+}

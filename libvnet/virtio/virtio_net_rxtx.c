@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-net data path: the zero-copy burst calls. No locks, no system calls
+ * but the doorbell (at most one per burst), no per-frame indirect calls.
+ */
+#include "virtio/virtio_net.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <linux/virtio_net.h>
+
+#include "log.h"
+
+/*
+ * Health checks (vn_net_health()) cost system calls, so they run on a
+ * budget: a burst that moved frames costs 1 tick, an idle one 16; a check
+ * every HEALTH_PERIOD ticks is one per 65536 idle polls, or per million
+ * busy bursts.
+ */
+#define HEALTH_PERIOD (1u << 20)
+#define IDLE_TICKS 16u
+
+static inline void tick(struct vnet_queue *q, int got)
+{
+	q->health_ticks += got ? 1u : IDLE_TICKS;
+	if (VN_UNLIKELY(q->health_ticks >= HEALTH_PERIOD))
+		vn_net_health(q);
+}
+
+static int down(void)
+{
+	return vn_err(-ENETDOWN, "the device is broken or was reset; reopen it");
+}
+
+/*
+ * Validate a whole burst of app-held buffers before touching the ring, so
+ * that a bad one leaves everything as it was. Claimed ids are marked free
+ * for the moment, which also catches the same id twice in one burst.
+ */
+static int claim(struct vq *vq, const struct vnet_buf *bufs, unsigned n, uint32_t cap)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t id = bufs[i].id;
+		int err = 0;
+
+		if (id >= vq->size || vq->state[id] != VQ_APP)
+			err = vn_err(-EINVAL, "buffer %u (id %u) is not one the application holds", i, id);
+		else if (bufs[i].len > cap)
+			err = vn_err(-EMSGSIZE, "buffer %u: %u bytes, capacity %u", i, bufs[i].len, cap);
+		if (err) {
+			while (i--)
+				vq->state[bufs[i].id] = VQ_APP;
+			return err;
+		}
+		vq->state[id] = VQ_FREE;
+	}
+	return 0;
+}
+
+/* Take back what the device finished sending. */
+static int tx_reclaim(struct vq *vq)
+{
+	int pending = vq_used_pending(vq);
+	uint32_t len;
+
+	if (pending < 0)
+		return -1;
+	for (int i = 0; i < pending; i++) {
+		int id = vq_used_get(vq, &len);
+
+		if (id < 0)
+			return -1;
+		vq_give(vq, (uint16_t)id);
+	}
+	if (pending)
+		vq_used_done(vq);
+	return 0;
+}
+
+int vn_net_tx_reserve(struct vnet_queue *q, struct vnet_buf *bufs, unsigned n)
+{
+	struct vq *vq = &q->tx;
+	unsigned got;
+
+	if (VN_UNLIKELY(vq_broken(vq)))
+		return down();
+	/* Lazy reclaim: only when the free stack runs low. */
+	if (vq->n_free < n || vq->n_free < vq->size / 4u)
+		if (VN_UNLIKELY(tx_reclaim(vq)))
+			return -ENETDOWN;
+	got = VN_MIN(n, (unsigned)vq->n_free);
+	for (unsigned i = 0; i < got; i++) {
+		uint16_t id = vq_take(vq);
+
+		bufs[i].data = vq_buf(vq, id) + VN_NET_HDR_LEN;
+		bufs[i].len = q->tx_cap;
+		bufs[i].flags = 0;
+		bufs[i].id = id;
+	}
+	tick(q, (int)got);
+	return (int)got;
+}
+
+int vn_net_tx_submit(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned n)
+{
+	struct vq *vq = &q->tx;
+	int rc;
+
+	if (VN_UNLIKELY(vq_broken(vq)))
+		return down();
+	rc = claim(vq, bufs, n, q->tx_cap);
+	if (VN_UNLIKELY(rc)) {
+		if (rc == -EMSGSIZE)
+			q->st.tx_errors++;
+		return rc;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t id = bufs[i].id;
+		uint32_t len = bufs[i].len;
+
+		if (!len) {
+			vq_give(vq, id);
+			continue;
+		}
+		/* virtio 1.2 §5.1.6.2: no offloads negotiated, so flags 0 and
+		 * gso_type VIRTIO_NET_HDR_GSO_NONE: an all-zero header. */
+		memset(vq_buf(vq, id), 0, VN_NET_HDR_LEN);
+		vq_enqueue(vq, id, VN_NET_HDR_LEN + len);
+		q->st.tx_packets++;
+		q->st.tx_bytes += len;
+	}
+	vq_publish(vq);
+	return (int)n;
+}
+
+/*
+ * Drop a malformed frame: its buffers go on the RX free stack (otherwise
+ * unused: RX buffers live with the device or the application), to be
+ * reposted once the burst's used entries are all read, so that none of
+ * them can pass for a valid used id in the meantime.
+ */
+static void rx_drop(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned nb)
+{
+	for (unsigned k = 0; k < nb; k++)
+		vq_give(&q->rx, bufs[k].id);
+	q->st.rx_dropped++;
+	q->st.rx_errors++;
+}
+
+/*
+ * How many buffers the frame starting at the next used entry spans
+ * (virtio 1.2 §5.1.6.4: num_buffers of its header with MRG_RXBUF, else 1),
+ * or 0 when the device is broken.
+ */
+static unsigned frame_buffers(struct vnet_queue *q)
+{
+	struct vq *vq = &q->rx;
+	const struct virtio_net_hdr_v1 *h;
+	uint32_t len;
+	uint16_t nb;
+	int id = vq_used_peek(vq, &len);
+
+	if (id < 0)
+		return 0;
+	/* Too short to hold a header: one buffer, dropped by the caller. */
+	if (!q->mrg || len < VN_NET_HDR_LEN)
+		return 1;
+	h = (const struct virtio_net_hdr_v1 *)(const void *)vq_buf(vq, (uint16_t)id);
+	/* Read once: the device could rewrite it. */
+	nb = __atomic_load_n(&h->num_buffers, __ATOMIC_RELAXED);
+	if (nb == 0 || nb > vq->in_flight) {
+		vq_mark_broken(vq, "queue %u: num_buffers %u with %u buffers posted", vq->index, nb,
+			       vq->in_flight);
+		return 0;
+	}
+	return nb;
+}
+
+int vn_net_rx_peek(struct vnet_queue *q, struct vnet_buf *bufs, unsigned n)
+{
+	struct vq *vq = &q->rx;
+	unsigned out = 0, pending;
+	bool took = false, dropped = false;
+	int p;
+
+	if (VN_UNLIKELY(vq_broken(vq)))
+		return down();
+	if (VN_UNLIKELY(n == 0))
+		return 0;
+	p = vq_used_pending(vq);
+	if (VN_UNLIKELY(p < 0))
+		return -ENETDOWN;
+	pending = (unsigned)p;
+	while (pending) {
+		unsigned nb = frame_buffers(q);
+		uint32_t total = 0;
+		bool bad = false;
+
+		if (VN_UNLIKELY(nb == 0))
+			return -ENETDOWN;
+		if (nb > pending)
+			break; /* the rest of the frame is not there yet */
+		if (out + nb > n) {
+			if (out == 0 && !took)
+				return vn_err(-ENOBUFS, "the next frame spans %u buffers, room for %u",
+					      nb, n);
+			break;
+		}
+		for (unsigned k = 0; k < nb; k++) {
+			struct vnet_buf *b = &bufs[out + k];
+			uint32_t len;
+			int id = vq_used_get(vq, &len);
+
+			if (VN_UNLIKELY(id < 0))
+				return -ENETDOWN;
+			b->data = vq_buf(vq, (uint16_t)id);
+			b->id = (uint16_t)id;
+			b->flags = k + 1 < nb ? VNET_BUF_MORE : 0;
+			b->len = len;
+			if (k == 0) {
+				/* The header leads the first buffer only. */
+				bad = len < VN_NET_HDR_LEN;
+				b->data = (char *)b->data + VN_NET_HDR_LEN;
+				b->len = bad ? 0 : len - VN_NET_HDR_LEN;
+			}
+			total += b->len;
+		}
+		pending -= nb;
+		took = true;
+		/* A header cut short, or a frame with no bytes: drop and count. */
+		if (VN_UNLIKELY(bad || total == 0)) {
+			rx_drop(q, &bufs[out], nb);
+			dropped = true;
+			continue;
+		}
+		out += nb;
+		q->st.rx_packets++;
+		q->st.rx_bytes += total;
+	}
+	if (took)
+		vq_used_done(vq);
+	if (VN_UNLIKELY(dropped)) {
+		vq_enqueue_free(vq);
+		vq_publish(vq);
+	}
+	tick(q, (int)out);
+	return (int)out;
+}
+
+int vn_net_rx_release(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned n)
+{
+	struct vq *vq = &q->rx;
+	int rc;
+
+	if (VN_UNLIKELY(vq_broken(vq)))
+		return down();
+	rc = claim(vq, bufs, n, UINT32_MAX);
+	if (VN_UNLIKELY(rc))
+		return rc;
+	/* Bulk refill: every buffer back in the ring, one publish, one kick. */
+	for (unsigned i = 0; i < n; i++)
+		vq_enqueue(vq, bufs[i].id, vq->buf_len);
+	vq_publish(vq);
+	return 0;
+}

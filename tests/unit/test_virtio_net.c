@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-net bring-up over a fake transport (fake_vtr.c): feature
+ * negotiation and its refusals, queue sizing, the control queue, layout
+ * limits and the health checks that detect NEEDS_RESET and a vanished device.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+
+#include "fake_vtr.h"
+#include "log.h"
+#include "virtio/virtio_net.h"
+
+#define B(x) (1ull << (x))
+#define NET_ALL (B(VIRTIO_RING_F_EVENT_IDX) | B(VIRTIO_NET_F_MAC) | B(VIRTIO_NET_F_STATUS) | \
+		 B(VIRTIO_NET_F_MRG_RXBUF) | B(VIRTIO_NET_F_CTRL_VQ) | B(VIRTIO_NET_F_MQ))
+
+static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+
+/* A two-pair device with a control queue (5 queues of 1024). */
+static void fake_mq(struct fake_vtr *f, uint64_t extra)
+{
+	fake_init(f, NET_ALL | extra, 5, 1024);
+	memcpy(f->cfg, mac, 6);
+	fake_set_cfg16(f, offsetof(struct virtio_net_config, status), VIRTIO_NET_S_LINK_UP);
+	fake_set_cfg16(f, offsetof(struct virtio_net_config, max_virtqueue_pairs), 2);
+}
+
+static void refused(struct fake_vtr *f, int want_rc, const char *words)
+{
+	struct vn_net_cfg cfg = { 0 };
+	struct vn_net *n = NULL;
+
+	vn_err_clear();
+	assert_int_equal(vn_net_open(&f->t, &cfg, &n), want_rc);
+	assert_null(n);
+	assert_non_null(strstr(vn_err_msg(), words));
+	/* Left reset: nothing of ours is in use by the device. */
+	assert_int_equal(f->status, 0);
+}
+
+static void test_requires_version_1(void **state)
+{
+	struct fake_vtr f;
+
+	(void)state;
+	fake_mq(&f, 0);
+	f.offered &= ~B(VIRTIO_F_VERSION_1);
+	refused(&f, -ENOTSUP, "VIRTIO_F_VERSION_1 (bit 32)");
+	assert_true(f.saw_failed);
+}
+
+static void test_requires_access_platform(void **state)
+{
+	struct fake_vtr f;
+
+	(void)state;
+	fake_mq(&f, 0);
+	f.offered &= ~B(VIRTIO_F_ACCESS_PLATFORM);
+	refused(&f, -ENOTSUP, "VIRTIO_F_ACCESS_PLATFORM (bit 33)");
+	assert_true(f.saw_failed);
+}
+
+/* No-IOMMU mode hands out physical addresses: the bit is then optional. */
+static void test_access_platform_optional_with_phys_addrs(void **state)
+{
+	struct vn_net_cfg cfg = { .phys_addrs = true };
+	struct fake_vtr f;
+	struct vn_net *n;
+
+	(void)state;
+	fake_mq(&f, 0);
+	f.offered &= ~B(VIRTIO_F_ACCESS_PLATFORM);
+	assert_int_equal(vn_net_open(&f.t, &cfg, &n), 0);
+	assert_false(n->features & B(VIRTIO_F_ACCESS_PLATFORM));
+	assert_int_equal(f.accepted, n->features);
+	vn_net_close(n);
+	/* ... and still accepted when offered. */
+	fake_mq(&f, 0);
+	assert_int_equal(vn_net_open(&f.t, &cfg, &n), 0);
+	assert_true(n->features & B(VIRTIO_F_ACCESS_PLATFORM));
+	vn_net_close(n);
+}
+
+static void test_features_ok_refused(void **state)
+{
+	struct fake_vtr f;
+
+	(void)state;
+	fake_mq(&f, 0);
+	f.refuse_features_ok = true;
+	refused(&f, -ENOTSUP, "refused FEATURES_OK");
+	assert_true(f.saw_failed);
+}
+
+static void test_mask_required_bit(void **state)
+{
+	struct fake_vtr f;
+	struct vn_net_cfg cfg = { .features_mask = B(VIRTIO_F_VERSION_1) };
+	struct vn_net *n = NULL;
+
+	(void)state;
+	fake_mq(&f, 0);
+	assert_int_equal(vn_net_open(&f.t, &cfg, &n), -EINVAL);
+	assert_non_null(strstr(vn_err_msg(), "required"));
+}
+
+static void test_open_mq(void **state)
+{
+	struct fake_vtr f;
+	struct vn_net_cfg cfg = { 0 };
+	struct vn_net *n;
+	int up;
+
+	(void)state;
+	/* Offered but not wanted: never accepted. */
+	fake_mq(&f, B(VIRTIO_NET_F_GUEST_TSO4) | B(VIRTIO_NET_F_CSUM));
+	assert_int_equal(vn_net_open(&f.t, &cfg, &n), 0);
+	assert_int_equal(n->features, NET_ALL | B(VIRTIO_F_VERSION_1) | B(VIRTIO_F_ACCESS_PLATFORM));
+	assert_int_equal(f.accepted, n->features);
+	assert_int_equal(f.status, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+			 VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+	assert_int_equal(n->pairs, 2);
+	assert_int_equal(n->max_pairs, 2);
+	assert_int_equal(n->qsize, 256);
+	assert_int_equal(n->mtu, 1500);
+	assert_memory_equal(n->mac, mac, 6);
+	for (unsigned i = 0; i < 5; i++) {
+		assert_true(f.q[i].enabled);
+		assert_int_equal(f.q[i].msix, 0xffff);
+	}
+	assert_int_equal(f.q[4].size, 8); /* control queue */
+	/* Every RX buffer is posted, with one doorbell per queue. */
+	assert_int_equal(fake_avail_idx(&f, 0), 256);
+	assert_int_equal(fake_avail_idx(&f, 2), 256);
+	assert_int_equal(fake_avail_idx(&f, 1), 0);
+	/* VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET 2 went through the control queue. */
+	assert_int_equal(f.ctrl_cmds, 1);
+	assert_int_equal(f.ctrl_len, 4);
+	assert_int_equal(f.ctrl_cmd[0], VIRTIO_NET_CTRL_MQ);
+	assert_int_equal(f.ctrl_cmd[1], VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET);
+	assert_int_equal(f.ctrl_cmd[2] | f.ctrl_cmd[3] << 8, 2);
+	assert_int_equal(vn_net_link_up(n, &up), 0);
+	assert_int_equal(up, 1);
+	fake_set_cfg16(&f, offsetof(struct virtio_net_config, status), 0);
+	assert_int_equal(vn_net_link_up(n, &up), 0);
+	assert_int_equal(up, 0);
+	vn_net_close(n);
+	assert_int_equal(f.status, 0);
+}
+
+static void test_mask_ctrl_vq_drops_mq(void **state)
+{
+	struct fake_vtr f;
+	struct vn_net_cfg cfg = { .features_mask = B(VIRTIO_NET_F_CTRL_VQ) };
+	struct vn_net *n;
+
+	(void)state;
+	fake_mq(&f, B(VIRTIO_NET_F_CTRL_RX));
+	assert_int_equal(vn_net_open(&f.t, &cfg, &n), 0);
+	/* virtio 1.2 §5.1.3.1: MQ and CTRL_RX need CTRL_VQ. */
+	assert_false(n->features & (B(VIRTIO_NET_F_MQ) | B(VIRTIO_NET_F_CTRL_RX) |
+				    B(VIRTIO_NET_F_CTRL_VQ)));
+	assert_int_equal(n->pairs, 1);
+	assert_int_equal(f.ctrl_cmds, 0);
+	assert_int_equal(vn_net_ctrl(n, 0, 0, NULL, 0), -ENOTSUP);
+	vn_net_close(n);
+}
+
+static void test_ctrl_err_and_timeout(void **state)
+{
+	struct fake_vtr f;
+
+	(void)state;
+	fake_mq(&f, 0);
+	f.ctrl_mode = FAKE_CTRL_ERR;
+	refused(&f, -EIO, "rejected control command class 4 cmd 0");
+	fake_mq(&f, 0);
+	f.ctrl_mode = FAKE_CTRL_SILENT;
+	refused(&f, -ETIMEDOUT, "did not answer");
+}
+
+static void test_queue_options(void **state)
+{
+	struct fake_vtr f;
+	struct vn_net_cfg cfg = { .queue_pairs = 3 };
+	struct vn_net *n;
+
+	(void)state;
+	fake_mq(&f, 0);
+	assert_int_equal(vn_net_open(&f.t, &cfg, &n), -EINVAL);
+	assert_non_null(strstr(vn_err_msg(), "device offers 2"));
+	cfg = (struct vn_net_cfg){ .queue_size = 100 };
+	assert_int_equal(vn_net_open(&f.t, &cfg, &n), -EINVAL);
+	cfg.queue_size = 2048;
+	assert_int_equal(vn_net_open(&f.t, &cfg, &n), -EINVAL);
+	cfg = (struct vn_net_cfg){ .queue_size = 64, .queue_pairs = 1 };
+	assert_int_equal(vn_net_open(&f.t, &cfg, &n), 0);
+	assert_int_equal(n->qsize, 64);
+	assert_int_equal(n->pairs, 1);
+	assert_int_equal(f.q[0].size, 64);
+	assert_int_equal(f.ctrl_cmds, 0); /* one pair: nothing to set */
+	vn_net_close(n);
+	/* A device with fewer queues than it claims pairs. */
+	fake_mq(&f, 0);
+	f.nq = 3;
+	cfg = (struct vn_net_cfg){ 0 };
+	assert_int_equal(vn_net_open(&f.t, &cfg, &n), -EINVAL);
+	assert_non_null(strstr(vn_err_msg(), "too few"));
+}
+
+static void test_config_values(void **state)
+{
+	struct fake_vtr f;
+	struct vn_net_cfg cfg = { 0 };
+	struct vn_net *n;
+
+	(void)state;
+	/* No MAC feature: a random, locally administered unicast address. */
+	fake_init(&f, 0, 2, 256);
+	assert_int_equal(vn_net_open(&f.t, &cfg, &n), 0);
+	assert_int_equal(n->mac[0] & 0x03, 0x02);
+	assert_int_equal(n->mtu, 1500);
+	vn_net_close(n);
+	/* MTU below 68 is refused; 9000 is taken. */
+	fake_init(&f, B(VIRTIO_NET_F_MTU), 2, 256);
+	fake_set_cfg16(&f, offsetof(struct virtio_net_config, mtu), 60);
+	assert_int_equal(vn_net_open(&f.t, &cfg, &n), -EINVAL);
+	fake_set_cfg16(&f, offsetof(struct virtio_net_config, mtu), 9000);
+	assert_int_equal(vn_net_open(&f.t, &cfg, &n), 0);
+	assert_int_equal(n->mtu, 9000);
+	assert_int_equal(n->q[0].tx_cap, 9018);
+	vn_net_close(n);
+}
+
+static void test_contig_limit(void **state)
+{
+	struct fake_vtr f;
+	struct vn_net_cfg cfg = { 0 };
+	struct vn_net *n;
+
+	(void)state;
+	/* Page-granular device addresses (no-IOMMU) and 9000-byte frames
+	 * without MRG_RXBUF: a buffer would span pages, so open refuses. */
+	fake_init(&f, B(VIRTIO_NET_F_MTU), 2, 256);
+	fake_set_cfg16(&f, offsetof(struct virtio_net_config, mtu), 9000);
+	f.page_mode = true;
+	assert_int_equal(vn_net_open(&f.t, &cfg, &n), -EINVAL);
+	assert_non_null(strstr(vn_err_msg(), "device-contiguous"));
+	/* At MTU 1500 every buffer and ring fits in a page. */
+	fake_init(&f, 0, 2, 256);
+	f.page_mode = true;
+	assert_int_equal(vn_net_open(&f.t, &cfg, &n), 0);
+	for (unsigned i = 0; i < 256; i++) {
+		uint64_t a = fake_desc(&f, 0, i)->addr;
+
+		assert_int_equal(a / 4096, (a + 2048 - 52 - 1) / 4096);
+	}
+	vn_net_close(n);
+}
+
+static void poll_until_down(struct vn_net *n, struct fake_vtr *f)
+{
+	struct vnet_buf b[4];
+	unsigned calls = 0;
+	int rc;
+
+	f->health_reads = 0;
+	while ((rc = vn_net_rx_peek(&n->q[0], b, 4)) == 0 && calls < 1000000)
+		calls++;
+	assert_int_equal(rc, -ENETDOWN);
+	/* Status is read on a slow cadence, not per poll. */
+	assert_true(calls >= 1000);
+	assert_true(f->health_reads <= 2);
+	assert_int_equal(n->broken, 1);
+	assert_int_equal(vn_net_tx_reserve(&n->q[0], b, 4), -ENETDOWN);
+	assert_int_equal(vn_net_rx_release(&n->q[0], b, 0), -ENETDOWN);
+}
+
+static void test_needs_reset_detected(void **state)
+{
+	struct fake_vtr f;
+	struct vn_net_cfg cfg = { 0 };
+	struct vn_net *n;
+
+	(void)state;
+	fake_init(&f, 0, 2, 256);
+	assert_int_equal(vn_net_open(&f.t, &cfg, &n), 0);
+	f.status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+	poll_until_down(n, &f);
+	assert_non_null(strstr(vn_err_msg(), "broken"));
+	vn_net_close(n);
+}
+
+static void test_vanished_device_detected(void **state)
+{
+	struct fake_vtr f;
+	struct vn_net_cfg cfg = { 0 };
+	struct vn_net *n;
+
+	(void)state;
+	fake_init(&f, 0, 2, 256);
+	assert_int_equal(vn_net_open(&f.t, &cfg, &n), 0);
+	f.alive_rc = -ENODEV;
+	poll_until_down(n, &f);
+	vn_net_close(n);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_requires_version_1),
+		cmocka_unit_test(test_requires_access_platform),
+		cmocka_unit_test(test_access_platform_optional_with_phys_addrs),
+		cmocka_unit_test(test_features_ok_refused),
+		cmocka_unit_test(test_mask_required_bit),
+		cmocka_unit_test(test_open_mq),
+		cmocka_unit_test(test_mask_ctrl_vq_drops_mq),
+		cmocka_unit_test(test_ctrl_err_and_timeout),
+		cmocka_unit_test(test_queue_options),
+		cmocka_unit_test(test_config_values),
+		cmocka_unit_test(test_contig_limit),
+		cmocka_unit_test(test_needs_reset_detected),
+		cmocka_unit_test(test_vanished_device_detected),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
