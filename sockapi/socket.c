@@ -3,60 +3,53 @@
  * Socket-like API (vnet/socket.h) built only on the public device and
  * zero-copy queue API of vnet/vnet.h.
  *
- * A socket is an eventfd (the descriptor the application sees; the event
- * engine will make it readable when frames wait) plus one queue pair of a
- * device shared by every socket opened with the same URI. Sockets are found
- * by descriptor in a table; a reference count keeps a socket alive while a
- * call uses it, so vnet_close() from another thread is safe.
+ * A socket is one queue pair of a device shared by every socket opened
+ * with the same URI, and a descriptor: a dup() of the queue's RX interrupt
+ * eventfd (vnet_queue_fd()). Sockets are found by descriptor in a table; a
+ * reference count keeps a socket alive while a call uses it, so vnet_close()
+ * from another thread is safe.
  *
  * Received frames are peeked in bursts into a per-socket stash and copied
  * out one by one; their buffers go back to the device in bulk when the stash
  * is empty, so the ring is refilled (and the device kicked) once per burst.
+ *
+ * Readiness: the descriptor is readable exactly while its eventfd count is
+ * non-zero, and every socket call ends by settling it (vs_rx_settle()):
+ *  - frames wait (stash or ring): the count is made non-zero (one write,
+ *    skipped when this socket already wrote one it has not consumed);
+ *  - nothing waits: the count is read to zero, then the RX notification is
+ *    armed (full barrier, one more look at the ring: vnet_queue_arm()), and
+ *    if a frame slipped in meanwhile the count is made non-zero again.
+ * Armed and drained, the next frame makes the device interrupt, which is
+ * what makes the descriptor readable. The one imprecision left is a
+ * spurious readiness: an interrupt for a frame that a concurrent vnet_recv()
+ * took first; the next call that finds nothing clears it.
+ *
+ * Blocking calls busy-poll for VNET_SO_BUSY_POLL_US with notifications off,
+ * then sleep in vnet_wait() (io_uring) until the RX (or, to send, the TX)
+ * interrupt. vnet_close() wakes sleepers by writing both eventfds.
  */
 #include "vnet/socket.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "compiler.h"
 #include "log.h"
+#include "socket_int.h"
 
-#define VS_BURST 64 /* frames peeked or reserved per ring access */
-#define VS_ETH_HLEN 14
-#define VS_VLAN_ETH_OVERHEAD 18
-#define VS_URI_MAX 256 /* as vnet_dev_info::uri */
-
-struct vs_dev {
-	struct vs_dev *next;
-	char uri[VS_URI_MAX];
-	struct vnet_dev *dev;
-	struct vnet_dev_info info;
-	unsigned sockets;        /* open sockets on this device */
-	bool *queue_taken;       /* by queue pair */
-};
-
-struct vs_sock {
-	int fd;
-	unsigned qp;
-	bool nonblock;
-	struct vs_dev *d;
-	struct vnet_queue *q;
-	size_t max_frame;
-	unsigned refs;           /* table + calls in progress; under vs_lock */
-	bool closing;            /* written under vs_lock, read atomically */
-	pthread_mutex_t io;      /* serialises users of the queue pair */
-	/* RX stash: buffers peeked but not yet copied out (under io). */
-	struct vnet_buf stash[VS_BURST];
-	unsigned stash_pos, stash_len;
-};
+/* Process-wide VNET_SO_BUSY_POLL_US; -1 until read from the environment. */
+static int vs_busy_default = -1;
 
 /* The registry: devices by URI, sockets by descriptor. */
 static pthread_mutex_t vs_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -141,6 +134,22 @@ static int tab_put(int fd, struct vs_sock *s)
 	return 0;
 }
 
+/* The socket's descriptor: a duplicate of the queue's RX interrupt eventfd,
+ * or, for a device without interrupts, an eventfd of its own that only
+ * vs_rx_settle() writes. */
+static int sock_fd(struct vnet_queue *q)
+{
+	int fd = vnet_queue_fd(q, VNET_WAIT_RX);
+
+	if (fd >= 0)
+		fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	else if (errno == ENOTSUP)
+		fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	return fd < 0 ? vn_err(-errno, "socket descriptor: %s", strerror(errno)) : fd;
+}
+
+static void wake(struct vs_sock *s);
+
 VNET_API int vnet_socket(const char *uri, unsigned queue, int flags)
 {
 	struct vs_sock *s;
@@ -153,16 +162,13 @@ VNET_API int vnet_socket(const char *uri, unsigned queue, int flags)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return fail(ENOMEM);
-	s->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (s->fd < 0) {
-		err = errno;
-		free(s);
-		return fail(err);
-	}
-	pthread_mutex_init(&s->io, NULL);
+	pthread_mutex_init(&s->rx_io, NULL);
+	pthread_mutex_init(&s->tx_io, NULL);
+	s->fd = -1;
 	s->qp = queue;
 	s->nonblock = flags & VNET_SOCK_NONBLOCK;
 	s->refs = 1;
+	s->busy_us = -1;
 
 	pthread_mutex_lock(&vs_lock);
 	err = dev_get(uri, &d);
@@ -183,27 +189,35 @@ VNET_API int vnet_socket(const char *uri, unsigned queue, int flags)
 		err = -errno;
 		goto out_put;
 	}
-	err = tab_put(s->fd, s);
+	err = s->fd = sock_fd(s->q);
+	if (err >= 0)
+		err = tab_put(s->fd, s);
 	if (err)
 		goto out_put;
 	d->queue_taken[queue] = true;
 	s->d = d;
 	s->max_frame = (size_t)d->info.mtu + VS_VLAN_ETH_OVERHEAD;
 	pthread_mutex_unlock(&vs_lock);
+	/* A previous socket of this queue may have left a count behind. */
+	pthread_mutex_lock(&s->rx_io);
+	vs_rx_settle(s);
+	pthread_mutex_unlock(&s->rx_io);
 	return s->fd;
 
 out_put:
 	dev_put(d);
 out_unlock:
 	pthread_mutex_unlock(&vs_lock);
-	close(s->fd);
-	pthread_mutex_destroy(&s->io);
+	if (s->fd >= 0)
+		close(s->fd);
+	pthread_mutex_destroy(&s->rx_io);
+	pthread_mutex_destroy(&s->tx_io);
 	free(s);
 	return fail(-err);
 }
 
 /* Take a reference on the socket behind fd, or NULL (errno EBADF). */
-static struct vs_sock *sock_get(int fd)
+struct vs_sock *vs_sock_get(int fd)
 {
 	struct vs_sock *s = NULL;
 
@@ -218,7 +232,7 @@ static struct vs_sock *sock_get(int fd)
 	return s;
 }
 
-/* Release every stashed buffer to the device (io held). */
+/* Release every stashed buffer to the device (rx_io held). */
 static int stash_flush(struct vs_sock *s)
 {
 	int rc = 0;
@@ -233,7 +247,7 @@ static int stash_flush(struct vs_sock *s)
  * Drop a reference. The last one returns stashed buffers to the queue (while
  * the device is still open), frees the queue pair and maybe the device.
  */
-static void sock_put(struct vs_sock *s)
+void vs_sock_put(struct vs_sock *s)
 {
 	pthread_mutex_lock(&vs_lock);
 	if (--s->refs) {
@@ -244,7 +258,8 @@ static void sock_put(struct vs_sock *s)
 	s->d->queue_taken[s->qp] = false;
 	dev_put(s->d);
 	pthread_mutex_unlock(&vs_lock);
-	pthread_mutex_destroy(&s->io);
+	pthread_mutex_destroy(&s->rx_io);
+	pthread_mutex_destroy(&s->tx_io);
 	free(s);
 }
 
@@ -264,21 +279,131 @@ VNET_API int vnet_close(int fd)
 	/* The descriptor number may be reused as soon as it is closed, so it
 	 * leaves the table first. */
 	close(fd);
-	sock_put(s);
+	wake(s);
+	vs_sock_put(s);
 	return 0;
 }
 
-/*
- * Wait for the queue to make progress. Until the interrupt engine exists
- * this yields the CPU between polls; it returns -EBADF once the socket is
- * being closed.
- */
-static int sock_wait(struct vs_sock *s)
+/* Make the descriptor readable (rx_io held). */
+static void rx_signal(struct vs_sock *s)
 {
+	uint64_t one = 1;
+
+	if (!s->signalled && write(s->fd, &one, sizeof(one)) == sizeof(one))
+		s->signalled = true;
+}
+
+/* Settle the descriptor's readiness after a receive (see the top). (rx_io held) */
+void vs_rx_settle(struct vs_sock *s)
+{
+	struct vnet_wait w = { .q = s->q, .events = VNET_WAIT_RX };
+	uint64_t count;
+
+	if (s->stash_pos < s->stash_len || vnet_wait(&w, 1, 0) != 0) {
+		rx_signal(s);
+		return;
+	}
+	/* Consume the count first, then arm and look again: an interrupt
+	 * after the read is not lost, it makes the descriptor readable. */
+	if (read(s->fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		vn_warn("socket %d: reading its eventfd: %s", s->fd, strerror(errno));
+	s->signalled = false;
+	if (vnet_queue_arm(s->q, VNET_WAIT_RX) != 0)
+		rx_signal(s);
+}
+
+/* Wake callers sleeping on the socket's queue (vnet_close()). */
+static void wake(struct vs_sock *s)
+{
+	static const unsigned dirs[] = { VNET_WAIT_RX, VNET_WAIT_TX };
+	uint64_t one = 1;
+
+	for (unsigned i = 0; i < VN_ARRAY_SIZE(dirs); i++) {
+		int fd = vnet_queue_fd(s->q, dirs[i]);
+
+		/* Device-owned eventfds: an extra count is a spurious wake-up,
+		 * which every waiter tolerates. */
+		if (fd >= 0 && write(fd, &one, sizeof(one)) != sizeof(one))
+			vn_debug("socket: waking sleepers: %s", strerror(errno));
+	}
+}
+
+uint64_t vs_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int vs_busy_get(void)
+{
+	int v = __atomic_load_n(&vs_busy_default, __ATOMIC_RELAXED);
+
+	if (v < 0) {
+		const char *e = getenv("VNET_BUSY_POLL_US");
+		char *end;
+		long l = e ? strtol(e, &end, 10) : 0;
+
+		v = e && *e && !*end && l >= 0 && l <= INT_MAX ? (int)l : 0;
+		if (e && (!*e || *end || l < 0 || l > INT_MAX))
+			vn_warn("VNET_BUSY_POLL_US=%s is not a number of microseconds; using 0", e);
+		__atomic_store_n(&vs_busy_default, v, __ATOMIC_RELAXED);
+	}
+	return v;
+}
+
+void vs_busy_set(int us)
+{
+	__atomic_store_n(&vs_busy_default, us, __ATOMIC_RELAXED);
+}
+
+uint64_t vs_busy_ns(const struct vs_sock *s)
+{
+	int v = __atomic_load_n(&s->busy_us, __ATOMIC_RELAXED);
+
+	return (uint64_t)(v < 0 ? vs_busy_get() : v) * 1000u;
+}
+
+/* Deadline of a blocking call with timeout option ms (0: none). */
+static uint64_t deadline_of(const int *ms)
+{
+	int v = __atomic_load_n(ms, __ATOMIC_RELAXED);
+
+	return v ? vs_now_ns() + (uint64_t)v * 1000000u : UINT64_MAX;
+}
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield" ::: "memory");
+#endif
+}
+
+/*
+ * A blocking call found nothing to do: busy-poll until *busy_end, then
+ * sleep on the interrupts of dir until deadline. Returns 0 (look again),
+ * -EBADF (closed meanwhile), -EINTR or -EAGAIN (the timeout expired).
+ */
+static int sock_wait(struct vs_sock *s, unsigned dir, uint64_t busy_end, uint64_t deadline)
+{
+	struct vnet_wait w = { .q = s->q, .events = dir };
+	uint64_t now = vs_now_ns();
+	int rc;
+
 	if (__atomic_load_n(&s->closing, __ATOMIC_ACQUIRE))
 		return -EBADF;
-	sched_yield();
-	return 0;
+	if (now >= deadline)
+		return -EAGAIN;
+	if (now < busy_end) {
+		cpu_relax();
+		return 0;
+	}
+	rc = vnet_wait(&w, 1, deadline == UINT64_MAX ? -1 :
+			      (int)VN_MIN((deadline - now + 999999u) / 1000000u, (uint64_t)INT_MAX));
+	return rc < 0 ? -errno : 0;
 }
 
 static bool dontwait(const struct vs_sock *s, int flags)
@@ -286,7 +411,7 @@ static bool dontwait(const struct vs_sock *s, int flags)
 	return s->nonblock || (flags & MSG_DONTWAIT);
 }
 
-/* Copy one frame of the stash out; returns its full length. (io held) */
+/* Copy one frame of the stash out; returns its full length. (rx_io held) */
 static size_t stash_copy(struct vs_sock *s, void *buf, size_t len)
 {
 	size_t total = 0;
@@ -304,7 +429,7 @@ static size_t stash_copy(struct vs_sock *s, void *buf, size_t len)
 }
 
 /*
- * Receive up to n frames (io held). Returns frames received, 0 when none
+ * Receive up to n frames (rx_io held). Returns frames received, 0 when none
  * waits, or -errno.
  */
 static int recv_some(struct vs_sock *s, struct vnet_msg *msgs, unsigned n)
@@ -331,6 +456,51 @@ static int recv_some(struct vs_sock *s, struct vnet_msg *msgs, unsigned n)
 	return (int)i;
 }
 
+static int send_some(struct vs_sock *s, struct vnet_msg *msgs, unsigned n);
+
+/*
+ * The loop of every send and receive call: move what can be moved; when
+ * nothing could and the call may block, busy-poll (notifications off) and
+ * then sleep on the direction's interrupt, with the direction's lock held.
+ * Returns frames moved, or -errno (EAGAIN: nothing without blocking, or
+ * the timeout expired).
+ */
+static int sock_io(struct vs_sock *s, bool rx, struct vnet_msg *msgs, unsigned n, bool block)
+{
+	unsigned dir = rx ? VNET_WAIT_RX : VNET_WAIT_TX;
+	pthread_mutex_t *lock = rx ? &s->rx_io : &s->tx_io;
+	uint64_t busy_end = 0, deadline = 0;
+	bool waited = false;
+	int got, err = 0;
+
+	n = VN_MIN(n, (unsigned)INT_MAX);
+	pthread_mutex_lock(lock);
+	for (;;) {
+		got = rx ? recv_some(s, msgs, n) : send_some(s, msgs, n);
+		/* Settle the descriptor before returning or sleeping, not
+		 * between two looks of a busy-poll. */
+		if (rx && (got || err || !block || !n || vs_now_ns() >= busy_end))
+			vs_rx_settle(s);
+		if (got || err || !block || !n)
+			break;
+		if (!waited) {
+			waited = true;
+			busy_end = vs_now_ns() + vs_busy_ns(s);
+			deadline = deadline_of(rx ? &s->rcvtimeo_ms : &s->sndtimeo_ms);
+			if (busy_end > vs_now_ns())
+				(void)vnet_queue_disarm(s->q, dir);
+		}
+		err = sock_wait(s, dir, busy_end, deadline);
+	}
+	/* TX is armed only while a sender sleeps. */
+	if (!rx && waited)
+		(void)vnet_queue_disarm(s->q, dir);
+	pthread_mutex_unlock(lock);
+	if (got)
+		return got;
+	return err ? err : (n ? -EAGAIN : 0);
+}
+
 VNET_API int vnet_recvmmsg(int fd, struct vnet_msg *msgs, unsigned n, int flags)
 {
 	struct vs_sock *s;
@@ -338,22 +508,11 @@ VNET_API int vnet_recvmmsg(int fd, struct vnet_msg *msgs, unsigned n, int flags)
 
 	if ((flags & ~(MSG_DONTWAIT | MSG_TRUNC)) || (!msgs && n))
 		return fail(flags & ~(MSG_DONTWAIT | MSG_TRUNC) ? EOPNOTSUPP : EINVAL);
-	s = sock_get(fd);
+	s = vs_sock_get(fd);
 	if (!s)
 		return -1;
-	for (;;) {
-		pthread_mutex_lock(&s->io);
-		got = recv_some(s, msgs, VN_MIN(n, (unsigned)INT_MAX));
-		pthread_mutex_unlock(&s->io);
-		if (got || !n || dontwait(s, flags))
-			break;
-		got = sock_wait(s);
-		if (got)
-			break;
-	}
-	sock_put(s);
-	if (got == 0 && n)
-		return fail(EAGAIN);
+	got = sock_io(s, true, msgs, n, !dontwait(s, flags));
+	vs_sock_put(s);
 	return got < 0 ? fail(-got) : got;
 }
 
@@ -385,7 +544,7 @@ static int frame_ok(const struct vs_sock *s, const struct vnet_msg *m)
 }
 
 /*
- * Send up to n frames (io held): reserve, copy, submit once. Returns frames
+ * Send up to n frames (rx_io held): reserve, copy, submit once. Returns frames
  * sent, 0 when the ring is full, or -errno.
  */
 static int send_some(struct vs_sock *s, struct vnet_msg *msgs, unsigned n)
@@ -421,22 +580,11 @@ VNET_API int vnet_sendmmsg(int fd, struct vnet_msg *msgs, unsigned n, int flags)
 		return fail(EOPNOTSUPP);
 	if (!msgs && n)
 		return fail(EINVAL);
-	s = sock_get(fd);
+	s = vs_sock_get(fd);
 	if (!s)
 		return -1;
-	for (;;) {
-		pthread_mutex_lock(&s->io);
-		sent = n ? send_some(s, msgs, VN_MIN(n, (unsigned)INT_MAX)) : 0;
-		pthread_mutex_unlock(&s->io);
-		if (sent || !n || dontwait(s, flags))
-			break;
-		sent = sock_wait(s);
-		if (sent)
-			break;
-	}
-	sock_put(s);
-	if (sent == 0 && n)
-		return fail(EAGAIN);
+	sent = sock_io(s, false, msgs, n, !dontwait(s, flags));
+	vs_sock_put(s);
 	return sent < 0 ? fail(-sent) : sent;
 }
 
@@ -451,12 +599,12 @@ VNET_API ssize_t vnet_send(int fd, const void *frame, size_t len, int flags)
 
 VNET_API int vnet_socket_info(int fd, struct vnet_dev_info *info)
 {
-	struct vs_sock *s = sock_get(fd);
+	struct vs_sock *s = vs_sock_get(fd);
 	int rc;
 
 	if (!s)
 		return -1;
 	rc = vnet_dev_info(s->d->dev, info);
-	sock_put(s);
+	vs_sock_put(s);
 	return rc;
 }

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -35,6 +36,7 @@
 
 enum perf_mode { MODE_TX, MODE_RX, MODE_LOOP, MODE_PINGPONG };
 enum perf_api { API_BURST, API_SOCKET };
+enum perf_wait { WAIT_BUSY, WAIT_IRQ };
 
 struct perf {
 	/* options */
@@ -45,6 +47,8 @@ struct perf {
 	uint64_t count;
 	double duration, interval;
 	bool json;
+	enum perf_wait wait;   /* pingpong: spin, or sleep on the interrupt */
+	int busy_us;           /* with WAIT_IRQ: poll this long before sleeping */
 	/* device */
 	struct vnet_dev *dev;
 	struct vnet_queue *q;
@@ -259,6 +263,28 @@ static int run_stream(struct perf *p)
 	return 0;
 }
 
+/*
+ * Interrupt mode: busy-poll for busy_us after the send, then sleep until
+ * the RX interrupt (vnet_wait() or, with the socket API, vnet_poll()).
+ */
+static int wait_rx(struct perf *p, uint64_t sent_at)
+{
+	int rc;
+
+	if (now_ns() - sent_at < (uint64_t)p->busy_us * 1000u)
+		return 0;
+	if (p->api == API_SOCKET) {
+		struct vnet_pollfd pf = { .fd = p->fd, .events = POLLIN };
+
+		rc = vnet_poll(&pf, 1, 100);
+	} else {
+		struct vnet_wait w = { .q = p->q, .events = VNET_WAIT_RX };
+
+		rc = vnet_wait(&w, 1, 100);
+	}
+	return rc < 0 && errno != EINTR ? -1 : 0;
+}
+
 /* pingpong: one frame out, wait for it to come back, record the RTT. */
 static int run_pingpong(struct perf *p)
 {
@@ -277,9 +303,12 @@ static int run_pingpong(struct perf *p)
 			;
 		if (rc < 0)
 			return -1;
-		while (p->rx == rx0 && now_ns() - sent_at < PERF_PING_TIMEOUT_NS && !stop)
+		while (p->rx == rx0 && now_ns() - sent_at < PERF_PING_TIMEOUT_NS && !stop) {
 			if (recv_burst(p, &ts) < 0)
 				return -1;
+			if (p->rx == rx0 && p->wait == WAIT_IRQ && wait_rx(p, sent_at) < 0)
+				return -1;
+		}
 		t = now_ns();
 		if (p->rx == rx0)
 			p->lost++;
@@ -317,12 +346,12 @@ static void summary(struct perf *p)
 	if (p->n_rtt)
 		qsort(p->rtt, p->n_rtt, sizeof(*p->rtt), cmp_u64);
 	if (p->json) {
-		printf("{\"uri\":\"%s\",\"mode\":\"%s\",\"api\":\"%s\",\"size\":%u,\"batch\":%u,"
+		printf("{\"uri\":\"%s\",\"mode\":\"%s\",\"api\":\"%s\",\"wait\":\"%s\",\"size\":%u,\"batch\":%u,"
 		       "\"seconds\":%.3f,\"tx_frames\":%" PRIu64 ",\"rx_frames\":%" PRIu64 ","
 		       "\"tx_pps\":%.0f,\"rx_pps\":%.0f,\"gbit_s\":%.3f,\"lost\":%" PRIu64 ","
 		       "\"reordered\":%" PRIu64 ",\"corrupt\":%" PRIu64,
 		       p->uri, mode_names[p->mode], p->api == API_SOCKET ? "socket" : "burst",
-		       p->size, p->batch, dt, p->tx, p->rx, tx_pps, rx_pps, gbps, p->lost,
+		       p->wait == WAIT_IRQ ? "irq" : "busy", p->size, p->batch, dt, p->tx, p->rx, tx_pps, rx_pps, gbps, p->lost,
 		       p->reordered, p->corrupt);
 		if (p->mode == MODE_PINGPONG)
 			printf(",\"rtt_ns\":{\"samples\":%zu,\"p50\":%" PRIu64 ",\"p99\":%" PRIu64
@@ -330,9 +359,9 @@ static void summary(struct perf *p)
 		printf("}\n");
 		return;
 	}
-	printf("%s %s on %s (%s API, %u-byte frames, batch %u), %.2f s:\n",
+	printf("%s %s on %s (%s API, %s wait, %u-byte frames, batch %u), %.2f s:\n",
 	       "vnetperf", mode_names[p->mode], p->uri, p->api == API_SOCKET ? "socket" : "burst",
-	       p->size, p->batch, dt);
+	       p->wait == WAIT_IRQ ? "irq" : "busy", p->size, p->batch, dt);
 	printf("  tx %" PRIu64 " frames  %.0f pps\n", p->tx, tx_pps);
 	printf("  rx %" PRIu64 " frames  %.0f pps  %.3f Gbit/s\n", p->rx, rx_pps, gbps);
 	printf("  lost %" PRIu64 "  reordered %" PRIu64 "  corrupt %" PRIu64 "\n",
@@ -355,6 +384,8 @@ static void usage(FILE *f)
 		"  -q, --queue N      queue pair (0)\n"
 		"  -a, --api API      burst (zero-copy, default) or socket (vnet_sendmmsg/recvmmsg)\n"
 		"  -i, --interval S   seconds between progress lines, 0 for none (1)\n"
+		"  -w, --wait MODE    pingpong: busy (spin, default) or irq (sleep on the interrupt)\n"
+		"  -B, --busy-poll US with --wait irq: poll this long before sleeping (0)\n"
 		"  -j, --json         print the summary as one JSON object\n"
 		"  -h, --help\n", PERF_MAX_BATCH);
 }
@@ -379,12 +410,13 @@ static int parse_args(struct perf *p, int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' }, { "batch", required_argument, NULL, 'b' },
 		{ "queue", required_argument, NULL, 'q' }, { "api", required_argument, NULL, 'a' },
 		{ "interval", required_argument, NULL, 'i' }, { "json", no_argument, NULL, 'j' },
+		{ "wait", required_argument, NULL, 'w' }, { "busy-poll", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	int c, i;
 	double v;
 
-	while ((c = getopt_long(argc, argv, "s:n:d:b:q:a:i:jh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:n:d:b:q:a:i:w:B:jh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': if (parse_num(optarg, PERF_MIN_SIZE, 65535, &v)) goto bad; p->size = (unsigned)v; break;
 		case 'n': if (parse_num(optarg, 1, 1e15, &v)) goto bad; p->count = (uint64_t)v; break;
@@ -397,6 +429,15 @@ static int parse_args(struct perf *p, int argc, char **argv)
 				p->api = API_BURST;
 			else if (!strcmp(optarg, "socket"))
 				p->api = API_SOCKET;
+			else
+				goto bad;
+			break;
+		case 'B': if (parse_num(optarg, 0, 1e7, &v)) goto bad; p->busy_us = (int)v; break;
+		case 'w':
+			if (!strcmp(optarg, "busy"))
+				p->wait = WAIT_BUSY;
+			else if (!strcmp(optarg, "irq"))
+				p->wait = WAIT_IRQ;
 			else
 				goto bad;
 			break;

@@ -3,7 +3,10 @@
  * @file socket.h
  * @brief Socket-like API over libvnet devices: one socket per queue pair.
  *
- * vnet_socket() returns a real file descriptor. vnet_send() and vnet_recv()
+ * vnet_socket() returns a real file descriptor: it is readable (poll,
+ * epoll, select, io_uring) while a received frame waits for vnet_recv(),
+ * and blocking calls sleep on the device's interrupts (see vnet_socket(3)).
+ * vnet_send() and vnet_recv()
  * move one Ethernet frame (no virtio-net header; no FCS) with the semantics
  * of a packet socket: blocking by default, MSG_DONTWAIT for one call,
  * VNET_SOCK_NONBLOCK for all calls, -1 and errno on failure. The batched
@@ -23,6 +26,7 @@
 #ifndef VNET_SOCKET_H
 #define VNET_SOCKET_H
 
+#include <poll.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -84,6 +88,53 @@ VNET_API int vnet_recvmmsg(int fd, struct vnet_msg *msgs, unsigned n, int flags)
 
 /** Describe the device behind socket @p fd (MAC, MTU, ...). */
 VNET_API int vnet_socket_info(int fd, struct vnet_dev_info *info);
+
+/**
+ * @name Socket options
+ * vnet_socket_set() and vnet_socket_get() options, in the manner of
+ * setsockopt(SO_RCVTIMEO / SO_SNDTIMEO / SO_BUSY_POLL).
+ * @{
+ */
+/** Receive timeout in ms for blocking calls: they fail with EAGAIN when it
+ *  expires; 0 (default) waits for ever. */
+#define VNET_SO_RCVTIMEO_MS 1
+/** Send timeout in ms, as VNET_SO_RCVTIMEO_MS. */
+#define VNET_SO_SNDTIMEO_MS 2
+/** Busy-poll budget in microseconds: a blocking call polls the ring for
+ *  this long (notifications off) before it sleeps on the interrupt. -1
+ *  (default) takes the process-wide value: the environment variable
+ *  VNET_BUSY_POLL_US, or what was set with fd VNET_SOCK_ALL, else 0. */
+#define VNET_SO_BUSY_POLL_US 3
+/** vnet_socket_set() fd for the process-wide VNET_SO_BUSY_POLL_US. */
+#define VNET_SOCK_ALL (-1)
+/** @} */
+
+/**
+ * Set option @p opt of socket @p fd to @p value.
+ * @return 0, or -1 with errno (EBADF, EINVAL: unknown option or bad value)
+ */
+VNET_API int vnet_socket_set(int fd, int opt, int value);
+
+/** Read option @p opt of socket @p fd (or VNET_SOCK_ALL) into @p value. */
+VNET_API int vnet_socket_get(int fd, int opt, int *value);
+
+/** One socket of a vnet_poll() call, as struct pollfd. */
+struct vnet_pollfd {
+	int fd;        /**< a vnet socket */
+	short events;  /**< POLLIN (a frame waits) and/or POLLOUT (room to send) */
+	short revents; /**< out: POLLIN, POLLOUT, POLLERR (device broken),
+			    POLLNVAL (not a vnet socket) */
+};
+
+/**
+ * Wait until one of @p n sockets (of any devices) is ready, sleeping on
+ * the devices' interrupts (one system call per wake-up), after busy-polling
+ * for the largest VNET_SO_BUSY_POLL_US among them.
+ * @param timeout_ms -1 for ever, 0 to only check
+ * @return sockets with revents set, 0 on timeout, or -1 with errno (EINTR:
+ *         a signal handler ran; EINVAL: more than VNET_WAIT_MAX sockets)
+ */
+VNET_API int vnet_poll(struct vnet_pollfd *fds, unsigned n, int timeout_ms);
 
 /**
  * Close a socket. Calls blocked on it in other threads return -1 with

@@ -144,7 +144,8 @@ VNET_API int vnet_tx_submit(struct vnet_queue *q, const struct vnet_buf *bufs, u
  * frame that spans several buffers (VNET_BUF_MORE) is returned complete or
  * not at all. Frames the device delivered malformed are dropped here and
  * counted (rx_dropped, rx_errors).
- * @return buffers filled (0 when none waits), or -1 with errno (ENETDOWN)
+ * @return buffers filled (0 when none waits), or -1 with errno (ENETDOWN;
+ *         ENOBUFS: the next frame spans more than @p n buffers)
  */
 VNET_API int vnet_rx_peek(struct vnet_queue *q, struct vnet_buf *bufs, unsigned n);
 
@@ -154,6 +155,102 @@ VNET_API int vnet_rx_peek(struct vnet_queue *q, struct vnet_buf *bufs, unsigned 
  * @return 0, or -1 with errno (EINVAL: a buffer that was not peeked)
  */
 VNET_API int vnet_rx_release(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned n);
+
+/**
+ * @name Interrupts and waiting
+ * Each queue's RX and TX rings have an MSI-X vector wired to an eventfd
+ * (vector 0 signals configuration changes), and libvnet arms every one in
+ * a single io_uring. A thread with nothing to do sleeps there: one system
+ * call per wake-up, whatever the number of queues, and no CPU while idle.
+ * Devices interrupt only while a waiter asked for it: notifications are
+ * re-enabled (then a full barrier, then one more look at the ring) just
+ * before sleeping and turned off again on waking, so a busy queue is
+ * polled without interrupts. Without usable MSI-X vectors, waits poll the
+ * rings every millisecond instead (logged when the device opens).
+ * @{
+ */
+
+/** vnet_wait() event: a received frame waits (vnet_rx_peek() returns it). */
+#define VNET_WAIT_RX 0x1
+/** vnet_wait() event: a TX buffer is free (vnet_tx_reserve() returns it). */
+#define VNET_WAIT_TX 0x2
+/** vnet_wait() result only: the device is broken (calls fail with ENETDOWN). */
+#define VNET_WAIT_ERR 0x4
+
+/** Most entries one vnet_wait() call takes. */
+#define VNET_WAIT_MAX 256
+
+/** One queue of a vnet_wait() call, in the manner of struct pollfd. */
+struct vnet_wait {
+	struct vnet_queue *q; /**< the queue pair */
+	unsigned events;      /**< VNET_WAIT_RX and/or VNET_WAIT_TX */
+	unsigned revents;     /**< out: the events that hold, or VNET_WAIT_ERR */
+};
+
+/**
+ * Wait until one of @p n queues (of any devices) has a frame to receive or
+ * a free TX buffer, as asked in each events field.
+ * @param timeout_ms -1 to wait for ever, 0 to only check
+ * @return the number of entries with revents set (0 on timeout), or -1 with
+ *         errno (EINTR: a signal handler ran, even one installed with
+ *         SA_RESTART, as for epoll_wait(); EINVAL)
+ */
+VNET_API int vnet_wait(struct vnet_wait *w, unsigned n, int timeout_ms);
+
+/**
+ * The eventfd the device signals for the RX (@p dir VNET_WAIT_RX) or TX
+ * (VNET_WAIT_TX) ring of @p q, owned by libvnet: poll it, dup() it, never
+ * close it. Its count only moves while notifications are armed (see
+ * vnet_queue_arm()); reading it is the caller's business. Queues may share
+ * a vector (and so an eventfd) when the device has too few.
+ * @return the descriptor, or -1 with errno (ENOTSUP: the device runs
+ *         without interrupts; EINVAL)
+ */
+VNET_API int vnet_queue_fd(struct vnet_queue *q, unsigned dir);
+
+/**
+ * Ask the device to interrupt when work arrives on the rings of @p events
+ * (used-buffer notifications, virtio 1.2 §2.7.7), with a full barrier and
+ * a last look at the rings.
+ * @return 0 when armed (safe to sleep on vnet_queue_fd()), else the events
+ *         that already hold (left unarmed); -1 with errno (EINVAL)
+ */
+VNET_API int vnet_queue_arm(struct vnet_queue *q, unsigned events);
+
+/** Turn the notifications of @p events off again (while polling). */
+VNET_API int vnet_queue_disarm(struct vnet_queue *q, unsigned events);
+
+/** vnet_dev_event() types. */
+enum vnet_dev_event_type {
+	VNET_EV_LINK_UP = 1,     /**< the device reports its link up */
+	VNET_EV_LINK_DOWN = 2,   /**< the device reports its link down */
+	VNET_EV_NEEDS_RESET = 3, /**< the device failed (DEVICE_NEEDS_RESET, or
+				      vanished) and was marked broken: reopen it */
+};
+
+/** One device event. */
+struct vnet_dev_event {
+	size_t sz; /**< sizeof(struct vnet_dev_event), set by the caller */
+	int type;  /**< enum vnet_dev_event_type */
+};
+
+/**
+ * Take the oldest device event, from configuration change interrupts (up to
+ * 16 are kept). NEEDS_RESET marks the device broken as the interrupt
+ * arrives, whether or not anyone reads the event.
+ * @return 1 with @p ev filled, 0 when none is pending, -1 with errno
+ */
+VNET_API int vnet_dev_event(struct vnet_dev *dev, struct vnet_dev_event *ev);
+
+/**
+ * An eventfd that becomes readable when the device signals a configuration
+ * change; vnet_dev_event() empties it once no event is left. Owned by
+ * libvnet. @return the descriptor, or -1 with errno ENOTSUP without
+ * interrupts.
+ */
+VNET_API int vnet_dev_event_fd(struct vnet_dev *dev);
+
+/** @} */
 
 /** Why the last failed call of this thread failed, in words ("" if unknown). */
 VNET_API const char *vnet_last_error(void);

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* What the files of sockapi/ share: the socket and device records. */
+#ifndef VS_SOCKET_INT_H
+#define VS_SOCKET_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vnet/socket.h"
+
+#define VS_BURST 64 /* frames peeked or reserved per ring access */
+#define VS_ETH_HLEN 14
+#define VS_VLAN_ETH_OVERHEAD 18
+#define VS_URI_MAX 256 /* as vnet_dev_info::uri */
+
+struct vs_dev {
+	struct vs_dev *next;
+	char uri[VS_URI_MAX];
+	struct vnet_dev *dev;
+	struct vnet_dev_info info;
+	unsigned sockets;        /* open sockets on this device */
+	bool *queue_taken;       /* by queue pair */
+};
+
+struct vs_sock {
+	int fd;
+	unsigned qp;
+	bool nonblock;
+	struct vs_dev *d;
+	struct vnet_queue *q;
+	size_t max_frame;
+	unsigned refs;           /* table + calls in progress; under vs_lock */
+	bool closing;            /* written under vs_lock, read atomically */
+	int rcvtimeo_ms, sndtimeo_ms, busy_us; /* options, read atomically */
+	/* Each direction of the queue pair has one user at a time; a blocking
+	 * call keeps its direction's lock while it sleeps. */
+	pthread_mutex_t rx_io, tx_io;
+	/* RX stash: buffers peeked but not yet copied out (under rx_io). */
+	struct vnet_buf stash[VS_BURST];
+	unsigned stash_pos, stash_len;
+	bool signalled;          /* we made the fd's count non-zero (under rx_io) */
+};
+
+
+/* Take a reference on the socket behind fd, or NULL (errno EBADF). */
+struct vs_sock *vs_sock_get(int fd);
+/* Drop a reference (the last one frees the socket). */
+void vs_sock_put(struct vs_sock *s);
+/* Settle the descriptor's readiness after a receive (rx_io held). */
+void vs_rx_settle(struct vs_sock *s);
+/* CLOCK_MONOTONIC in ns; the busy-poll budget of s in ns. */
+uint64_t vs_now_ns(void);
+uint64_t vs_busy_ns(const struct vs_sock *s);
+/* The process-wide busy-poll budget in us (read once from VNET_BUSY_POLL_US),
+ * and setting it. */
+int vs_busy_get(void);
+void vs_busy_set(int us);
+
+#endif

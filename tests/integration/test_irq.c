@@ -1,0 +1,677 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Interrupt-driven waiting over the in-process simulated device: blocked
+ * receivers wake on the frame that arrives, sleep without CPU, return EINTR
+ * and time out; the socket descriptor is readable exactly while frames wait
+ * (poll, epoll, select); no wake-up is lost over many frames with random
+ * pauses, with and without VIRTIO_RING_F_EVENT_IDX; suppressed interrupts
+ * are not raised; NEEDS_RESET reaches vnet_dev_event() at once.
+ *
+ * Links the internal library for vn_sim_stats() (device-side counters).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <linux/virtio_ring.h>
+
+#include "frames.h"
+#include "sim/sim.h"
+#include "vnet/socket.h"
+
+#define FRAME_MAX 1514
+#define VN_TEST_MIN(a, b) ((a) < (b) ? (a) : (b))
+
+static uint64_t now_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_us(unsigned us)
+{
+	struct timespec ts = { .tv_sec = us / 1000000u, .tv_nsec = (long)(us % 1000000u) * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static void get_mac(int fd, uint8_t mac[6])
+{
+	struct vnet_dev_info info = { .sz = sizeof(info) };
+
+	assert_int_equal(vnet_socket_info(fd, &info), 0);
+	memcpy(mac, info.mac, 6);
+}
+
+static void send_seq(int fd, const uint8_t mac[6], uint64_t seq)
+{
+	uint8_t f[FRAME_MAX];
+	size_t len = tf_len(seq, 60, 200);
+
+	tf_fill(f, len, mac, seq);
+	assert_int_equal(vnet_send(fd, f, len, 0), (ssize_t)len);
+}
+
+static bool readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+/* Wait (bounded) until end `end` of the sim device `name` delivered n frames. */
+static void wait_delivered(const char *name, unsigned end, uint64_t n)
+{
+	struct vn_sim_stats st;
+
+	for (int i = 0; i < 2000; i++) {
+		assert_int_equal(vn_sim_stats(name, end, &st), 0);
+		if (st.qp[0].rx_frames >= n)
+			return;
+		sleep_us(1000);
+	}
+	fail_msg("%s/%u delivered %llu frames, not %llu", name, end,
+		 (unsigned long long)st.qp[0].rx_frames, (unsigned long long)n);
+}
+
+/* ---- a blocked receiver ------------------------------------------------ */
+
+struct rx_arg {
+	int fd;
+	uint8_t mac[6];
+	ssize_t got;
+	int err;
+	uint64_t cpu_ns, woke_ns;
+	uint8_t buf[FRAME_MAX];
+};
+
+static void *rx_one(void *p)
+{
+	struct rx_arg *a = p;
+	uint64_t c0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
+
+	a->got = vnet_recv(a->fd, a->buf, sizeof(a->buf), 0);
+	a->err = errno;
+	a->woke_ns = now_ns(CLOCK_MONOTONIC);
+	a->cpu_ns = now_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
+	return NULL;
+}
+
+/* A frame sent on the other end of a wire wakes a receiver asleep on this one. */
+static void test_frame_wakes_sleeper(void **state)
+{
+	int tx = vnet_socket("sim:pair=wake/0", 0, 0), rx = vnet_socket("sim:pair=wake/1", 0, 0);
+	struct rx_arg a = { .fd = rx };
+	pthread_t t;
+	uint64_t sent;
+
+	(void)state;
+	assert_true(tx >= 0 && rx >= 0);
+	get_mac(tx, a.mac);
+	assert_int_equal(pthread_create(&t, NULL, rx_one, &a), 0);
+	sleep_us(200000); /* long enough to be asleep */
+	sent = now_ns(CLOCK_MONOTONIC);
+	send_seq(tx, a.mac, 7);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(a.got, (ssize_t)tf_len(7, 60, 200));
+	assert_true(tf_check(a.buf, (size_t)a.got, a.mac, 7, tf_len(7, 60, 200)));
+	assert_true(a.woke_ns >= sent);
+	/* 200 ms asleep: far less than 1% of it on the CPU. */
+	assert_true(a.cpu_ns < 2000000);
+	vnet_close(tx);
+	vnet_close(rx);
+}
+
+/* Five seconds of silence: the receiver and the device thread stay idle. */
+static void test_idle_receiver_costs_nothing(void **state)
+{
+	int rx = vnet_socket("sim:pair=idle/1", 0, 0);
+	int tx = vnet_socket("sim:pair=idle/0", 0, 0);
+	struct rx_arg a = { .fd = rx };
+	struct vn_sim_stats st0, st1;
+	uint64_t secs = getenv("VNET_TEST_QUICK") ? 1 : 5;
+	pthread_t t;
+
+	(void)state;
+	assert_true(tx >= 0 && rx >= 0);
+	get_mac(tx, a.mac);
+	assert_int_equal(vn_sim_stats("idle", 1, &st0), 0);
+	assert_int_equal(pthread_create(&t, NULL, rx_one, &a), 0);
+	sleep_us((unsigned)secs * 1000000u);
+	assert_int_equal(vn_sim_stats("idle", 1, &st1), 0);
+	send_seq(tx, a.mac, 1);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_true(a.got > 0);
+	printf("# idle %llu s: receiver %.3f ms CPU, device thread %.3f ms CPU\n",
+	       (unsigned long long)secs, a.cpu_ns / 1e6, (st1.cpu_ns - st0.cpu_ns) / 1e6);
+	/* Under 1% of the silence, for each thread. */
+	assert_true(a.cpu_ns < secs * 10000000u);
+	assert_true(st1.cpu_ns - st0.cpu_ns < secs * 10000000u);
+	vnet_close(tx);
+	vnet_close(rx);
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+/* A signal handler without SA_RESTART ends a blocking receive with EINTR. */
+static void test_signal_interrupts(void **state)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 }, old;
+	int rx = vnet_socket("sim:loopback", 0, 0);
+	struct rx_arg a = { .fd = rx };
+	pthread_t t;
+
+	(void)state;
+	assert_true(rx >= 0);
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
+	assert_int_equal(pthread_create(&t, NULL, rx_one, &a), 0);
+	sleep_us(100000);
+	assert_int_equal(pthread_kill(t, SIGUSR1), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(a.got, -1);
+	assert_int_equal(a.err, EINTR);
+	/* The socket still works. */
+	get_mac(rx, a.mac);
+	send_seq(rx, a.mac, 3);
+	assert_int_equal(vnet_recv(rx, a.buf, sizeof(a.buf), 0), (ssize_t)tf_len(3, 60, 200));
+	sigaction(SIGUSR1, &old, NULL);
+	vnet_close(rx);
+}
+
+static void test_timeouts_and_options(void **state)
+{
+	int rx = vnet_socket("sim:loopback", 0, 0), v = 0;
+	uint8_t buf[64];
+	uint64_t t0, dt;
+
+	(void)state;
+	assert_true(rx >= 0);
+	assert_int_equal(vnet_socket_set(rx, VNET_SO_RCVTIMEO_MS, 100), 0);
+	t0 = now_ns(CLOCK_MONOTONIC);
+	assert_int_equal(vnet_recv(rx, buf, sizeof(buf), 0), -1);
+	assert_int_equal(errno, EAGAIN);
+	dt = now_ns(CLOCK_MONOTONIC) - t0;
+	assert_true(dt >= 99000000 && dt < 1000000000);
+	/* A busy-poll budget first polls, then sleeps, within the same timeout. */
+	assert_int_equal(vnet_socket_set(rx, VNET_SO_BUSY_POLL_US, 20000), 0);
+	t0 = now_ns(CLOCK_MONOTONIC);
+	assert_int_equal(vnet_recv(rx, buf, sizeof(buf), 0), -1);
+	assert_int_equal(errno, EAGAIN);
+	assert_true(now_ns(CLOCK_MONOTONIC) - t0 >= 99000000);
+	assert_int_equal(vnet_socket_get(rx, VNET_SO_BUSY_POLL_US, &v), 0);
+	assert_int_equal(v, 20000);
+	assert_int_equal(vnet_socket_get(rx, VNET_SO_RCVTIMEO_MS, &v), 0);
+	assert_int_equal(v, 100);
+	assert_int_equal(vnet_socket_get(rx, VNET_SO_SNDTIMEO_MS, &v), 0);
+	assert_int_equal(v, 0);
+	/* Refusals. */
+	assert_int_equal(vnet_socket_set(rx, VNET_SO_RCVTIMEO_MS, -1), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(vnet_socket_set(rx, 99, 1), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(vnet_socket_set(VNET_SOCK_ALL, VNET_SO_RCVTIMEO_MS, 1), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(vnet_socket_set(12345, VNET_SO_RCVTIMEO_MS, 1), -1);
+	assert_int_equal(errno, EBADF);
+	assert_int_equal(vnet_socket_set(VNET_SOCK_ALL, VNET_SO_BUSY_POLL_US, 5), 0);
+	assert_int_equal(vnet_socket_get(VNET_SOCK_ALL, VNET_SO_BUSY_POLL_US, &v), 0);
+	assert_int_equal(v, 5);
+	assert_int_equal(vnet_socket_set(VNET_SOCK_ALL, VNET_SO_BUSY_POLL_US, 0), 0);
+	vnet_close(rx);
+}
+
+/* ---- readiness of the descriptor --------------------------------------- */
+
+static void test_fd_readable_exactly_when_frames_wait(void **state)
+{
+	int tx = vnet_socket("sim:pair=ready/0", 0, 0), rx = vnet_socket("sim:pair=ready/1", 0, 0);
+	struct epoll_event ev = { .events = EPOLLIN }, out;
+	uint8_t mac[6], buf[FRAME_MAX];
+	struct timeval tv = { .tv_sec = 2 };
+	fd_set set;
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	(void)state;
+	assert_true(tx >= 0 && rx >= 0 && ep >= 0);
+	get_mac(tx, mac);
+	assert_false(readable(rx));
+	ev.data.fd = rx;
+	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, rx, &ev), 0);
+	assert_int_equal(epoll_wait(ep, &out, 1, 0), 0);
+
+	/* Three frames: readable (poll, epoll, select) until the third is taken. */
+	for (uint64_t s = 0; s < 3; s++)
+		send_seq(tx, mac, s);
+	wait_delivered("ready", 1, 3);
+	assert_int_equal(epoll_wait(ep, &out, 1, 2000), 1);
+	assert_int_equal(out.data.fd, rx);
+	FD_ZERO(&set);
+	FD_SET(rx, &set);
+	assert_int_equal(select(rx + 1, &set, NULL, NULL, &tv), 1);
+	for (uint64_t s = 0; s < 3; s++) {
+		assert_true(readable(rx));
+		assert_int_equal(vnet_recv(rx, buf, sizeof(buf), MSG_DONTWAIT),
+				 (ssize_t)tf_len(s, 60, 200));
+		assert_true(tf_check(buf, tf_len(s, 60, 200), mac, s, tf_len(s, 60, 200)));
+	}
+	/* The last one was taken: not readable any more, everywhere. */
+	assert_false(readable(rx));
+	assert_int_equal(epoll_wait(ep, &out, 1, 0), 0);
+	FD_ZERO(&set);
+	FD_SET(rx, &set);
+	tv = (struct timeval){ 0 };
+	assert_int_equal(select(rx + 1, &set, NULL, NULL, &tv), 0);
+	assert_int_equal(vnet_recv(rx, buf, sizeof(buf), MSG_DONTWAIT), -1);
+	assert_int_equal(errno, EAGAIN);
+
+	/* And readable again with the next frame, without any call in between. */
+	send_seq(tx, mac, 9);
+	assert_int_equal(epoll_wait(ep, &out, 1, 2000), 1);
+	assert_int_equal(vnet_recv(rx, buf, sizeof(buf), 0), (ssize_t)tf_len(9, 60, 200));
+	assert_false(readable(rx));
+	close(ep);
+	vnet_close(tx);
+	vnet_close(rx);
+}
+
+/* vnet_poll() over sockets of two devices reports the one that is ready. */
+static void test_vnet_poll_many(void **state)
+{
+	int a0 = vnet_socket("sim:pair=pa/0", 0, 0), a1 = vnet_socket("sim:pair=pa/1", 0, 0);
+	int b0 = vnet_socket("sim:pair=pb/0", 0, 0), b1 = vnet_socket("sim:pair=pb/1", 0, 0);
+	struct vnet_pollfd p[3] = {
+		{ .fd = a1, .events = POLLIN }, { .fd = b1, .events = POLLIN },
+		{ .fd = a0, .events = POLLOUT },
+	};
+	uint8_t mac[6], buf[FRAME_MAX];
+
+	(void)state;
+	assert_true(a0 >= 0 && a1 >= 0 && b0 >= 0 && b1 >= 0);
+	get_mac(b0, mac);
+	/* a0 can send, nothing else holds. */
+	assert_int_equal(vnet_poll(p, 3, 0), 1);
+	assert_int_equal(p[0].revents, 0);
+	assert_int_equal(p[1].revents, 0);
+	assert_int_equal(p[2].revents, POLLOUT);
+	assert_int_equal(vnet_poll(p, 2, 100), 0);
+	send_seq(b0, mac, 5);
+	assert_int_equal(vnet_poll(p, 2, 2000), 1);
+	assert_int_equal(p[0].revents, 0);
+	assert_int_equal(p[1].revents, POLLIN);
+	assert_int_equal(vnet_recv(b1, buf, sizeof(buf), MSG_DONTWAIT), (ssize_t)tf_len(5, 60, 200));
+	/* A descriptor that is not a socket. */
+	p[0].fd = 0;
+	assert_int_equal(vnet_poll(p, 1, 0), 1);
+	assert_int_equal(p[0].revents, POLLNVAL);
+	vnet_close(a0);
+	vnet_close(a1);
+	vnet_close(b0);
+	vnet_close(b1);
+}
+
+/* ---- no lost wake-up --------------------------------------------------- */
+
+struct stream {
+	const char *uri;
+	uint64_t n;
+	bool pauses;
+	int rc;
+	/* Closing the device drops frames still in flight: the sender keeps
+	 * it open until the receiver has them all. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool received;
+};
+
+/* Sender: batches of 1..32 frames, with random pauses so the receiver
+ * keeps falling asleep and waking up. */
+static void *sender(void *p)
+{
+	struct stream *st = p;
+	uint8_t (*f)[256] = malloc(32 * sizeof(*f));
+	struct vnet_dev_info info = { .sz = sizeof(info) };
+	struct vnet_msg m[32];
+	unsigned seed = 1;
+	int fd = -1;
+
+	st->rc = -1;
+	if (!f)
+		return NULL;
+	fd = vnet_socket(st->uri, 0, 0);
+	if (fd < 0 || vnet_socket_info(fd, &info) < 0)
+		goto out;
+	for (uint64_t seq = 0; seq < st->n;) {
+		unsigned b = 1 + rand_r(&seed) % 32;
+		int r;
+
+		b = (unsigned)VN_TEST_MIN(b, st->n - seq);
+		for (unsigned i = 0; i < b; i++) {
+			m[i].buf = f[i];
+			m[i].len = tf_len(seq + i, 60, 256);
+			tf_fill(f[i], m[i].len, info.mac, seq + i);
+		}
+		r = vnet_sendmmsg(fd, m, b, 0);
+		if (r <= 0) {
+			print_error("sendmmsg: %d errno %d after %llu frames\n", r, errno,
+				    (unsigned long long)seq);
+			goto out;
+		}
+		seq += (unsigned)r;
+		if (st->pauses && rand_r(&seed) % 64 == 0)
+			sleep_us(rand_r(&seed) % 300);
+	}
+	st->rc = 0;
+out:
+	pthread_mutex_lock(&st->lock);
+	while (!st->received)
+		pthread_cond_wait(&st->cond, &st->lock);
+	pthread_mutex_unlock(&st->lock);
+	if (fd >= 0)
+		vnet_close(fd);
+	free(f);
+	return NULL;
+}
+
+/* Receive n frames with blocking calls and check every byte and the order. */
+static int receive_all(int fd, uint64_t n)
+{
+	uint8_t (*f)[256] = malloc(32 * sizeof(*f)), mac[6];
+	struct vnet_dev_info info = { .sz = sizeof(info) };
+	struct vnet_msg m[32];
+	uint64_t got = 0;
+	int rc = -1;
+
+	if (!f || vnet_socket_info(fd, &info) < 0)
+		goto out;
+	while (got < n) {
+		int r;
+
+		for (unsigned i = 0; i < 32; i++)
+			m[i] = (struct vnet_msg){ .buf = f[i], .len = 256 };
+		r = vnet_recvmmsg(fd, m, 32, 0);
+		if (r <= 0) {
+			print_error("recvmmsg: %d errno %d after %llu frames\n", r, errno,
+				    (unsigned long long)got);
+			goto out;
+		}
+		/* The sender's MAC, which tf_fill() puts in both address fields. */
+		if (got == 0)
+			memcpy(mac, f[0] + 6, 6);
+		for (int i = 0; i < r; i++, got++)
+			if (!tf_check(f[i], m[i].msg_len, mac, got, tf_len(got, 60, 256))) {
+				print_error("frame %llu: wrong\n", (unsigned long long)got);
+				goto out;
+			}
+	}
+	rc = 0;
+out:
+	free(f);
+	return rc;
+}
+
+static void run_stream(const char *name, const char *rx_uri, const char *tx_uri, uint64_t n)
+{
+	struct stream st = { .uri = tx_uri, .n = n, .pauses = true,
+			     .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+	int rx = vnet_socket(rx_uri, 0, 0), rc;
+	struct vn_sim_stats s0, s1;
+	pthread_t t;
+
+	assert_true(rx >= 0);
+	/* A lost wake-up fails the test instead of hanging it. */
+	assert_int_equal(vnet_socket_set(rx, VNET_SO_RCVTIMEO_MS, 10000), 0);
+	assert_int_equal(pthread_create(&t, NULL, sender, &st), 0);
+	rc = receive_all(rx, n);
+	if (rc && !vn_sim_stats(name, 0, &s0) && !vn_sim_stats(name, 1, &s1))
+		print_error("device: end 0 sent %llu, end 1 delivered %llu, irqs %llu\n",
+			    (unsigned long long)s0.qp[0].tx_frames,
+			    (unsigned long long)s1.qp[0].rx_frames,
+			    (unsigned long long)s1.qp[0].irqs);
+	pthread_mutex_lock(&st.lock);
+	st.received = true;
+	pthread_cond_signal(&st.cond);
+	pthread_mutex_unlock(&st.lock);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(rc, 0);
+	assert_int_equal(st.rc, 0);
+	vnet_close(rx);
+}
+
+/* 10^6 frames through blocking calls on both sides, the sender pausing at
+ * random: every frame arrives, in order, and nobody sleeps through one. */
+static void test_no_lost_wakeup(void **state)
+{
+	(void)state;
+	run_stream("stream", "sim:pair=stream/1", "sim:pair=stream/0", tf_scale(1000000));
+}
+
+/* The same with small rings, where senders wait for TX interrupts often. */
+static void test_no_lost_wakeup_small_rings(void **state)
+{
+	(void)state;
+	run_stream("small", "sim:pair=small/1?qsize=8", "sim:pair=small/0?qsize=8", tf_scale(20000));
+}
+
+/* ---- the burst API without EVENT_IDX ----------------------------------- */
+
+struct burst_rx {
+	struct vnet_queue *q;
+	uint64_t n, got;
+	int rc;
+};
+
+static void *burst_receiver(void *p)
+{
+	struct burst_rx *a = p;
+	struct vnet_buf b[64];
+
+	a->rc = -1;
+	while (a->got < a->n) {
+		struct vnet_wait w = { .q = a->q, .events = VNET_WAIT_RX };
+		int r = vnet_rx_peek(a->q, b, 64);
+
+		if (r < 0)
+			return NULL;
+		if (r == 0) {
+			if (vnet_wait(&w, 1, 5000) < 0 && errno != EINTR)
+				return NULL;
+			continue;
+		}
+		for (int i = 0; i < r; i++, a->got++) {
+			const uint8_t *f = b[i].data;
+			uint64_t seq;
+
+			memcpy(&seq, f + 14, 8);
+			if (seq != a->got || b[i].len != tf_len(seq, 60, 256))
+				return NULL;
+		}
+		if (vnet_rx_release(a->q, b, (unsigned)r) < 0)
+			return NULL;
+	}
+	a->rc = 0;
+	return NULL;
+}
+
+/* Without EVENT_IDX the driver switches interrupts with
+ * VRING_AVAIL_F_NO_INTERRUPT; wake-ups must be just as reliable. */
+static void test_no_lost_wakeup_flags(void **state)
+{
+	struct vnet_dev_opts o = VNET_DEV_OPTS_INIT;
+	struct vnet_dev *d0, *d1;
+	struct vnet_dev_info info = { .sz = sizeof(info) };
+	struct burst_rx a = { .n = tf_scale(200000) };
+	struct vnet_queue *q0;
+	unsigned seed = 7;
+	pthread_t t;
+
+	(void)state;
+	o.features_mask = 1ull << VIRTIO_RING_F_EVENT_IDX;
+	assert_int_equal(vnet_dev_open("sim:pair=flags/1", &o, &d1), 0);
+	assert_int_equal(vnet_dev_open("sim:pair=flags/0", &o, &d0), 0);
+	assert_int_equal(vnet_dev_info(d0, &info), 0);
+	assert_int_equal(info.features & (1ull << VIRTIO_RING_F_EVENT_IDX), 0);
+	a.q = vnet_dev_queue(d1, 0);
+	q0 = vnet_dev_queue(d0, 0);
+	assert_int_equal(pthread_create(&t, NULL, burst_receiver, &a), 0);
+	for (uint64_t seq = 0; seq < a.n;) {
+		struct vnet_wait w = { .q = q0, .events = VNET_WAIT_TX };
+		struct vnet_buf b[32];
+		unsigned want = 1 + rand_r(&seed) % 32;
+		int r = vnet_tx_reserve(q0, b, (unsigned)VN_TEST_MIN(want, a.n - seq));
+
+		assert_true(r >= 0);
+		if (r == 0) {
+			assert_true(vnet_wait(&w, 1, 5000) >= 0);
+			continue;
+		}
+		for (int i = 0; i < r; i++) {
+			b[i].len = (uint32_t)tf_len(seq + (unsigned)i, 60, 256);
+			tf_fill(b[i].data, b[i].len, info.mac, seq + (unsigned)i);
+		}
+		assert_int_equal(vnet_tx_submit(q0, b, (unsigned)r), r);
+		seq += (unsigned)r;
+		if (rand_r(&seed) % 64 == 0)
+			sleep_us(rand_r(&seed) % 300);
+	}
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(a.rc, 0);
+	assert_int_equal(a.got, a.n);
+	vnet_dev_close(d0);
+	vnet_dev_close(d1);
+}
+
+/* ---- suppression -------------------------------------------------------- */
+
+/* While the driver polls (notifications off), the device raises no used
+ * buffer interrupts; armed, it raises the one that wakes the sleeper. */
+static void test_suppressed_interrupts_are_not_raised(void **state)
+{
+	struct vnet_dev *d;
+	struct vnet_dev_info info = { .sz = sizeof(info) };
+	struct vn_sim_stats st0, st1;
+	struct vnet_queue *q;
+	struct vnet_buf b[64];
+	uint64_t got = 0, sent = 0;
+
+	(void)state;
+	assert_int_equal(vnet_dev_open("sim:loopback", NULL, &d), 0);
+	assert_int_equal(vnet_dev_info(d, &info), 0);
+	q = vnet_dev_queue(d, 0);
+	assert_int_equal(vnet_queue_disarm(q, VNET_WAIT_RX | VNET_WAIT_TX), 0);
+	assert_int_equal(vn_sim_stats("loopback", 0, &st0), 0);
+	/* Poll only: send 2000 frames one by one and take them back. */
+	for (long spins = 0; got < 2000 && spins < 100000000; spins++) {
+		int r = sent < 2000 ? vnet_tx_reserve(q, b, 1) : 0;
+
+		assert_true(r >= 0);
+		if (r == 1) {
+			b[0].len = 60;
+			tf_fill(b[0].data, 60, info.mac, sent);
+			assert_int_equal(vnet_tx_submit(q, b, 1), 1);
+			sent++;
+		}
+		r = vnet_rx_peek(q, b, 64);
+		assert_true(r >= 0);
+		got += (unsigned)r;
+		if (r)
+			assert_int_equal(vnet_rx_release(q, b, (unsigned)r), 0);
+	}
+	assert_int_equal(got, 2000);
+	assert_int_equal(vn_sim_stats("loopback", 0, &st1), 0);
+	assert_int_equal(st1.qp[0].irqs, st0.qp[0].irqs);
+
+	/* Armed and asleep: the next frame interrupts once and wakes us. */
+	{
+		struct vnet_wait w = { .q = q, .events = VNET_WAIT_RX };
+
+		assert_int_equal(vnet_queue_arm(q, VNET_WAIT_RX), 0);
+		assert_int_equal(vnet_tx_reserve(q, b, 1), 1);
+		b[0].len = 60;
+		tf_fill(b[0].data, 60, info.mac, 1);
+		assert_int_equal(vnet_tx_submit(q, b, 1), 1);
+		assert_int_equal(vnet_wait(&w, 1, 2000), 1);
+		assert_int_equal(w.revents, VNET_WAIT_RX);
+		assert_int_equal(vn_sim_stats("loopback", 0, &st1), 0);
+		assert_true(st1.qp[0].irqs >= st0.qp[0].irqs + 1);
+	}
+	vnet_dev_close(d);
+}
+
+/* ---- configuration interrupts ------------------------------------------ */
+
+/* NEEDS_RESET marks the device broken at once and is reported as an event;
+ * a blocked receiver wakes with ENETDOWN. */
+static void test_needs_reset_event(void **state)
+{
+	/* sink: sent frames vanish, so the receiver can only wake for the fault,
+	 * which fires once the first frame went through the device. */
+	int fd = vnet_socket("sim:sink?fault=needs_reset@1", 0, 0);
+	struct rx_arg a = { .fd = fd };
+	struct vnet_dev_event ev = { .sz = sizeof(ev) };
+	struct vnet_dev_info info = { .sz = sizeof(info) };
+	struct vnet_dev *d;
+	pthread_t t;
+
+	(void)state;
+	assert_true(fd >= 0);
+	get_mac(fd, a.mac);
+	assert_int_equal(pthread_create(&t, NULL, rx_one, &a), 0);
+	sleep_us(50000);
+	send_seq(fd, a.mac, 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(a.got, -1);
+	assert_int_equal(a.err, ENETDOWN);
+	assert_int_equal(vnet_socket_info(fd, &info), 0);
+	assert_int_equal(info.broken, 1);
+	vnet_close(fd);
+
+	/* The same through the device API: the event is queued. */
+	assert_int_equal(vnet_dev_open("sim:loopback?fault=needs_reset", NULL, &d), 0);
+	for (int i = 0; i < 200 && vnet_dev_event(d, &ev) == 0; i++)
+		sleep_us(10000);
+	assert_int_equal(ev.type, VNET_EV_NEEDS_RESET);
+	assert_int_equal(vnet_dev_event(d, &ev), 0);
+	assert_true(vnet_dev_event_fd(d) >= 0);
+	info.sz = sizeof(info);
+	assert_int_equal(vnet_dev_info(d, &info), 0);
+	assert_int_equal(info.broken, 1);
+	vnet_dev_close(d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_frame_wakes_sleeper),
+		cmocka_unit_test(test_signal_interrupts),
+		cmocka_unit_test(test_timeouts_and_options),
+		cmocka_unit_test(test_fd_readable_exactly_when_frames_wait),
+		cmocka_unit_test(test_vnet_poll_many),
+		cmocka_unit_test(test_no_lost_wakeup),
+		cmocka_unit_test(test_no_lost_wakeup_small_rings),
+		cmocka_unit_test(test_no_lost_wakeup_flags),
+		cmocka_unit_test(test_suppressed_interrupts_are_not_raised),
+		cmocka_unit_test(test_needs_reset_event),
+		cmocka_unit_test(test_idle_receiver_costs_nothing),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
