@@ -1,0 +1,167 @@
+#!/bin/sh
+# VM tests of libvnet against QEMU's virtio-net-pci (make check-vm).
+#
+#   run-vm.sh BUILDDIR MODE...        MODE: group, cdev or noiommu
+#
+# Builds one initramfs from busybox and the project's binaries in BUILDDIR,
+# then boots the test kernel once per MODE under QEMU (TCG) with two modern
+# virtio-net NICs on one hub: the guest binds NIC A (0000:00:02.0) to vfio-pci
+# and runs libvnet on it, while its own virtio_net driver on NIC B
+# (0000:00:03.0) is the peer. The guest prints one "PASS: scenario [mode]" or
+# "FAIL: ..." line per scenario on the serial console; this script checks that
+# every expected PASS is there and no FAIL, and keeps the console log as
+# BUILDDIR/tests/vm/vm-MODE.log.
+#
+# Exit status: 0 all passed, 1 a failure, 77 (automake's SKIP) when QEMU, the
+# kernel or busybox is missing.
+#
+# Environment: QEMU (qemu-system-x86_64), VNET_VM_KERNEL (the kernel image,
+# default ../shared/vm/bzImage-6.12-vfio next to the source tree),
+# VNET_VM_TIMEOUT (seconds per boot, 300), VNET_VM_FRAMES (frames per traffic
+# scenario, 1000), VNET_VM_QEMU_ARGS (more QEMU arguments, e.g.
+# "-trace virtio_queue_notify -trace virtqueue_pop" to watch the device side).
+set -u
+
+srcdir=$(cd "$(dirname "$0")" && pwd)
+top_srcdir=$(cd "$srcdir/../.." && pwd)
+[ $# -ge 2 ] || { echo "usage: $0 BUILDDIR group|cdev|noiommu..." >&2; exit 2; }
+builddir=$(cd "$1" && pwd) || exit 2
+shift
+
+QEMU=${QEMU:-qemu-system-x86_64}
+KERNEL=${VNET_VM_KERNEL:-$top_srcdir/../shared/vm/bzImage-6.12-vfio}
+TIMEOUT=${VNET_VM_TIMEOUT:-300}
+FRAMES=${VNET_VM_FRAMES:-1000}
+# The scenarios each mode must report as passed (see scenarios.sh).
+SCENARIOS="bind list nic-b ping tx info rx restart"
+
+skip() { echo "SKIP: VM tests: $*"; exit 77; }
+command -v "$QEMU" >/dev/null 2>&1 ||
+	skip "$QEMU not found (scripts/install-deps --vm installs qemu-system-x86)"
+[ -r "$KERNEL" ] || skip "no test kernel at $KERNEL (set VNET_VM_KERNEL)"
+BUSYBOX=$(command -v busybox 2>/dev/null) ||
+	skip "busybox not found (scripts/install-deps --vm installs busybox-static)"
+command -v timeout >/dev/null 2>&1 || skip "timeout(1) not found (coreutils)"
+for m in "$@"; do
+	case $m in group|cdev|noiommu) ;; *) echo "$0: unknown mode '$m'" >&2; exit 2 ;; esac
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/vnet-vm.XXXXXX") || exit 1
+trap 'rm -rf "$work"' EXIT INT TERM
+root=$work/root
+
+# The real executable behind a libtool wrapper script (BUILDDIR/x/.libs/y).
+real_binary() {
+	if head -c 2 "$1" | grep -q '#!'; then
+		for f in "$(dirname "$1")/.libs/$(basename "$1")" \
+			 "$(dirname "$1")/.libs/lt-$(basename "$1")"; do
+			[ -x "$f" ] && { echo "$f"; return 0; }
+		done
+		return 1
+	fi
+	echo "$1"
+}
+
+# Copy an executable to /bin of the image, with every shared library it needs
+# (into /lib, which the guest puts on LD_LIBRARY_PATH) and the loader at the
+# path the executable names.
+add_binary() {
+	bin=$(real_binary "$1") || { echo "warning: no executable behind $1" >&2; return 1; }
+	cp "$bin" "$root/bin/$(basename "$1")" || return 1
+	libs=$(LD_LIBRARY_PATH=$builddir/libvnet/.libs ldd "$bin" 2>/dev/null)
+	if echo "$libs" | grep -q 'not found'; then
+		echo "error: $bin needs a library ldd cannot find:" >&2
+		echo "$libs" | grep 'not found' >&2
+		return 1
+	fi
+	echo "$libs" |
+		sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p' |
+		while read -r lib; do
+			case $lib in
+			*/ld-linux*) mkdir -p "$root$(dirname "$lib")" && cp -L "$lib" "$root$lib" ;;
+			*) cp -L "$lib" "$root/lib/" ;;
+			esac
+		done
+}
+
+build_initramfs() {
+	mkdir -p "$root/bin" "$root/sbin" "$root/usr/bin" "$root/usr/sbin" "$root/lib" \
+		"$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/run" || return 1
+	add_binary "$BUSYBOX" || return 1
+	# Missing programs are reported by the guest as FAILs of their scenarios.
+	for p in tools/vnetconf tools/vnetperf examples/vnet-responder tests/vm/vm-rawsend; do
+		if [ -e "$builddir/$p" ]; then
+			add_binary "$builddir/$p" || return 1
+		else
+			echo "warning: $builddir/$p is not built" >&2
+		fi
+	done
+	cp "$srcdir/init.sh" "$root/init" && cp "$srcdir/scenarios.sh" "$root/scenarios.sh" &&
+		chmod 755 "$root/init" || return 1
+	if command -v cpio >/dev/null 2>&1; then cpio=cpio; else cpio="$BUSYBOX cpio"; fi
+	(cd "$root" && find . | $cpio -o -H newc 2>/dev/null) | gzip -1 >"$work/initrd.gz"
+}
+
+# Boot one mode; the console goes to $log.
+boot() {
+	mode=$1 log=$2
+	# romfile= drops the iPXE option ROMs: nothing boots from the NICs.
+	if [ "$mode" = noiommu ]; then
+		iommu_dev='' nic_opts=''
+		append="intel_iommu=off vfio.enable_unsafe_noiommu_mode=1"
+	else
+		iommu_dev="-device intel-iommu,intremap=on,caching-mode=on"
+		nic_opts=",iommu_platform=on,ats=on"
+		append="intel_iommu=on iommu=pt"
+	fi
+	# shellcheck disable=SC2086 # iommu_dev and the extra arguments are word lists
+	timeout -k 10 "$TIMEOUT" "$QEMU" -accel tcg -machine q35,kernel-irqchip=split \
+		-cpu max -m 1024 -smp 1 -nographic -no-reboot $iommu_dev \
+		-netdev hubport,id=na,hubid=0 \
+		-device "virtio-net-pci,netdev=na,disable-legacy=on,mac=52:54:00:00:00:0a,romfile=$nic_opts" \
+		-netdev hubport,id=nb,hubid=0 \
+		-device "virtio-net-pci,netdev=nb,disable-legacy=on,mac=52:54:00:00:00:0b,romfile=$nic_opts" \
+		-kernel "$KERNEL" -initrd "$work/initrd.gz" ${VNET_VM_QEMU_ARGS:-} \
+		-append "console=ttyS0 quiet panic=-1 $append vnetmode=$mode vnetframes=$FRAMES" \
+		</dev/null >"$log" 2>&1
+}
+
+# Judge one mode from its console log: prints the PASS/FAIL lines and a
+# verdict; returns non-zero on any FAIL, missing PASS or unfinished run.
+judge() {
+	mode=$1 log=$2 bad=0
+	tr -d '\r' <"$log" | grep -E '^(PASS|FAIL): ' | sed 's/^/  /'
+	if tr -d '\r' <"$log" | grep -q '^FAIL: '; then
+		bad=1
+	fi
+	# A scenario that reported neither (the guest stopped before it).
+	for s in $SCENARIOS; do
+		if ! tr -d '\r' <"$log" | grep -q "^\(PASS\|FAIL\): $s \[$mode\]"; then
+			echo "  missing: PASS: $s [$mode]"
+			bad=1
+		fi
+	done
+	if ! tr -d '\r' <"$log" | grep -q '^VNET-VM-DONE'; then
+		echo "  the guest did not finish (timeout ${TIMEOUT}s or crash): see $log"
+		bad=1
+	fi
+	return $bad
+}
+
+build_initramfs || { echo "FAIL: VM tests: cannot build the initramfs"; exit 1; }
+mkdir -p "$builddir/tests/vm"
+rc=0
+for mode in "$@"; do
+	log=$builddir/tests/vm/vm-$mode.log
+	start=$(date +%s)
+	boot "$mode" "$log"
+	qrc=$?
+	if judge "$mode" "$log"; then
+		echo "PASS: vm-$mode ($(($(date +%s) - start))s)"
+	else
+		[ $qrc -eq 124 ] && echo "  QEMU killed after ${TIMEOUT}s"
+		echo "FAIL: vm-$mode (console log: $log)"
+		rc=1
+	fi
+done
+exit $rc

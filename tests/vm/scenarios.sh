@@ -1,0 +1,211 @@
+#!/bin/sh
+# The VM test scenarios, run by /init in the guest (see run-vm.sh):
+#
+#   scenarios.sh MODE FRAMES        MODE: group, cdev or noiommu
+#
+# NIC A (0000:00:02.0) is bound to vfio-pci and driven by libvnet in MODE;
+# NIC B (0000:00:03.0) stays with the kernel's virtio_net as the peer on the
+# QEMU hub. Each scenario prints "PASS: NAME [MODE]" or "FAIL: NAME [MODE]:
+# why", followed by the output of the failing commands. Every command that
+# could wait runs under timeout(1), so a broken driver cannot hang the run.
+mode=$1
+frames=$2
+A=0000:00:02.0
+B=0000:00:03.0
+MAC_A=52:54:00:00:00:0a
+IP_B=10.99.0.1
+IP_A=10.99.0.2
+URI=vfio:$A
+export VNET_VFIO_MODE="$mode"
+IF=
+
+pass() { echo "PASS: $1 [$mode]"; }
+# fail NAME WHY [FILE...]: the verdict, then the files that show why.
+fail() {
+	echo "FAIL: $1 [$mode]: $2"
+	shift 2
+	for f in "$@"; do
+		[ -f "$f" ] && sed "s|^|    $(basename "$f"): |" "$f" | tail -n 30
+	done
+	return 1
+}
+
+# wait_for FILE PATTERN SECS PID: until FILE has a line matching PATTERN;
+# fails after SECS seconds or as soon as process PID is gone.
+wait_for() {
+	i=0
+	while ! grep -q "$2" "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt $(($3 * 10)) ] && return 1
+		[ -n "${4:-}" ] && ! kill -0 "$4" 2>/dev/null && ! grep -q "$2" "$1" && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+rx_packets() { cat "/sys/class/net/$IF/statistics/rx_packets"; }
+
+# 1. vnetconf binds NIC A to vfio-pci and lists it as usable in this mode.
+s_bind() {
+	vnetconf dev bind $A >/tmp/bind.out 2>&1 ||
+		{ fail bind "vnetconf dev bind $A failed" /tmp/bind.out; return; }
+	drv=$(basename "$(readlink /sys/bus/pci/devices/$A/driver)")
+	[ "$drv" = vfio-pci ] || { fail bind "driver is '$drv', not vfio-pci" /tmp/bind.out; return; }
+	sed 's/^/    /' /tmp/bind.out
+	pass bind
+}
+
+s_list() {
+	if ! vnetconf -j dev list >/tmp/list.json 2>&1 || ! vnetconf dev list >/tmp/list.txt 2>&1; then
+		fail list "vnetconf dev list failed" /tmp/list.json /tmp/list.txt
+		return
+	fi
+	entry=$(grep -o "{\"pci\":\"$A\"[^}]*}" /tmp/list.json)
+	case $entry in
+	*'"driver":"vfio-pci"'*'"usable":true'*"\"$mode\""*) ;;
+	*) fail list "$A not usable in mode $mode" /tmp/list.json; return ;;
+	esac
+	grep -q "^$A .*vfio-pci .*$mode" /tmp/list.txt ||
+		{ fail list "text listing disagrees" /tmp/list.txt; return; }
+	sed 's/^/    /' /tmp/list.txt
+	pass list
+}
+
+# 2. NIC B, the kernel's side of the wire, gets 10.99.0.1/24 and is up.
+# IPv6 is off so the kernel sends nothing of its own (no DAD, no router
+# solicitations): while no application drives NIC A, QEMU holds what NIC B
+# sends (stalling its TX queue) and delivers it to the next application, so
+# every frame on the wire must be one a scenario expects;
+# promiscuous mode lets it count frames addressed to NIC A (vnetperf's).
+s_nic_b() {
+	# virtio_net hangs its interface below the virtio device (virtioN/net/).
+	for d in /sys/bus/pci/devices/"$B"/net/* /sys/bus/pci/devices/"$B"/virtio*/net/*; do
+		[ -e "$d" ] && IF=$(basename "$d") && break
+	done
+	[ -n "$IF" ] || { fail nic-b "no network interface on $B"; return; }
+	for c in all default "$IF"; do
+		echo 1 >"/proc/sys/net/ipv6/conf/$c/disable_ipv6"
+	done
+	{ ip addr add $IP_B/24 dev "$IF" && ip link set "$IF" promisc on &&
+		ip link set "$IF" up; } >/tmp/ip.out 2>&1 ||
+		{ fail nic-b "cannot configure $IF" /tmp/ip.out; return; }
+	wait_for "/sys/class/net/$IF/operstate" '^up$' 10 ||
+		{ fail nic-b "$IF is $(cat "/sys/class/net/$IF/operstate"), not up"; return; }
+	ip -4 addr show dev "$IF" | grep -q "inet $IP_B/24" ||
+		{ fail nic-b "$IF lacks $IP_B/24"; return; }
+	pass nic-b
+}
+
+# 3. The kernel pings vnet-responder on NIC A: COUNT echo requests after one
+# ARP exchange (the neighbour cache is flushed first), no loss.
+ping_responder() {
+	name=$1 count=$2
+	ip neigh flush dev "$IF" >/dev/null 2>&1
+	rm -f /tmp/resp.out
+	timeout 60 vnet-responder -c $((count + 1)) $URI $IP_A >/tmp/resp.out 2>&1 &
+	rpid=$!
+	if ! wait_for /tmp/resp.out 'answering for' 20 $rpid; then
+		kill $rpid 2>/dev/null
+		wait $rpid
+		fail "$name" "vnet-responder did not start" /tmp/resp.out
+		return
+	fi
+	timeout 40 ping -c "$count" -A -W 2 $IP_A >/tmp/ping.out 2>&1
+	# It exits by itself after its last reply; stop it only if it hangs on.
+	i=0
+	while kill -0 $rpid 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill $rpid 2>/dev/null
+	wait $rpid
+	rrc=$?
+	grep -q ", 0% packet loss" /tmp/ping.out ||
+		{ fail "$name" "ping $IP_A lost replies" /tmp/ping.out /tmp/resp.out; return; }
+	[ $rrc -eq 0 ] || { fail "$name" "vnet-responder exited with $rrc" /tmp/resp.out; return; }
+	pass "$name"
+}
+
+# 4a. libvnet sends FRAMES frames: NIC B's kernel counts them. Also keeps
+# vnetperf's header line for scenario 5.
+s_tx() {
+	before=$(rx_packets)
+	# On timeout's SIGTERM vnetperf stops and prints what it did so far.
+	timeout 30 vnetperf -n "$frames" -i 0 $URI tx >/tmp/tx.out 2>&1 ||
+		{ fail tx "vnetperf tx failed" /tmp/tx.out; return; }
+	grep -q "^  tx $frames frames" /tmp/tx.out ||
+		{ fail tx "vnetperf did not send $frames frames in 30 s" /tmp/tx.out; return; }
+	# The kernel's NAPI poll may still be counting the last frames.
+	i=0
+	while [ $(($(rx_packets) - before)) -lt "$frames" ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	got=$(($(rx_packets) - before))
+	[ "$got" -ge "$frames" ] ||
+		{ fail tx "$IF received $got of $frames frames" /tmp/tx.out; return; }
+	pass tx
+}
+
+# 5. The MAC address, MTU and access mode libvnet reports are QEMU's.
+s_info() {
+	want="(vfio-$mode) mac $MAC_A mtu 1500,"
+	grep -qF "$want" /tmp/tx.out ||
+		{ fail info "vnetperf's header lacks '$want'" /tmp/tx.out; return; }
+	pass info
+}
+
+# 4b. The kernel sends FRAMES frames in vnetperf's format (vm-rawsend, over
+# AF_PACKET on NIC B): libvnet receives all of them, in order, intact.
+s_rx() {
+	rm -f /tmp/rx.out
+	# -i 1: the progress lines flush stdout, header line included.
+	timeout 40 vnetperf -n "$frames" -i 1 $URI rx >/tmp/rx.out 2>&1 &
+	ppid=$!
+	if ! wait_for /tmp/rx.out "^vnetperf: $URI" 20 $ppid; then
+		kill $ppid 2>/dev/null
+		wait $ppid
+		fail rx "vnetperf rx did not start" /tmp/rx.out
+		return
+	fi
+	timeout 30 vm-rawsend "$IF" "$frames" $MAC_A >/tmp/rawsend.out 2>&1 ||
+		{ kill $ppid 2>/dev/null; wait $ppid; fail rx "vm-rawsend failed" /tmp/rawsend.out; return; }
+	wait $ppid
+	prc=$?
+	[ $prc -eq 0 ] || { fail rx "vnetperf rx exited with $prc" /tmp/rx.out; return; }
+	if ! grep -q "^  rx $frames frames" /tmp/rx.out ||
+		! grep -q "^  lost 0  reordered 0  corrupt 0" /tmp/rx.out; then
+		fail rx "frames lost, reordered or corrupt" /tmp/rx.out
+		return
+	fi
+	pass rx
+}
+
+# 6. An application killed with SIGKILL mid-traffic leaves the device usable:
+# the next one opens it and answers pings.
+s_restart() {
+	rm -f /tmp/kill.out
+	timeout 60 vnetperf -d 50 -i 1 $URI tx >/tmp/kill.out 2>&1 &
+	kpid=$!
+	if ! wait_for /tmp/kill.out '^\[' 20 $kpid; then
+		kill -9 $kpid 2>/dev/null
+		wait $kpid
+		fail restart "vnetperf tx never got going" /tmp/kill.out
+		return
+	fi
+	kill -9 $kpid
+	wait $kpid
+	ping_responder restart 5
+}
+
+echo "VM tests: mode $mode, $frames frames, kernel $(uname -r)"
+s_bind
+s_list
+s_nic_b
+if [ -n "$IF" ]; then
+	ping_responder ping 20
+	s_tx
+	s_info
+	s_rx
+	s_restart
+fi
