@@ -131,8 +131,10 @@ static void test_frame_wakes_sleeper(void **state)
 	assert_int_equal(a.got, (ssize_t)tf_len(7, 60, 200));
 	assert_true(tf_check(a.buf, (size_t)a.got, a.mac, 7, tf_len(7, 60, 200)));
 	assert_true(a.woke_ns >= sent);
-	/* 200 ms asleep: far less than 1% of it on the CPU. */
-	assert_true(a.cpu_ns < 2000000);
+	/* 200 ms asleep: a spinning receiver would spend ~200 ms on the CPU.
+	 * 10% leaves room for the first call's setup on a loaded machine; the
+	 * strict 1% bound is test_idle_receiver_costs_nothing's, over 5 s. */
+	assert_true(a.cpu_ns < 20000000);
 	vnet_close(tx);
 	vnet_close(rx);
 }
