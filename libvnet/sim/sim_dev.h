@@ -60,6 +60,7 @@ enum sim_fault {
 	SIM_FAULT_NEEDS_RESET,  /* DEVICE_NEEDS_RESET + config interrupt */
 	SIM_FAULT_DROP_IRQ,     /* no interrupts at all from then on */
 	SIM_FAULT_VANISH,       /* hang up on the client mid-traffic */
+	SIM_FAULT_LINK_DOWN,    /* link goes down (STATUS) + config interrupt */
 };
 
 struct sim_params {
@@ -85,6 +86,7 @@ struct sim_dev {
 	int tap_fd;              /* tap mode, else -1 */
 	bool tap_readable;
 	bool vanished;           /* vanish fault: stop serving this client */
+	bool link_down;          /* link_down fault: VIRTIO_NET_S_LINK_UP clear */
 	int kick_fd[SIM_MAX_VQS];
 
 	/* PCI configuration space and BARs (sim_pci.c). */

@@ -159,6 +159,11 @@ static bool fault_events(struct sim_dev *d)
 
 	if (sim_fault_due(d, SIM_FAULT_NEEDS_RESET))
 		sim_dev_fail(d, vn_err(-EIO, "fault injection: needs_reset"));
+	if (sim_fault_due(d, SIM_FAULT_LINK_DOWN)) {
+		/* virtio 1.2 §5.1.4.2: a status change is a config change. */
+		d->link_down = true;
+		sim_dev_config_changed(d, true);
+	}
 	if (sim_fault_due(d, SIM_FAULT_VANISH)) {
 		vn_info("sim: fault injection: hanging up on the client");
 		d->vanished = true;

@@ -280,7 +280,7 @@ static void devcfg_read(const struct sim_dev *d, uint32_t off, void *buf, uint32
 
 	/* §5.1.4: mac, status (LINK_UP), max_virtqueue_pairs, mtu. */
 	memcpy(raw, d->mac, 6);
-	sim_put16(raw + 6, VIRTIO_NET_S_LINK_UP);
+	sim_put16(raw + 6, d->link_down ? 0 : VIRTIO_NET_S_LINK_UP);
 	sim_put16(raw + 8, (uint16_t)d->p.queues);
 	sim_put16(raw + 10, (uint16_t)d->p.mtu);
 	memcpy(buf, raw + off, len);

@@ -659,6 +659,42 @@ static void test_needs_reset_event(void **state)
 	vnet_dev_close(d);
 }
 
+/* The link going down mid-traffic (a configuration interrupt) reaches
+ * vnet_dev_event() and vnet_dev_info(), and does not break the device. */
+static void test_link_down_event(void **state)
+{
+	struct vnet_dev_event ev = { .sz = sizeof(ev) };
+	struct vnet_dev_info info = { .sz = sizeof(info) };
+	struct vnet_dev *d;
+	struct vnet_queue *q;
+	struct vnet_buf b[32];
+	int got = 0, n;
+
+	(void)state;
+	assert_int_equal(vnet_dev_open("sim:loopback?fault=link_down@10", NULL, &d), 0);
+	assert_int_equal(vnet_dev_info(d, &info), 0);
+	assert_int_equal(info.link_up, 1);
+	assert_int_equal(vnet_dev_event(d, &ev), 0);
+	q = vnet_dev_queue(d, 0);
+	assert_non_null(q);
+	n = vnet_tx_reserve(q, b, 20);
+	assert_int_equal(n, 20);
+	for (int i = 0; i < n; i++) {
+		tf_fill(b[i].data, 60, info.mac, (uint64_t)i);
+		b[i].len = 60;
+	}
+	assert_int_equal(vnet_tx_submit(q, b, (unsigned)n), n);
+	for (int i = 0; i < 200 && (got = vnet_dev_event(d, &ev)) == 0; i++)
+		sleep_us(10000);
+	assert_int_equal(got, 1);
+	assert_int_equal(ev.type, VNET_EV_LINK_DOWN);
+	assert_int_equal(vnet_dev_event(d, &ev), 0);
+	assert_int_equal(vnet_dev_info(d, &info), 0);
+	assert_int_equal(info.link_up, 0);
+	assert_int_equal(info.broken, 0);
+	vnet_dev_close(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -672,6 +708,7 @@ int main(void)
 		cmocka_unit_test(test_no_lost_wakeup_flags),
 		cmocka_unit_test(test_suppressed_interrupts_are_not_raised),
 		cmocka_unit_test(test_needs_reset_event),
+		cmocka_unit_test(test_link_down_event),
 		cmocka_unit_test(test_idle_receiver_costs_nothing),
 	};
 
