@@ -367,8 +367,10 @@ int vn_net_open(struct vn_vtr *t, const struct vn_net_cfg *cfg, struct vn_net **
 
 void vn_net_close(struct vn_net *n)
 {
-	if (n)
-		teardown(n);
+	if (!n)
+		return;
+	vn_net_tx_drain(n, VN_NET_CLOSE_DRAIN_MS);
+	teardown(n);
 }
 
 int vn_net_link_up(struct vn_net *n, int *up)

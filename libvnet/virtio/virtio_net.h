@@ -32,6 +32,7 @@
 #define VN_NET_MAX_PAIRS_DEFAULT 16u
 #define VN_NET_QSIZE_DEFAULT 256u
 #define VN_NET_CTRL_TIMEOUT_MS 1000
+#define VN_NET_CLOSE_DRAIN_MS 200 /* vn_net_close(): time frames in flight get to leave */
 #define VN_NET_ETH_OVERHEAD 18u /* Ethernet header and one VLAN tag */
 #define VN_NET_EVQ 16u          /* device events kept until read */
 
@@ -91,8 +92,15 @@ struct vn_net {
  */
 int vn_net_open(struct vn_vtr *t, const struct vn_net_cfg *cfg, struct vn_net **out);
 
-/* Reset the device (bounded wait) and free everything but the transport. */
+/*
+ * Give the frames the device was handed up to VN_NET_CLOSE_DRAIN_MS to be
+ * sent, then reset the device (bounded wait) and free everything but the
+ * transport. A reset drops whatever the device has not processed yet.
+ */
 void vn_net_close(struct vn_net *n);
+
+/* Wait at most timeout_ms for every TX queue to have no frame in flight. */
+void vn_net_tx_drain(struct vn_net *n, unsigned timeout_ms);
 
 /* Live link state: 1 up, 0 down (VIRTIO_NET_S_LINK_UP; up without STATUS). */
 int vn_net_link_up(struct vn_net *n, int *up);

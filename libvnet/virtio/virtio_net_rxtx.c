@@ -7,10 +7,12 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include <linux/virtio_net.h>
 
 #include "log.h"
+#include "virtio/virtio.h"
 
 /*
  * Health checks (vn_net_health()) cost system calls, so they run on a
@@ -76,6 +78,25 @@ static int tx_reclaim(struct vq *vq)
 	if (pending)
 		vq_used_done(vq);
 	return 0;
+}
+
+void vn_net_tx_drain(struct vn_net *n, unsigned timeout_ms)
+{
+	uint64_t deadline = vn_virtio_now_ms() + timeout_ms;
+	struct timespec pause = { 0, 100000 };
+
+	for (unsigned i = 0; n->q && i < n->pairs; i++) {
+		struct vq *vq = &n->q[i].tx;
+
+		/* A broken or silent device must not hold close() up for long. */
+		while (vq->in_flight && !__atomic_load_n(&n->broken, __ATOMIC_RELAXED) &&
+		       vn_virtio_now_ms() < deadline) {
+			if (tx_reclaim(vq))
+				break;
+			if (vq->in_flight)
+				nanosleep(&pause, NULL);
+		}
+	}
 }
 
 int vn_net_tx_reserve(struct vnet_queue *q, struct vnet_buf *bufs, unsigned n)

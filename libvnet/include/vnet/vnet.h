@@ -69,7 +69,11 @@ struct vnet_dev_opts {
 VNET_API int vnet_dev_open(const char *uri, const struct vnet_dev_opts *opts,
 			   struct vnet_dev **devp);
 
-/** Reset the device, release its memory and close it. NULL is ignored. */
+/**
+ * Close a device: frames already submitted get up to 200 ms to be sent,
+ * then the device is reset, its memory released and its access closed.
+ * NULL is ignored.
+ */
 VNET_API void vnet_dev_close(struct vnet_dev *dev);
 
 /** What vnet_dev_info() reports. */
