@@ -330,7 +330,7 @@ static bool read_fifo(struct fake_kernel *k, const char *rel, char *buf, size_t 
 	int fd;
 
 	snprintf(p, sizeof(p), "%s/%s", k->t->root, rel);
-	fd = open(p, O_RDONLY | O_NONBLOCK);
+	fd = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return false;
 	while (!__atomic_load_n(&k->stop, __ATOMIC_ACQUIRE)) {
