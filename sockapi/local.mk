@@ -10,6 +10,4 @@ if HAVE_CMOCKA
 check_PROGRAMS += tests/integration/test_irq
 TESTS += tests/integration/test_irq
 tests_integration_test_irq_SOURCES = tests/integration/test_irq.c
-tests_integration_test_irq_CFLAGS = $(TESTCFLAGS)
-tests_integration_test_irq_LDADD = $(TESTLIBS)
 endif

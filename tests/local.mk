@@ -19,10 +19,8 @@ check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/frames.h tests/unit/testutil.h
 tests_integration_test_socket_SOURCES = tests/integration/test_socket.c
-tests_integration_test_socket_CFLAGS = $(TESTCFLAGS)
 tests_integration_test_socket_LDADD = libvnet/libvnet.la $(CMOCKA_LIBS)
 tests_integration_test_burst_SOURCES = tests/integration/test_burst.c
-tests_integration_test_burst_CFLAGS = $(TESTCFLAGS)
 tests_integration_test_burst_LDADD = libvnet/libvnet.la $(CMOCKA_LIBS)
 endif
 
@@ -31,6 +29,4 @@ if HAVE_CMOCKA
 check_PROGRAMS += tests/integration/test_sim_loopback
 TESTS += tests/integration/test_sim_loopback
 tests_integration_test_sim_loopback_SOURCES = tests/integration/test_sim_loopback.c
-tests_integration_test_sim_loopback_CFLAGS = $(TESTCFLAGS)
-tests_integration_test_sim_loopback_LDADD = $(TESTLIBS)
 endif

@@ -22,7 +22,6 @@ if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_vnetconf_dev
 TESTS += tests/unit/test_vnetconf_dev
 tests_unit_test_vnetconf_dev_SOURCES = tests/unit/test_vnetconf_dev.c
-tests_unit_test_vnetconf_dev_CFLAGS = $(TESTCFLAGS)
 tests_unit_test_vnetconf_dev_LDADD = $(CMOCKA_LIBS)
 EXTRA_tests_unit_test_vnetconf_dev_DEPENDENCIES = tools/vnetconf$(EXEEXT)
 endif

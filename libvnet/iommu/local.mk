@@ -21,14 +21,8 @@ VN_VFIO_USER_TESTS = tests/unit/test_vfio_user_proto tests/unit/test_vfio_user \
 check_PROGRAMS += $(VN_VFIO_USER_TESTS)
 TESTS += $(VN_VFIO_USER_TESTS)
 tests_unit_test_vfio_user_proto_SOURCES = tests/unit/test_vfio_user_proto.c
-tests_unit_test_vfio_user_proto_CFLAGS = $(TESTCFLAGS)
-tests_unit_test_vfio_user_proto_LDADD = $(TESTLIBS)
 tests_unit_test_vfio_user_SOURCES = tests/unit/test_vfio_user.c
-tests_unit_test_vfio_user_CFLAGS = $(TESTCFLAGS)
-tests_unit_test_vfio_user_LDADD = $(TESTLIBS)
 tests_unit_test_vfio_user_client_SOURCES = tests/unit/test_vfio_user_client.c
-tests_unit_test_vfio_user_client_CFLAGS = $(TESTCFLAGS)
-tests_unit_test_vfio_user_client_LDADD = $(TESTLIBS)
 endif
 
 if HAVE_CMOCKA
@@ -36,14 +30,8 @@ VN_KVFIO_TESTS = tests/unit/test_uri tests/unit/test_iova tests/unit/test_dma
 check_PROGRAMS += $(VN_KVFIO_TESTS)
 TESTS += $(VN_KVFIO_TESTS)
 tests_unit_test_uri_SOURCES = tests/unit/test_uri.c
-tests_unit_test_uri_CFLAGS = $(TESTCFLAGS)
-tests_unit_test_uri_LDADD = $(TESTLIBS)
 tests_unit_test_iova_SOURCES = tests/unit/test_iova.c
-tests_unit_test_iova_CFLAGS = $(TESTCFLAGS)
-tests_unit_test_iova_LDADD = $(TESTLIBS)
 tests_unit_test_dma_SOURCES = tests/unit/test_dma.c
-tests_unit_test_dma_CFLAGS = $(TESTCFLAGS)
-tests_unit_test_dma_LDADD = $(TESTLIBS)
 # The kernel VFIO paths, against a fake sysfs/dev/proc tree and a fake kernel.
 VN_KVFIO_TREE = tests/unit/vfio_fake.c tests/unit/vfio_fake.h
 VN_KVFIO_FAKE = $(VN_KVFIO_TREE) tests/unit/vfio_fake_kernel.c
@@ -51,14 +39,8 @@ VN_KVFIO_VTESTS = tests/unit/test_vfio_select tests/unit/test_vfio_group tests/u
 check_PROGRAMS += $(VN_KVFIO_VTESTS)
 TESTS += $(VN_KVFIO_VTESTS)
 tests_unit_test_vfio_select_SOURCES = tests/unit/test_vfio_select.c $(VN_KVFIO_TREE)
-tests_unit_test_vfio_select_CFLAGS = $(TESTCFLAGS)
-tests_unit_test_vfio_select_LDADD = $(TESTLIBS)
 tests_unit_test_vfio_group_SOURCES = tests/unit/test_vfio_group.c $(VN_KVFIO_FAKE)
-tests_unit_test_vfio_group_CFLAGS = $(TESTCFLAGS)
-tests_unit_test_vfio_group_LDADD = $(TESTLIBS)
 tests_unit_test_vfio_cdev_SOURCES = tests/unit/test_vfio_cdev.c $(VN_KVFIO_FAKE)
-tests_unit_test_vfio_cdev_CFLAGS = $(TESTCFLAGS)
-tests_unit_test_vfio_cdev_LDADD = $(TESTLIBS)
 endif
 
 # libFuzzer harness for the vfio-user codec and server core; not part of

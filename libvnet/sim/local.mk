@@ -19,11 +19,7 @@ if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_sim_dev
 TESTS += tests/unit/test_sim_dev
 tests_unit_test_sim_dev_SOURCES = tests/unit/test_sim_dev.c
-tests_unit_test_sim_dev_CFLAGS = $(TESTCFLAGS)
-tests_unit_test_sim_dev_LDADD = $(TESTLIBS)
 check_PROGRAMS += tests/unit/test_sim_vq
 TESTS += tests/unit/test_sim_vq
 tests_unit_test_sim_vq_SOURCES = tests/unit/test_sim_vq.c
-tests_unit_test_sim_vq_CFLAGS = $(TESTCFLAGS)
-tests_unit_test_sim_vq_LDADD = $(TESTLIBS)
 endif

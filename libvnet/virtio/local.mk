@@ -15,20 +15,10 @@ VN_VIRTIO_TESTS = tests/unit/test_virtqueue tests/unit/test_virtio_pci \
 check_PROGRAMS += $(VN_VIRTIO_TESTS)
 TESTS += $(VN_VIRTIO_TESTS)
 tests_unit_test_virtqueue_SOURCES = tests/unit/test_virtqueue.c
-tests_unit_test_virtqueue_CFLAGS = $(TESTCFLAGS)
-tests_unit_test_virtqueue_LDADD = $(TESTLIBS)
 tests_unit_test_virtio_pci_SOURCES = tests/unit/test_virtio_pci.c
-tests_unit_test_virtio_pci_CFLAGS = $(TESTCFLAGS)
-tests_unit_test_virtio_pci_LDADD = $(TESTLIBS)
 tests_unit_test_virtio_net_SOURCES = tests/unit/test_virtio_net.c \
 	tests/unit/fake_vtr.c tests/unit/fake_vtr.h
-tests_unit_test_virtio_net_CFLAGS = $(TESTCFLAGS)
-tests_unit_test_virtio_net_LDADD = $(TESTLIBS)
 tests_unit_test_virtio_net_rxtx_SOURCES = tests/unit/test_virtio_net_rxtx.c \
 	tests/unit/fake_vtr.c tests/unit/fake_vtr.h
-tests_unit_test_virtio_net_rxtx_CFLAGS = $(TESTCFLAGS)
-tests_unit_test_virtio_net_rxtx_LDADD = $(TESTLIBS)
 tests_unit_test_device_sim_SOURCES = tests/unit/test_device_sim.c
-tests_unit_test_device_sim_CFLAGS = $(TESTCFLAGS)
-tests_unit_test_device_sim_LDADD = $(TESTLIBS)
 endif
