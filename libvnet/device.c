@@ -1,28 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The public device and queue API (vnet.h): open a device by URI, bring it
- * up as a virtio-net device over the virtio-pci transport, and hand out its
- * queue pairs. The burst calls are thin: one direct call into the virtio-net
- * data path, errno on failure.
+ * The public device and queue API (vnet.h): open a device by URI through
+ * the port its scheme names (port.h) and hand out its queue pairs. The
+ * burst calls are thin: one indirect call into the port's data path, errno
+ * on failure.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "vnet/vnet.h"
 #include "log.h"
+#include "port.h"
 #include "uri.h"
-#include "iommu/devio.h"
-#include "sim/sim.h"
-#include "virtio/virtio_net.h"
-#include "virtio/virtio_pci.h"
 
 struct vnet_dev {
-	struct vn_devio *d;
-	struct vn_vtr *t;
-	struct vn_net *net;
+	struct vn_port *port;
 	char uri[256];
 };
 
@@ -62,10 +58,24 @@ static int uri_defaults(const struct vn_uri *u, struct vnet_dev_opts *o)
 	return rc;
 }
 
+/* The port behind each URI scheme. */
+static int port_ops(enum vn_uri_kind kind, const struct vn_port_ops **ops)
+{
+	switch (kind) {
+	case VN_URI_TAP:
+		return vn_err(-ENOTSUP, "tap: port not yet built");
+	case VN_URI_XDP:
+		return vn_err(-ENOTSUP, "xdp: port not yet built");
+	default:
+		*ops = &vn_virtio_port_ops;
+		return 0;
+	}
+}
+
 static int dev_open(const char *uri, const struct vnet_dev_opts *opts, struct vnet_dev **devp)
 {
 	struct vnet_dev_opts o = VNET_DEV_OPTS_INIT;
-	struct vn_net_cfg cfg;
+	const struct vn_port_ops *ops = NULL;
 	struct vnet_dev *dev;
 	struct vn_uri u;
 	int rc;
@@ -84,41 +94,21 @@ static int dev_open(const char *uri, const struct vnet_dev_opts *opts, struct vn
 	rc = vn_uri_parse(uri, &u);
 	if (!rc)
 		rc = uri_defaults(&u, &o);
+	if (!rc)
+		rc = port_ops(u.kind, &ops);
 	if (rc)
 		return rc;
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
 		return vn_err(-ENOMEM, "vnet_dev_open: out of memory");
 	strcpy(dev->uri, uri);
-	/* Staged: device access, transport, virtio-net; undone in reverse. */
-	if (u.kind == VN_URI_SIM)
-		rc = vn_sim_open(&u, &dev->d);
-	else
-		rc = vn_devio_open(&u, (int)o.vfio_mode, &dev->d);
-	if (rc)
-		goto err_dev;
-	rc = vpci_open(dev->d, &dev->t);
-	if (rc)
-		goto err_devio;
-	cfg = (struct vn_net_cfg){
-		.queue_pairs = o.queue_pairs,
-		.queue_size = o.queue_size,
-		.features_mask = o.features_mask,
-		.phys_addrs = !strcmp(dev->d->access, "vfio-noiommu"),
-	};
-	rc = vn_net_open(dev->t, &cfg, &dev->net);
-	if (rc)
-		goto err_vtr;
+	rc = ops->open(&u, &o, &dev->port);
+	if (rc) {
+		free(dev);
+		return rc;
+	}
 	*devp = dev;
 	return 0;
-
-err_vtr:
-	dev->t->ops->close(dev->t);
-err_devio:
-	dev->d->ops->close(dev->d);
-err_dev:
-	free(dev);
-	return rc;
 }
 
 VNET_API int vnet_dev_open(const char *uri, const struct vnet_dev_opts *opts,
@@ -135,38 +125,21 @@ VNET_API void vnet_dev_close(struct vnet_dev *dev)
 {
 	if (!dev)
 		return;
-	/* vn_net_close() resets the device before its memory goes away. */
-	vn_net_close(dev->net);
-	dev->t->ops->close(dev->t);
-	dev->d->ops->close(dev->d);
+	dev->port->ops->close(dev->port);
 	free(dev);
 }
 
 VNET_API int vnet_dev_info(struct vnet_dev *dev, struct vnet_dev_info *info)
 {
 	struct vnet_dev_info i = { .sz = sizeof(i) };
-	struct vn_net *n;
-	int rc;
 
 	vn_err_clear();
 	if (!dev || !info)
 		return fail(vn_err(-EINVAL, "vnet_dev_info: dev and info are required"));
 	if (info->sz < sizeof(size_t))
 		return fail(vn_err(-EINVAL, "vnet_dev_info: sz %zu is too small", info->sz));
-	n = dev->net;
 	strcpy(i.uri, dev->uri);
-	snprintf(i.access, sizeof(i.access), "%s", dev->d->access ? dev->d->access : "");
-	memcpy(i.mac, n->mac, sizeof(i.mac));
-	i.mtu = n->mtu;
-	i.max_queue_pairs = n->max_pairs;
-	i.queue_pairs = n->pairs;
-	i.queue_size = n->qsize;
-	i.features = n->features;
-	i.broken = __atomic_load_n(&n->broken, __ATOMIC_RELAXED) != 0;
-	/* A device that cannot be read reports its link down. */
-	rc = i.broken ? -ENETDOWN : vn_net_link_up(n, &i.link_up);
-	if (rc)
-		i.link_up = 0;
+	dev->port->ops->info(dev->port, &i);
 	i.sz = info->sz;
 	memcpy(info, &i, VN_MIN(info->sz, sizeof(i)));
 	return 0;
@@ -179,22 +152,22 @@ VNET_API int vnet_queue_stats(struct vnet_dev *dev, unsigned qp, struct vnet_que
 		return fail(vn_err(-EINVAL, "vnet_queue_stats: dev and stats are required"));
 	if (stats->sz < sizeof(size_t))
 		return fail(vn_err(-EINVAL, "vnet_queue_stats: sz %zu is too small", stats->sz));
-	if (qp >= dev->net->pairs)
+	if (qp >= dev->port->pairs)
 		return fail(vn_err(-EINVAL, "vnet_queue_stats: queue pair %u of %u", qp,
-				   dev->net->pairs));
-	vn_net_queue_stats(&dev->net->q[qp], stats);
+				   dev->port->pairs));
+	dev->port->ops->stats(dev->port->ops->queue(dev->port, qp), stats);
 	return 0;
 }
 
 VNET_API struct vnet_queue *vnet_dev_queue(struct vnet_dev *dev, unsigned qp)
 {
 	vn_err_clear();
-	if (!dev || qp >= dev->net->pairs) {
+	if (!dev || qp >= dev->port->pairs) {
 		vn_err(-EINVAL, "vnet_dev_queue: no queue pair %u", qp);
 		errno = EINVAL;
 		return NULL;
 	}
-	return &dev->net->q[qp];
+	return dev->port->ops->queue(dev->port, qp);
 }
 
 /* The fast path: no vn_err_clear() (the data path only records failures). */
@@ -216,52 +189,40 @@ VNET_API int vnet_tx_reserve(struct vnet_queue *q, struct vnet_buf *bufs, unsign
 {
 	if (VN_UNLIKELY(!q))
 		return null_queue();
-	return burst_result(vn_net_tx_reserve(q, bufs, n));
+	return burst_result(q->port->ops->tx_reserve(q, bufs, n));
 }
 
 VNET_API int vnet_tx_submit(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned n)
 {
 	if (VN_UNLIKELY(!q))
 		return null_queue();
-	return burst_result(vn_net_tx_submit(q, bufs, n));
+	return burst_result(q->port->ops->tx_submit(q, bufs, n));
 }
 
 VNET_API int vnet_rx_peek(struct vnet_queue *q, struct vnet_buf *bufs, unsigned n)
 {
 	if (VN_UNLIKELY(!q))
 		return null_queue();
-	return burst_result(vn_net_rx_peek(q, bufs, n));
+	return burst_result(q->port->ops->rx_peek(q, bufs, n));
 }
 
 VNET_API int vnet_rx_release(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned n)
 {
 	if (VN_UNLIKELY(!q))
 		return null_queue();
-	return burst_result(vn_net_rx_release(q, bufs, n));
+	return burst_result(q->port->ops->rx_release(q, bufs, n));
 }
 
 VNET_API int vnet_dev_event(struct vnet_dev *dev, struct vnet_dev_event *ev)
 {
-	struct vn_net *n;
-	uint64_t count;
-	int type;
+	int type, rc;
 
 	vn_err_clear();
 	if (!dev || !ev || ev->sz < offsetof(struct vnet_dev_event, type) + sizeof(ev->type))
 		return fail(vn_err(-EINVAL, "vnet_dev_event: dev and ev (with sz) are required"));
-	n = dev->net;
-	/* The engine thread queues events as configuration interrupts arrive. */
-	if (!vn_net_event_pop(n, &type)) {
-		/* Empty: consume the eventfd's count, then look at the device
-		 * once more, so a change signalled after this read still leaves
-		 * the eventfd readable. Without interrupts, this is the poll. */
-		if (n->n_irq && read(n->irq_fd[0], &count, sizeof(count)) < 0 && errno != EAGAIN)
-			return fail(vn_err(-errno, "vnet_dev_event: reading the config eventfd: %s",
-					   strerror(errno)));
-		vn_net_config_event(n);
-		if (!vn_net_event_pop(n, &type))
-			return 0;
-	}
+	rc = dev->port->ops->event(dev->port, &type);
+	if (rc <= 0)
+		return rc ? fail(rc) : 0;
 	ev->type = type;
 	return 1;
 }
@@ -271,7 +232,7 @@ VNET_API int vnet_dev_event_fd(struct vnet_dev *dev)
 	vn_err_clear();
 	if (!dev)
 		return fail(vn_err(-EINVAL, "vnet_dev_event_fd: dev is NULL"));
-	if (!dev->net->n_irq)
+	if (dev->port->event_fd < 0)
 		return fail(vn_err(-ENOTSUP, "vnet_dev_event_fd: the device runs without interrupts"));
-	return dev->net->irq_fd[0];
+	return dev->port->event_fd;
 }

@@ -18,9 +18,11 @@
 #define FOR_VFIO 0x1
 #define FOR_USER 0x2
 #define FOR_SIM  0x4
-#define FOR_ALL  (FOR_VFIO | FOR_USER | FOR_SIM)
+#define FOR_TAP  0x8
+#define FOR_XDP  0x10
+#define FOR_ALL  (FOR_VFIO | FOR_USER | FOR_SIM | FOR_TAP | FOR_XDP)
 
-enum val_kind { VAL_UINT, VAL_MODE, VAL_MAC, VAL_FAULT };
+enum val_kind { VAL_UINT, VAL_MODE, VAL_MAC, VAL_FAULT, VAL_ATTACH };
 
 static const struct {
 	const char *key;
@@ -31,9 +33,20 @@ static const struct {
 	{ "queues", FOR_ALL, VAL_UINT },
 	{ "qsize", FOR_ALL, VAL_UINT },
 	{ "mtu", FOR_SIM, VAL_UINT },
-	{ "mac", FOR_SIM, VAL_MAC },
+	{ "mac", FOR_SIM | FOR_TAP, VAL_MAC },
 	{ "size", FOR_SIM, VAL_UINT },
 	{ "fault", FOR_SIM, VAL_FAULT },
+	{ "attach", FOR_XDP, VAL_ATTACH },
+};
+
+static const struct {
+	const char *prefix;
+	enum vn_uri_kind kind;
+	unsigned scheme;
+} schemes[] = {
+	{ "vfio:", VN_URI_VFIO, FOR_VFIO },     { "vfio-user:", VN_URI_VFIO_USER, FOR_USER },
+	{ "sim:", VN_URI_SIM, FOR_SIM },        { "tap:", VN_URI_TAP, FOR_TAP },
+	{ "xdp:", VN_URI_XDP, FOR_XDP },
 };
 
 /* sim: modes, and whether "=ARG" may follow. */
@@ -128,6 +141,32 @@ static int parse_sim(const char *s, struct vn_uri *u)
 	return 0;
 }
 
+/* tap:IFNAME and xdp:IFNAME[@QUEUE]: a name the kernel accepts (shorter
+ * than IFNAMSIZ, no '/', ':' or blanks), and for xdp: a queue number. */
+static int parse_ifname(const char *s, struct vn_uri *u)
+{
+	const char *at = u->kind == VN_URI_XDP ? strchr(s, '@') : NULL;
+	size_t len = at ? (size_t)(at - s) : strlen(s);
+
+	if (!len || len >= VN_IFNAMSIZ)
+		return vn_err(-EINVAL, "interface name \"%.*s\": want 1 to %d characters", (int)len,
+			      s, VN_IFNAMSIZ - 1);
+	if ((len == 1 && s[0] == '.') || (len == 2 && !memcmp(s, "..", 2)))
+		return vn_err(-EINVAL, "\"%.*s\" is not an interface name", (int)len, s);
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == '/' || s[i] == ':' || s[i] <= ' ' || s[i] == 0x7f)
+			return vn_err(-EINVAL, "interface name \"%.*s\": no '/', ':' or blanks",
+				      (int)len, s);
+	memcpy(u->target, s, len);
+	u->target[len] = '\0';
+	if (!at)
+		return 0;
+	if (!at[1] || strlen(at + 1) > 5 || strspn(at + 1, "0123456789") != strlen(at + 1))
+		return vn_err(-EINVAL, "xdp:%s: want a queue number after '@'", s);
+	strcpy(u->arg, at + 1);
+	return 0;
+}
+
 static bool valid_mac(const char *v)
 {
 	for (int i = 0; i < 6; i++) {
@@ -155,6 +194,10 @@ static int check_value(const char *key, enum val_kind kind, const char *v)
 	case VAL_MAC:
 		if (!valid_mac(v))
 			return vn_err(-EINVAL, "option mac=%s: want XX:XX:XX:XX:XX:XX", v);
+		return 0;
+	case VAL_ATTACH:
+		if (strcmp(v, "drv") && strcmp(v, "skb"))
+			return vn_err(-EINVAL, "option attach=%s: want drv or skb", v);
 		return 0;
 	case VAL_FAULT: /* NAME[@N]; the simulator checks the name and the count */
 		if (strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_-@") != strlen(v))
@@ -229,6 +272,7 @@ int vn_uri_parse(const char *s, struct vn_uri *u)
 	const char *rest;
 	char *q;
 	unsigned scheme;
+	size_t i;
 	int r;
 
 	memset(u, 0, sizeof(*u));
@@ -236,21 +280,15 @@ int vn_uri_parse(const char *s, struct vn_uri *u)
 		return vn_err(-EINVAL, "no device URI");
 	if (strlen(s) >= VN_URI_MAX)
 		return vn_err(-EINVAL, "device URI longer than %d bytes", VN_URI_MAX - 1);
-	if (!strncmp(s, "vfio:", 5)) {
-		u->kind = VN_URI_VFIO;
-		scheme = FOR_VFIO;
-		rest = s + 5;
-	} else if (!strncmp(s, "vfio-user:", 10)) {
-		u->kind = VN_URI_VFIO_USER;
-		scheme = FOR_USER;
-		rest = s + 10;
-	} else if (!strncmp(s, "sim:", 4)) {
-		u->kind = VN_URI_SIM;
-		scheme = FOR_SIM;
-		rest = s + 4;
-	} else {
-		return vn_err(-EINVAL, "unknown URI scheme in \"%s\" (want vfio:, vfio-user: or sim:)", s);
-	}
+	for (i = 0; i < VN_ARRAY_SIZE(schemes); i++)
+		if (!strncmp(s, schemes[i].prefix, strlen(schemes[i].prefix)))
+			break;
+	if (i == VN_ARRAY_SIZE(schemes))
+		return vn_err(-EINVAL, "unknown URI scheme in \"%s\" (want vfio:, vfio-user:, sim:, tap: or xdp:)",
+			      s);
+	u->kind = schemes[i].kind;
+	scheme = schemes[i].scheme;
+	rest = s + strlen(schemes[i].prefix);
 	strcpy(body, rest);
 	q = strchr(body, '?');
 	if (q)
@@ -270,8 +308,11 @@ int vn_uri_parse(const char *s, struct vn_uri *u)
 		strcpy(u->target, body);
 		r = 0;
 		break;
-	default:
+	case VN_URI_SIM:
 		r = parse_sim(body, u);
+		break;
+	default:
+		r = parse_ifname(body, u);
 		break;
 	}
 	if (r == 0 && q)

@@ -4,9 +4,12 @@
  *   vfio:DDDD:BB:DD.F        (the domain may be omitted: BB:DD.F means 0000:BB:DD.F)
  *   vfio-user:PATH
  *   sim:MODE[=ARG]           MODE is loopback, pair, tap, sink or source
+ *   tap:IFNAME               a kernel TAP interface (created when missing)
+ *   xdp:IFNAME[@QUEUE]       AF_XDP sockets on a kernel interface, from QUEUE (0)
  * followed by an optional "?key=value&key=value" list. Known keys:
  *   mode=cdev|group|noiommu  (vfio)            queues=N, qsize=N  (all)
- *   mtu=N, mac=XX:XX:XX:XX:XX:XX, size=N, fault=NAME[@N]  (sim)
+ *   mtu=N, mac=XX:XX:XX:XX:XX:XX, size=N, fault=NAME[@N]  (sim; mac also tap)
+ *   attach=drv|skb           (xdp: native or generic XDP; default: native, then generic)
  * Unknown keys, duplicate keys and malformed values are rejected with EINVAL
  * and a message naming the offending part.
  */
@@ -18,11 +21,14 @@
 
 #define VN_URI_MAX 256
 #define VN_URI_MAX_OPTS 8
+#define VN_IFNAMSIZ 16 /* IFNAMSIZ of linux/if.h, with its NUL */
 
 enum vn_uri_kind {
 	VN_URI_VFIO,
 	VN_URI_VFIO_USER,
 	VN_URI_SIM,
+	VN_URI_TAP,
+	VN_URI_XDP,
 };
 
 struct vn_uri_opt {
@@ -33,9 +39,11 @@ struct vn_uri_opt {
 struct vn_uri {
 	enum vn_uri_kind kind;
 	/* VN_URI_VFIO: canonical "DDDD:BB:DD.F"; VN_URI_VFIO_USER: socket path;
-	 * VN_URI_SIM: the mode ("loopback", "pair", ...). */
+	 * VN_URI_SIM: the mode ("loopback", "pair", ...); VN_URI_TAP, VN_URI_XDP:
+	 * the interface name (shorter than IFNAMSIZ). */
 	char target[108];
-	/* VN_URI_SIM: what follows '=' ("wire0/1", "tap0"), else "". */
+	/* VN_URI_SIM: what follows '=' ("wire0/1", "tap0"); VN_URI_XDP: the
+	 * queue number after '@' (decimal digits); else "". */
 	char arg[64];
 	unsigned n_opts;
 	struct vn_uri_opt opts[VN_URI_MAX_OPTS];

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Sleeping on queues (vnet.h "Interrupts and waiting"): vnet_wait() and the
- * notification switches, over the event engine (event.h) and the virtio-net
- * notification helpers (virtio_net_irq.c).
+ * notification switches, over the event engine (event.h) and the ports'
+ * ready/arm/disarm operations (port.h).
  *
  * A wait is: check the rings; snapshot the fire counts of the interrupt
  * sources involved (each queue's vector and its device's config vector);
@@ -18,7 +18,7 @@
 #include "vnet/vnet.h"
 #include "event.h"
 #include "log.h"
-#include "virtio/virtio_net.h"
+#include "port.h"
 
 #define WAIT_EVENTS (VNET_WAIT_RX | VNET_WAIT_TX)
 #define POLL_STEP_NS 1000000ull /* queues without interrupts: check each ms */
@@ -44,11 +44,11 @@ static unsigned ready(struct vnet_queue *q, unsigned events)
 {
 	unsigned r = 0;
 
-	if ((events & VNET_WAIT_RX) && vn_net_ready(q, false))
+	if ((events & VNET_WAIT_RX) && q->port->ops->ready(q, false))
 		r |= VNET_WAIT_RX;
-	if ((events & VNET_WAIT_TX) && vn_net_ready(q, true))
+	if ((events & VNET_WAIT_TX) && q->port->ops->ready(q, true))
 		r |= VNET_WAIT_TX;
-	if (__atomic_load_n(&q->net->broken, __ATOMIC_RELAXED))
+	if (__atomic_load_n(q->broken, __ATOMIC_RELAXED))
 		r = VNET_WAIT_ERR;
 	return r;
 }
@@ -58,9 +58,9 @@ static unsigned arm(struct vnet_queue *q, unsigned events)
 {
 	unsigned r = 0;
 
-	if ((events & VNET_WAIT_RX) && vn_net_arm(q, false))
+	if ((events & VNET_WAIT_RX) && q->port->ops->arm(q, false))
 		r |= VNET_WAIT_RX;
-	if ((events & VNET_WAIT_TX) && vn_net_arm(q, true))
+	if ((events & VNET_WAIT_TX) && q->port->ops->arm(q, true))
 		r |= VNET_WAIT_TX;
 	return r;
 }
@@ -68,9 +68,9 @@ static unsigned arm(struct vnet_queue *q, unsigned events)
 static void disarm(struct vnet_queue *q, unsigned events)
 {
 	if (events & VNET_WAIT_RX)
-		vn_net_disarm(q, false);
+		q->port->ops->disarm(q, false);
 	if (events & VNET_WAIT_TX)
-		vn_net_disarm(q, true);
+		q->port->ops->disarm(q, true);
 }
 
 static int scan(struct vnet_wait *w, unsigned n)
@@ -84,8 +84,9 @@ static int scan(struct vnet_wait *w, unsigned n)
 	return got;
 }
 
-/* The interrupt sources of w: queue vectors and config vectors. Returns
- * how many; *polled when some queue has none. */
+/* The interrupt sources of w: each asked direction's, and each device's
+ * event source (a NEEDS_RESET must wake the waiter too). Returns how many;
+ * *polled when some asked direction has none. */
 static unsigned sources(const struct vnet_wait *w, unsigned n, uint32_t *ids, bool *polled)
 {
 	unsigned k = 0;
@@ -94,16 +95,20 @@ static unsigned sources(const struct vnet_wait *w, unsigned n, uint32_t *ids, bo
 	for (unsigned i = 0; i < n; i++) {
 		const struct vnet_queue *q = w[i].q;
 
-		if (q->rx_fd < 0) {
-			*polled = true;
-			continue;
+		if (w[i].events & VNET_WAIT_RX) {
+			if (q->rx_src)
+				ids[k++] = q->rx_src;
+			else
+				*polled = true;
 		}
-		if (w[i].events & VNET_WAIT_RX)
-			ids[k++] = q->rx_src;
-		if (w[i].events & VNET_WAIT_TX)
-			ids[k++] = q->tx_src;
-		/* A NEEDS_RESET must wake the waiter too. */
-		ids[k++] = q->net->irq_src[0];
+		if (w[i].events & VNET_WAIT_TX) {
+			if (q->tx_src)
+				ids[k++] = q->tx_src;
+			else
+				*polled = true;
+		}
+		if (q->ev_src)
+			ids[k++] = q->ev_src;
 	}
 	return k;
 }
@@ -153,7 +158,8 @@ static int sleep_once(struct vnet_wait *w, unsigned n, uint64_t deadline)
 static bool any_polled(const struct vnet_wait *w, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
-		if (w[i].q->rx_fd < 0)
+		if (((w[i].events & VNET_WAIT_RX) && !w[i].q->rx_src) ||
+		    ((w[i].events & VNET_WAIT_TX) && !w[i].q->tx_src))
 			return true;
 	return false;
 }

@@ -270,17 +270,18 @@ static int setup_queues(struct vn_net *n)
 		goto out;
 	}
 	for (uint16_t i = 0; i < n->pairs && !rc; i++) {
-		struct vnet_queue *q = &n->q[i];
+		struct vn_netq *q = &n->q[i];
 
 		q->net = n;
+		q->pub.broken = &n->broken;
 		q->tx_cap = n->mtu + VN_NET_ETH_OVERHEAD;
 		q->mrg = has(n, VIRTIO_NET_F_MRG_RXBUF);
 		q->st.sz = sizeof(q->st);
 		rc = setup_vq(n, &q->rx, (uint16_t)(2 * i), n->qsize, &p[2 * i],
-			      VN_NET_HEADROOM - VN_NET_HDR_LEN, VQ_F_DEV_WRITES, q->rx_fd);
+			      VN_NET_HEADROOM - VN_NET_HDR_LEN, VQ_F_DEV_WRITES, q->pub.rx_fd);
 		if (!rc)
 			rc = setup_vq(n, &q->tx, (uint16_t)(2 * i + 1), n->qsize, &p[2 * i + 1],
-				      VN_NET_HEADROOM - VN_NET_HDR_LEN, 0, q->tx_fd);
+				      VN_NET_HEADROOM - VN_NET_HDR_LEN, 0, q->pub.tx_fd);
 	}
 	if (!rc && ctrl_size) {
 		/* The control queue is polled: no vector. */
@@ -453,7 +454,7 @@ out:
 	return rc;
 }
 
-void vn_net_health(struct vnet_queue *q)
+void vn_net_health(struct vn_netq *q)
 {
 	struct vn_net *n = q->net;
 	uint8_t st;
@@ -483,8 +484,9 @@ void vn_net_health(struct vnet_queue *q)
 		vn_net_config_event(n);
 }
 
-void vn_net_queue_stats(const struct vnet_queue *q, struct vnet_queue_stats *st)
+void vn_net_queue_stats(struct vnet_queue *pub, struct vnet_queue_stats *st)
 {
+	struct vn_netq *q = vn_netq(pub);
 	struct vnet_queue_stats s = q->st;
 	size_t sz = VN_MIN(st->sz, sizeof(s));
 

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "vnet/vnet.h"
+#include "port.h"
 #include "virtio/transport.h"
 #include "virtio/virtqueue.h"
 
@@ -38,16 +39,22 @@
 
 struct vn_net;
 
-struct vnet_queue {
+/* A queue pair: the port-independent part first (port.h), so that a
+ * struct vnet_queue pointer converts back with vn_netq(). */
+struct vn_netq {
+	struct vnet_queue pub; /* rx_fd/tx_fd: interrupt eventfds (-1: polled) */
 	struct vq rx, tx;
 	struct vn_net *net;
 	uint32_t tx_cap;       /* frame bytes a TX buffer holds (MTU + 18) */
 	bool mrg;              /* VIRTIO_NET_F_MRG_RXBUF */
 	uint32_t health_ticks; /* see vn_net_health() */
-	int rx_fd, tx_fd;      /* interrupt eventfds; -1: polled (no vector) */
-	uint32_t rx_src, tx_src; /* their event engine sources (event.h), or 0 */
 	struct vnet_queue_stats st; /* kicks are filled in from the vqs */
 } __attribute__((aligned(64)));
+
+static inline struct vn_netq *vn_netq(struct vnet_queue *q)
+{
+	return (struct vn_netq *)q; /* pub is the first member (C11 §6.7.2.1p15) */
+}
 
 struct vn_net_cfg {
 	unsigned queue_pairs;   /* 0: min(offered, VN_NET_MAX_PAIRS_DEFAULT) */
@@ -69,7 +76,7 @@ struct vn_net {
 	uint16_t max_pairs, pairs, qsize;
 	uint8_t broken;        /* device-wide, atomically accessed */
 	bool ctrl_ok;          /* the control queue is set up */
-	struct vnet_queue *q;  /* pairs entries */
+	struct vn_netq *q;  /* pairs entries */
 	struct vq ctrl;
 	pthread_mutex_t ctrl_lock;
 	struct vn_dma_mem mem;
@@ -114,14 +121,14 @@ int vn_net_link_up(struct vn_net *n, int *up);
 int vn_net_ctrl(struct vn_net *n, uint8_t cls, uint8_t cmd, const void *data, size_t len);
 
 /* Copy the counters of q into st (sz is the caller's). */
-void vn_net_queue_stats(const struct vnet_queue *q, struct vnet_queue_stats *st);
+void vn_net_queue_stats(struct vnet_queue *q, struct vnet_queue_stats *st);
 
 /*
  * Check that the device is alive and not asking for a reset (a status read
  * and devio's alive(): system calls, so the data path calls it only when a
  * queue stalls or every so many bursts). Marks the device broken when not.
  */
-void vn_net_health(struct vnet_queue *q);
+void vn_net_health(struct vn_netq *q);
 
 /*
  * Interrupts (virtio_net_irq.c). vn_net_irq_plan() runs after the queues

@@ -144,12 +144,12 @@ int vn_net_irq_plan(struct vn_net *n)
 			return rc;
 	}
 	for (unsigned i = 0; i < n->pairs; i++) {
-		struct vnet_queue *q = &n->q[i];
+		struct vn_netq *q = &n->q[i];
 
-		q->rx_fd = q->tx_fd = -1;
+		q->pub.rx_fd = q->pub.tx_fd = -1;
 		if (p != PLAN_NONE) {
-			q->rx_fd = n->irq_fd[plan_vector(p, (int)(2 * i))];
-			q->tx_fd = n->irq_fd[plan_vector(p, (int)(2 * i + 1))];
+			q->pub.rx_fd = n->irq_fd[plan_vector(p, (int)(2 * i))];
+			q->pub.tx_fd = n->irq_fd[plan_vector(p, (int)(2 * i + 1))];
 		}
 	}
 	return 0;
@@ -182,11 +182,12 @@ int vn_net_irq_start(struct vn_net *n)
 	for (unsigned v = 0; v < n->n_irq && !rc; v++)
 		rc = vn_ev_add(n->irq_fd[v], v == 0 ? on_config : NULL, n, &n->irq_src[v]);
 	for (unsigned i = 0; i < n->pairs && !rc; i++) {
-		struct vnet_queue *q = &n->q[i];
+		struct vn_netq *q = &n->q[i];
 
-		if (q->rx_fd >= 0) {
-			q->rx_src = n->irq_src[vector_of(n, q->rx_fd)];
-			q->tx_src = n->irq_src[vector_of(n, q->tx_fd)];
+		if (q->pub.rx_fd >= 0) {
+			q->pub.rx_src = n->irq_src[vector_of(n, q->pub.rx_fd)];
+			q->pub.tx_src = n->irq_src[vector_of(n, q->pub.tx_fd)];
+			q->pub.ev_src = n->irq_src[0];
 		}
 	}
 	if (!rc && n->n_irq)
@@ -259,8 +260,9 @@ int vn_net_event_pop(struct vn_net *n, int *type)
 	return got;
 }
 
-bool vn_net_ready(struct vnet_queue *q, bool tx)
+bool vn_net_ready(struct vnet_queue *pub, bool tx)
 {
+	struct vn_netq *q = vn_netq(pub);
 	if (vq_broken(&q->rx))
 		return true; /* the next call reports ENETDOWN */
 	if (tx)
@@ -268,20 +270,22 @@ bool vn_net_ready(struct vnet_queue *q, bool tx)
 	return vq_used_pending(&q->rx) != 0;
 }
 
-bool vn_net_arm(struct vnet_queue *q, bool tx)
+bool vn_net_arm(struct vnet_queue *pub, bool tx)
 {
+	struct vn_netq *q = vn_netq(pub);
 	struct vq *vq = tx ? &q->tx : &q->rx;
 
 	/* virtio 1.2 §2.7.10: re-enable, full barrier (in vq_notify_on), then
 	 * check the ring once more before sleeping. */
 	vq_notify_on(vq);
-	if (!vn_net_ready(q, tx))
+	if (!vn_net_ready(pub, tx))
 		return false;
 	vq_notify_off(vq);
 	return true;
 }
 
-void vn_net_disarm(struct vnet_queue *q, bool tx)
+void vn_net_disarm(struct vnet_queue *pub, bool tx)
 {
+	struct vn_netq *q = vn_netq(pub);
 	vq_notify_off(tx ? &q->tx : &q->rx);
 }

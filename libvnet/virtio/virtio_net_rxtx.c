@@ -23,7 +23,7 @@
 #define HEALTH_PERIOD (1u << 20)
 #define IDLE_TICKS 16u
 
-static inline void tick(struct vnet_queue *q, int got)
+static inline void tick(struct vn_netq *q, int got)
 {
 	q->health_ticks += got ? 1u : IDLE_TICKS;
 	if (VN_UNLIKELY(q->health_ticks >= HEALTH_PERIOD))
@@ -99,8 +99,9 @@ void vn_net_tx_drain(struct vn_net *n, unsigned timeout_ms)
 	}
 }
 
-int vn_net_tx_reserve(struct vnet_queue *q, struct vnet_buf *bufs, unsigned n)
+int vn_net_tx_reserve(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n)
 {
+	struct vn_netq *q = vn_netq(pub);
 	struct vq *vq = &q->tx;
 	unsigned got;
 
@@ -123,8 +124,9 @@ int vn_net_tx_reserve(struct vnet_queue *q, struct vnet_buf *bufs, unsigned n)
 	return (int)got;
 }
 
-int vn_net_tx_submit(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned n)
+int vn_net_tx_submit(struct vnet_queue *pub, const struct vnet_buf *bufs, unsigned n)
 {
+	struct vn_netq *q = vn_netq(pub);
 	struct vq *vq = &q->tx;
 	int rc;
 
@@ -161,7 +163,7 @@ int vn_net_tx_submit(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned
  * reposted once the burst's used entries are all read, so that none of
  * them can pass for a valid used id in the meantime.
  */
-static void rx_drop(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned nb)
+static void rx_drop(struct vn_netq *q, const struct vnet_buf *bufs, unsigned nb)
 {
 	for (unsigned k = 0; k < nb; k++)
 		vq_give(&q->rx, bufs[k].id);
@@ -174,7 +176,7 @@ static void rx_drop(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned 
  * (virtio 1.2 §5.1.6.4: num_buffers of its header with MRG_RXBUF, else 1),
  * or 0 when the device is broken.
  */
-static unsigned frame_buffers(struct vnet_queue *q)
+static unsigned frame_buffers(struct vn_netq *q)
 {
 	struct vq *vq = &q->rx;
 	const struct virtio_net_hdr_v1 *h;
@@ -198,8 +200,9 @@ static unsigned frame_buffers(struct vnet_queue *q)
 	return nb;
 }
 
-int vn_net_rx_peek(struct vnet_queue *q, struct vnet_buf *bufs, unsigned n)
+int vn_net_rx_peek(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n)
 {
+	struct vn_netq *q = vn_netq(pub);
 	struct vq *vq = &q->rx;
 	unsigned out = 0, pending;
 	bool took = false, dropped = false;
@@ -269,8 +272,9 @@ int vn_net_rx_peek(struct vnet_queue *q, struct vnet_buf *bufs, unsigned n)
 	return (int)out;
 }
 
-int vn_net_rx_release(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned n)
+int vn_net_rx_release(struct vnet_queue *pub, const struct vnet_buf *bufs, unsigned n)
 {
+	struct vn_netq *q = vn_netq(pub);
 	struct vq *vq = &q->rx;
 	int rc;
 

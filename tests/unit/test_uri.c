@@ -81,6 +81,31 @@ static void test_vfio_user_and_sim(void **state)
 	assert_int_equal(u.n_opts, 6);
 }
 
+static void test_tap_and_xdp(void **state)
+{
+	struct vn_uri u;
+
+	assert_int_equal(vn_uri_parse("tap:tap0?queues=2&qsize=128&mac=02:00:00:00:00:01", &u), 0);
+	assert_int_equal(u.kind, VN_URI_TAP);
+	assert_string_equal(u.target, "tap0");
+	assert_string_equal(u.arg, "");
+	assert_int_equal(u.n_opts, 3);
+	/* '@' is an ordinary character in a TAP name, a queue only for xdp:. */
+	assert_int_equal(vn_uri_parse("tap:a@1", &u), 0);
+	assert_string_equal(u.target, "a@1");
+	/* The longest name the kernel takes: IFNAMSIZ - 1 characters. */
+	assert_int_equal(vn_uri_parse("tap:abcdefghijklmno", &u), 0);
+
+	assert_int_equal(vn_uri_parse("xdp:veth0", &u), 0);
+	assert_int_equal(u.kind, VN_URI_XDP);
+	assert_string_equal(u.target, "veth0");
+	assert_string_equal(u.arg, "");
+	assert_int_equal(vn_uri_parse("xdp:eth1@3?attach=skb&queues=2", &u), 0);
+	assert_string_equal(u.target, "eth1");
+	assert_string_equal(u.arg, "3");
+	assert_string_equal(vn_uri_opt(&u, "attach"), "skb");
+}
+
 /* Each bad URI fails with EINVAL, leaves u cleared and says something. */
 static void expect_bad(const char *s, const char *words)
 {
@@ -112,6 +137,15 @@ static void test_bad_scheme_and_target(void **state)
 	expect_bad("sim:loop", "unknown sim mode");
 	expect_bad("sim:loopback=x", "takes no argument");
 	expect_bad("sim:pair=", "empty argument");
+	expect_bad("tap:", "names no device");
+	expect_bad("tap:abcdefghijklmnop", "want 1 to 15 characters");
+	expect_bad("tap:a/b", "no '/', ':' or blanks");
+	expect_bad("tap:a b", "no '/', ':' or blanks");
+	expect_bad("tap:..", "is not an interface name");
+	expect_bad("xdp:@1", "want 1 to 15 characters");
+	expect_bad("xdp:eth0@", "want a queue number");
+	expect_bad("xdp:eth0@x", "want a queue number");
+	expect_bad("xdp:eth0@123456", "want a queue number");
 	expect_bad("sim:tap=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 		   "argument longer");
 }
@@ -153,6 +187,9 @@ static void test_bad_options(void **state)
 	expect_bad("vfio:00:04.0?mode=iommufd", "want cdev, group or noiommu");
 	expect_bad("vfio:00:04.0?mtu=1500", "does not apply");
 	expect_bad("sim:loopback?mode=cdev", "does not apply");
+	expect_bad("sim:loopback?attach=drv", "does not apply");
+	expect_bad("xdp:eth0?mac=02:00:00:00:00:01", "does not apply");
+	expect_bad("xdp:eth0?attach=native", "want drv or skb");
 	expect_bad("sim:loopback?queues=-1", "not a decimal number");
 	expect_bad("sim:loopback?queues=0x10", "not a decimal number");
 	expect_bad("sim:loopback?mac=02:00:00:00:00", "want XX:XX:XX:XX:XX:XX");
@@ -214,6 +251,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vfio),
 		cmocka_unit_test(test_vfio_user_and_sim),
+		cmocka_unit_test(test_tap_and_xdp),
 		cmocka_unit_test(test_bad_scheme_and_target),
 		cmocka_unit_test(test_bad_pci),
 		cmocka_unit_test(test_bad_options),

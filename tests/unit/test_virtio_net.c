@@ -274,15 +274,15 @@ static void poll_until_down(struct vn_net *n, struct fake_vtr *f)
 	int rc;
 
 	f->health_reads = 0;
-	while ((rc = vn_net_rx_peek(&n->q[0], b, 4)) == 0 && calls < 1000000)
+	while ((rc = vn_net_rx_peek(&n->q[0].pub, b, 4)) == 0 && calls < 1000000)
 		calls++;
 	assert_int_equal(rc, -ENETDOWN);
 	/* Status is read on a slow cadence, not per poll. */
 	assert_true(calls >= 1000);
 	assert_true(f->health_reads <= 2);
 	assert_int_equal(n->broken, 1);
-	assert_int_equal(vn_net_tx_reserve(&n->q[0], b, 4), -ENETDOWN);
-	assert_int_equal(vn_net_rx_release(&n->q[0], b, 0), -ENETDOWN);
+	assert_int_equal(vn_net_tx_reserve(&n->q[0].pub, b, 4), -ENETDOWN);
+	assert_int_equal(vn_net_rx_release(&n->q[0].pub, b, 0), -ENETDOWN);
 }
 
 static void test_needs_reset_detected(void **state)

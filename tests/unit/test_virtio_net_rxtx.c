@@ -39,7 +39,7 @@ static struct fx *fx_open(uint64_t extra, uint16_t mtu, unsigned qsize)
 	if (mtu)
 		fake_set_cfg16(&x->f, offsetof(struct virtio_net_config, mtu), mtu);
 	assert_int_equal(vn_net_open(&x->f.t, &cfg, &x->n), 0);
-	x->q = &x->n->q[0];
+	x->q = &x->n->q[0].pub;
 	return x;
 }
 
@@ -247,7 +247,7 @@ static void test_rx_mergeable_jumbo(void **state)
 	unsigned nb;
 
 	(void)state;
-	assert_int_equal(x->q->rx.buf_len, 2048 - 52);
+	assert_int_equal(vn_netq(x->q)->rx.buf_len, 2048 - 52);
 	nb = dev_rx(x, 9014, 3, 0);
 	assert_int_equal(nb, 5);
 	/* Room for 4 buffers only: the whole frame or nothing. */
@@ -334,7 +334,7 @@ static void test_rx_bad_used(void **state)
 		int id = fake_pop(&x->f, RXQ);
 
 		if (kind == 0) /* longer than the buffer */
-			fake_used(&x->f, RXQ, (uint32_t)id, x->q->rx.buf_len + 1);
+			fake_used(&x->f, RXQ, (uint32_t)id, vn_netq(x->q)->rx.buf_len + 1);
 		else if (kind == 1) /* an id out of range */
 			fake_used(&x->f, RXQ, 64, 100);
 		else { /* the same buffer twice */

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Ports: what a struct vnet_dev is underneath. One ops table per backend,
+ * chosen once at open by the URI's scheme (uri.h):
+ *   virtio/virtio_port.c  virtio-net over device access (vfio:, vfio-user:, sim:)
+ *   tap.c                 a kernel TAP interface (tap:IFNAME)
+ *   xdp.c                 AF_XDP sockets on a kernel interface (xdp:IFNAME[@QUEUE])
+ * The kernel-backed ports exist as a fallback where no VFIO device is at
+ * hand, and so that vnetperf measures TAP and AF_XDP with the same program.
+ *
+ * device.c (the public device and burst calls) and wait.c (sleeping) are
+ * the only callers. A burst call is one indirect call away from its public
+ * vnet_* function; the same contracts apply (vnet.h), but functions return
+ * the count or -errno and record why with vn_err() as usual.
+ *
+ * Threading: as vnet.h says, a queue is used by one thread at a time; info,
+ * stats and events may be called from any thread.
+ */
+#ifndef VN_PORT_H
+#define VN_PORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vnet/vnet.h"
+#include "uri.h"
+
+struct vn_port;
+
+/*
+ * The part of a queue pair every port shares: the public struct vnet_queue
+ * is this header, embedded first in each port's own queue struct.
+ */
+struct vnet_queue {
+	struct vn_port *port;
+	const uint8_t *broken; /* the device-wide flag (atomic reads): waits report VNET_WAIT_ERR */
+	int rx_fd, tx_fd;      /* readable while the direction has work (vnet_queue_fd()); -1: none */
+	uint32_t rx_src, tx_src; /* their event engine sources (event.h); 0: polled */
+	uint32_t ev_src;       /* the device's event source, which also ends waits; 0: none */
+};
+
+struct vn_port_ops {
+	const char *name;
+	/* Open what u names, with the caller's options (defaults filled in). */
+	int (*open)(const struct vn_uri *u, const struct vnet_dev_opts *o, struct vn_port **out);
+	/* Frames already submitted leave first (bounded), then everything is released. */
+	void (*close)(struct vn_port *p);
+	/* Fill in everything of i but uri. */
+	void (*info)(struct vn_port *p, struct vnet_dev_info *i);
+	/* Queue pair qp (< p->pairs). */
+	struct vnet_queue *(*queue)(struct vn_port *p, unsigned qp);
+	/* Copy the counters of q into st (sz is the caller's and stays). */
+	void (*stats)(struct vnet_queue *q, struct vnet_queue_stats *st);
+
+	int (*tx_reserve)(struct vnet_queue *q, struct vnet_buf *bufs, unsigned n);
+	int (*tx_submit)(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned n);
+	int (*rx_peek)(struct vnet_queue *q, struct vnet_buf *bufs, unsigned n);
+	int (*rx_release)(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned n);
+
+	/*
+	 * Sleeping (wait.c): ready() tells whether a direction has work (RX: a
+	 * frame waits; TX: a buffer can be reserved) without side effects but
+	 * reclaiming. arm() asks for a wake-up on the direction's source and
+	 * checks once more, after a full barrier: true means work is already
+	 * there (the caller does not sleep, and disarms). disarm() stops the
+	 * wake-ups while the caller polls. Ports whose fds are always armed
+	 * (sockets) implement arm() as ready() and disarm() as nothing.
+	 */
+	bool (*ready)(struct vnet_queue *q, bool tx);
+	bool (*arm)(struct vnet_queue *q, bool tx);
+	void (*disarm)(struct vnet_queue *q, bool tx);
+
+	/* The oldest device event (VNET_EV_*) in *type: 1, 0 when none, or -errno. */
+	int (*event)(struct vn_port *p, int *type);
+};
+
+struct vn_port {
+	const struct vn_port_ops *ops;
+	unsigned pairs;   /* queue pairs in use */
+	int event_fd;     /* vnet_dev_event_fd(): readable when an event may wait; -1: none */
+};
+
+extern const struct vn_port_ops vn_virtio_port_ops;
+extern const struct vn_port_ops vn_tap_port_ops;
+extern const struct vn_port_ops vn_xdp_port_ops; /* built when configure found libxdp (HAVE_XDP) */
+
+#endif
