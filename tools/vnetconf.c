@@ -58,6 +58,7 @@ struct pci_fn {
 	long group;                 /* -1 when it has none */
 	char cdev[NAME_MAX_LEN];    /* "vfio3", "" when none */
 	bool modes[N_MODES];        /* the libvnet VFIO modes that can open it */
+	bool noiommu_grp;           /* its group is a no-IOMMU group */
 };
 
 static void err(const char *fmt, ...) VN_PRINTF(1, 2);
@@ -102,17 +103,19 @@ static void read_driver(const char *addr, char *buf, size_t sz)
 	vfio_sysfs_driver(devpath, buf, sz);
 }
 
-/* Which libvnet VFIO modes can open fn: its /dev nodes must exist. */
+/* Which libvnet VFIO modes can open fn: the library's own answer
+ * (vfio_probe()), so that what is listed is what opens. */
 static void find_modes(struct pci_fn *fn)
 {
+	struct vfio_avail a;
+
 	if (strcmp(fn->driver, VFIO_DRIVER) || fn->group < 0)
 		return;
-	fn->modes[MODE_GROUP] = vfio_exists(VFIO_ROOT_DEV, "vfio/%ld", fn->group);
-	fn->modes[MODE_NOIOMMU] = vfio_exists(VFIO_ROOT_DEV, "vfio/noiommu-%ld", fn->group);
-	/* A no-IOMMU device has no IOMMU domain for iommufd to attach to. */
-	fn->modes[MODE_CDEV] = !fn->modes[MODE_NOIOMMU] && fn->cdev[0] &&
-			       vfio_exists(VFIO_ROOT_DEV, "vfio/devices/%s", fn->cdev) &&
-			       vfio_exists(VFIO_ROOT_DEV, "iommu");
+	vfio_probe(fn->addr, &a);
+	fn->modes[MODE_GROUP] = a.type1;
+	fn->modes[MODE_NOIOMMU] = a.noiommu;
+	fn->modes[MODE_CDEV] = a.cdev;
+	fn->noiommu_grp = a.noiommu_grp;
 }
 
 /* Fill fn for the device addr (canonical); false when it is not there. */
@@ -478,7 +481,7 @@ static int dev_bind(const struct ctx *c, int argc, char **argv)
 		printf("%s: bound to vfio-pci (was %s)\n", addr, was[0] ? was : "unbound");
 	}
 	if (fn.group >= 0)
-		print_node("group", "vfio/%s%ld", fn.modes[MODE_NOIOMMU] ? "noiommu-" : "", fn.group);
+		print_node("group", "vfio/%s%ld", fn.noiommu_grp ? "noiommu-" : "", fn.group);
 	if (fn.cdev[0])
 		print_node("cdev", "vfio/devices/%s", fn.cdev);
 	printf("  uri    vfio:%s\n", addr);

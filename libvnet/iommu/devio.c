@@ -30,16 +30,7 @@ static int mode_parse(const char *s, const char *from, enum vnet_vfio_mode *mode
 	return vn_err(-EINVAL, "%s: unknown VFIO mode \"%.32s\" (want cdev, group or noiommu)", from, s);
 }
 
-/* What the system offers for one device. */
-struct vfio_avail {
-	bool has_group;   /* sysfs iommu_group link */
-	unsigned group;
-	bool noiommu_grp; /* the group is a no-IOMMU group (/dev/vfio/noiommu-N) */
-	bool cdev, type1, noiommu;
-	char cdev_name[32];
-};
-
-static void probe(const char *bdf, struct vfio_avail *a)
+void vfio_probe(const char *bdf, struct vfio_avail *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->has_group = vfio_sysfs_group(bdf, &a->group) == 0;
@@ -111,7 +102,7 @@ int vfio_select_mode(const char *bdf, int api_mode, const char *uri_mode, enum v
 		if (r)
 			return r;
 	}
-	probe(bdf, &a);
+	vfio_probe(bdf, &a);
 	switch (want) {
 	case VNET_VFIO_CDEV:
 		ok = a.cdev;

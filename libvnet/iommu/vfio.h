@@ -65,6 +65,18 @@ void vfio_sysfs_driver(const char *devpath, char *buf, size_t sz);
 int vfio_sysfs_hex(const char *bdf, const char *attr, unsigned max, unsigned *val);
 /* enable_unsafe_noiommu_mode of the vfio module is Y. */
 bool vfio_noiommu_enabled(void);
+
+/* What the system offers for opening one device, mode by mode. */
+struct vfio_avail {
+	bool has_group;   /* sysfs iommu_group link */
+	unsigned group;
+	bool noiommu_grp; /* the group is a no-IOMMU group (/dev/vfio/noiommu-N) */
+	bool cdev, type1, noiommu; /* each mode can open it */
+	char cdev_name[32];
+};
+/* Fill a for device bdf. The one place that decides which VFIO modes can
+ * open a device: vn_devio_open() and vnetconf dev list both ask it. */
+void vfio_probe(const char *bdf, struct vfio_avail *a);
 /* Call fn for every device of the group except skip (may be NULL), with the
  * driver it is bound to ("" when none). Stops at the first nonzero return of
  * fn and returns it; 0 after the last device, -errno when the group cannot

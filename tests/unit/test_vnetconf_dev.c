@@ -438,15 +438,21 @@ static void test_list_json(void **state)
 		"\"usable\":false,\"modes\":[]}]\n");
 }
 
-/* A no-IOMMU group is usable through its group only, even with a cdev. */
+/* A no-IOMMU group is usable through its group only, even with a cdev,
+ * and only while the vfio module allows no-IOMMU mode (what opens it). */
 static void test_list_noiommu(void **state)
 {
 	struct tree *t = *state;
 
 	rm(t, "dev/vfio/2");
 	put_file(t, "", "dev/vfio/noiommu-2");
+	mkdirs(t, "sys/module/vfio/parameters");
+	put_file(t, "Y\n", "sys/module/vfio/parameters/enable_unsafe_noiommu_mode");
 	assert_int_equal(run(t, "-j", "dev", "list", NULL), 0);
 	assert_non_null(strstr(t->out, "\"usable\":true,\"modes\":[\"noiommu\"]"));
+	put_file(t, "N\n", "sys/module/vfio/parameters/enable_unsafe_noiommu_mode");
+	assert_int_equal(run(t, "-j", "dev", "list", NULL), 0);
+	assert_non_null(strstr(t->out, "\"iommu_group\":2,\"vfio_cdev\":\"vfio0\",\"usable\":false,\"modes\":[]"));
 }
 
 /* Bound to vfio-pci, but the /dev nodes are missing: not usable. */
