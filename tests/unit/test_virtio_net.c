@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -47,26 +48,38 @@ static void refused(struct fake_vtr *f, int want_rc, const char *words)
 	assert_int_equal(f->status, 0);
 }
 
-static void test_requires_version_1(void **state)
+/* Devices the driver must refuse: how the fake misbehaves, and what open says. */
+static const struct refusal {
+	uint64_t withhold;        /* feature bits the device does not offer */
+	bool refuse_features_ok;  /* it clears FEATURES_OK (virtio 1.2 §3.1.1) */
+	enum fake_ctrl ctrl_mode; /* how its control queue answers */
+	int rc;
+	const char *words;
+	bool failed;              /* the driver set FAILED */
+} refusals[] = {
+	{ .withhold = B(VIRTIO_F_VERSION_1), .rc = -ENOTSUP, .words = "VIRTIO_F_VERSION_1 (bit 32)",
+	  .failed = true },
+	{ .withhold = B(VIRTIO_F_ACCESS_PLATFORM), .rc = -ENOTSUP,
+	  .words = "VIRTIO_F_ACCESS_PLATFORM (bit 33)", .failed = true },
+	{ .refuse_features_ok = true, .rc = -ENOTSUP, .words = "refused FEATURES_OK", .failed = true },
+	{ .ctrl_mode = FAKE_CTRL_ERR, .rc = -EIO, .words = "rejected control command class 4 cmd 0" },
+	{ .ctrl_mode = FAKE_CTRL_SILENT, .rc = -ETIMEDOUT, .words = "did not answer" },
+};
+
+static void test_refusals(void **state)
 {
-	struct fake_vtr f;
-
 	(void)state;
-	fake_mq(&f, 0);
-	f.offered &= ~B(VIRTIO_F_VERSION_1);
-	refused(&f, -ENOTSUP, "VIRTIO_F_VERSION_1 (bit 32)");
-	assert_true(f.saw_failed);
-}
+	for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
+		const struct refusal *r = &refusals[i];
+		struct fake_vtr f;
 
-static void test_requires_access_platform(void **state)
-{
-	struct fake_vtr f;
-
-	(void)state;
-	fake_mq(&f, 0);
-	f.offered &= ~B(VIRTIO_F_ACCESS_PLATFORM);
-	refused(&f, -ENOTSUP, "VIRTIO_F_ACCESS_PLATFORM (bit 33)");
-	assert_true(f.saw_failed);
+		fake_mq(&f, 0);
+		f.offered &= ~r->withhold;
+		f.refuse_features_ok = r->refuse_features_ok;
+		f.ctrl_mode = r->ctrl_mode;
+		refused(&f, r->rc, r->words);
+		assert_int_equal(f.saw_failed, r->failed);
+	}
 }
 
 /* No-IOMMU mode hands out physical addresses: the bit is then optional. */
@@ -88,17 +101,6 @@ static void test_access_platform_optional_with_phys_addrs(void **state)
 	assert_int_equal(vn_net_open(&f.t, &cfg, &n), 0);
 	assert_true(n->features & B(VIRTIO_F_ACCESS_PLATFORM));
 	vn_net_close(n);
-}
-
-static void test_features_ok_refused(void **state)
-{
-	struct fake_vtr f;
-
-	(void)state;
-	fake_mq(&f, 0);
-	f.refuse_features_ok = true;
-	refused(&f, -ENOTSUP, "refused FEATURES_OK");
-	assert_true(f.saw_failed);
 }
 
 static void test_mask_required_bit(void **state)
@@ -173,19 +175,6 @@ static void test_mask_ctrl_vq_drops_mq(void **state)
 	assert_int_equal(f.ctrl_cmds, 0);
 	assert_int_equal(vn_net_ctrl(n, 0, 0, NULL, 0), -ENOTSUP);
 	vn_net_close(n);
-}
-
-static void test_ctrl_err_and_timeout(void **state)
-{
-	struct fake_vtr f;
-
-	(void)state;
-	fake_mq(&f, 0);
-	f.ctrl_mode = FAKE_CTRL_ERR;
-	refused(&f, -EIO, "rejected control command class 4 cmd 0");
-	fake_mq(&f, 0);
-	f.ctrl_mode = FAKE_CTRL_SILENT;
-	refused(&f, -ETIMEDOUT, "did not answer");
 }
 
 static void test_queue_options(void **state)
@@ -317,14 +306,11 @@ static void test_vanished_device_detected(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_requires_version_1),
-		cmocka_unit_test(test_requires_access_platform),
+		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_access_platform_optional_with_phys_addrs),
-		cmocka_unit_test(test_features_ok_refused),
 		cmocka_unit_test(test_mask_required_bit),
 		cmocka_unit_test(test_open_mq),
 		cmocka_unit_test(test_mask_ctrl_vq_drops_mq),
-		cmocka_unit_test(test_ctrl_err_and_timeout),
 		cmocka_unit_test(test_queue_options),
 		cmocka_unit_test(test_config_values),
 		cmocka_unit_test(test_contig_limit),

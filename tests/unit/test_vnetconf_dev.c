@@ -51,15 +51,21 @@ static void pathf(char *buf, const struct tree *t, const char *fmt, va_list ap)
 	assert_true(vsnprintf(buf + n, (size_t)(PATH_MAX - n), fmt, ap) < PATH_MAX - n);
 }
 
+/* p = root/fmt..., in a function whose last named parameter is fmt. */
+#define PATH_OF(p, t, fmt)                     \
+	do {                                   \
+		va_list ap_;                   \
+		va_start(ap_, fmt);            \
+		pathf(p, t, fmt, ap_);         \
+		va_end(ap_);                   \
+	} while (0)
+
 /* mkdir -p of root/fmt. */
 static void mkdirs(const struct tree *t, const char *fmt, ...)
 {
 	char p[PATH_MAX];
-	va_list ap;
 
-	va_start(ap, fmt);
-	pathf(p, t, fmt, ap);
-	va_end(ap);
+	PATH_OF(p, t, fmt);
 	for (char *s = p + strlen(t->root) + 1; *s; s++) {
 		if (*s != '/')
 			continue;
@@ -73,12 +79,9 @@ static void mkdirs(const struct tree *t, const char *fmt, ...)
 static void put_file(const struct tree *t, const char *content, const char *fmt, ...)
 {
 	char p[PATH_MAX];
-	va_list ap;
 	FILE *f;
 
-	va_start(ap, fmt);
-	pathf(p, t, fmt, ap);
-	va_end(ap);
+	PATH_OF(p, t, fmt);
 	f = fopen(p, "w");
 	assert_non_null(f);
 	fputs(content, f);
@@ -90,13 +93,10 @@ static const char *get_file(const struct tree *t, const char *fmt, ...)
 {
 	static char buf[256];
 	char p[PATH_MAX];
-	va_list ap;
 	size_t n;
 	FILE *f;
 
-	va_start(ap, fmt);
-	pathf(p, t, fmt, ap);
-	va_end(ap);
+	PATH_OF(p, t, fmt);
 	buf[0] = '\0';
 	f = fopen(p, "r");
 	if (f) {
@@ -110,22 +110,16 @@ static const char *get_file(const struct tree *t, const char *fmt, ...)
 static bool has(const struct tree *t, const char *fmt, ...)
 {
 	char p[PATH_MAX];
-	va_list ap;
 
-	va_start(ap, fmt);
-	pathf(p, t, fmt, ap);
-	va_end(ap);
+	PATH_OF(p, t, fmt);
 	return access(p, F_OK) == 0;
 }
 
 static void rm(const struct tree *t, const char *fmt, ...)
 {
 	char p[PATH_MAX];
-	va_list ap;
 
-	va_start(ap, fmt);
-	pathf(p, t, fmt, ap);
-	va_end(ap);
+	PATH_OF(p, t, fmt);
 	assert_int_equal(unlink(p), 0);
 }
 
@@ -142,11 +136,8 @@ static void hide(const struct tree *t, const char *from)
 static void link_to(const struct tree *t, const char *target, const char *fmt, ...)
 {
 	char p[PATH_MAX];
-	va_list ap;
 
-	va_start(ap, fmt);
-	pathf(p, t, fmt, ap);
-	va_end(ap);
+	PATH_OF(p, t, fmt);
 	unlink(p);
 	assert_int_equal(symlink(target, p), 0);
 }
@@ -154,11 +145,8 @@ static void link_to(const struct tree *t, const char *target, const char *fmt, .
 static void fifo(const struct tree *t, const char *fmt, ...)
 {
 	char p[PATH_MAX];
-	va_list ap;
 
-	va_start(ap, fmt);
-	pathf(p, t, fmt, ap);
-	va_end(ap);
+	PATH_OF(p, t, fmt);
 	unlink(p);
 	assert_int_equal(mkfifo(p, 0600), 0);
 }
