@@ -1,9 +1,14 @@
 #!/bin/sh
-# Side-by-side packet rate and round-trip time of libvnet and TAP on this
-# machine, in one run:
-#   vnetperf loop and pingpong (busy-poll and interrupt waits) on sim:loopback
-#   tap-loop: two TAP interfaces on a Linux bridge (a write and a read per frame)
-# Needs root (TAP, bridge, network namespace) and a built tree.
+# Side-by-side packet rate and round-trip time of libvnet, TAP and AF_XDP on
+# this machine, in one run, every row measured by the same program (vnetperf)
+# through the same API:
+#   sim:loopback   libvnet's simulated virtio-net device (its device thread
+#                  sends every frame back)
+#   tap:vtap0      a kernel TAP interface; an XDP program on it (xdp-reflect)
+#                  hands each frame the application writes straight back
+#   xdp:veth0      AF_XDP on one end of a veth pair; xdp-reflect on the other
+#                  end (veth1) sends each frame back
+# Needs root (TAP, veth, XDP, a network namespace) and a built tree.
 #   bench/compare.sh [BUILD_DIR [SIZE [SECONDS]]]
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,36 +20,52 @@ tmp=$(mktemp -d)
 cleanup() { ip netns del "$ns" 2>/dev/null || true; rm -rf "$tmp"; }
 trap cleanup EXIT INT TERM
 
-cc -O2 -Wall -o "$tmp/tap-loop" "$here/tap-loop.c"
+perf=$build/tools/vnetperf
+cc -O2 -Wall -o "$tmp/xdp-reflect" "$here/xdp-reflect.c" $(pkg-config --cflags --libs libbpf)
 
 ip netns add "$ns"
-ip -n "$ns" link add br0 type bridge
-for t in tap0 tap1; do
-	ip -n "$ns" tuntap add dev $t mode tap
-	ip -n "$ns" link set $t master br0 up
+in_ns() { ip netns exec "$ns" "$@"; }
+ip -n "$ns" tuntap add dev vtap0 mode tap
+ip -n "$ns" link add veth0 type veth peer name veth1
+for i in vtap0 veth0 veth1; do ip -n "$ns" link set "$i" up; done
+in_ns "$tmp/xdp-reflect" vtap0
+in_ns "$tmp/xdp-reflect" veth1
+
+paths="sim:loopback tap:vtap0 xdp:veth0"
+name() {
+	case $1 in
+	sim:*) echo "libvnet $1" ;;
+	tap:*) echo "TAP ($1, XDP_TX back)" ;;
+	xdp:*) echo "AF_XDP ($1, veth, XDP_TX back)" ;;
+	esac
+}
+field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }
+run() { in_ns "$perf" -j -s "$size" -d "$secs" "$@" | tail -n 1; }
+ratio() { echo "$1 $2" | awk '{ printf "%.2f", $2 ? $1 / $2 : 0 }'; }
+
+# Packet rate: batches out, back in (vnetperf loop).
+for api in burst socket; do
+	for uri in $paths; do
+		echo "$api $uri $(run -a "$api" "$uri" loop | field rx_pps)"
+	done
+done >"$tmp/pps"
+tap_pps=$(awk '$1 == "burst" && $2 ~ /^tap:/ { print $3 }' "$tmp/pps")
+xdp_pps=$(awk '$1 == "burst" && $2 ~ /^xdp:/ { print $3 }' "$tmp/pps")
+printf '%-44s %12s %8s %9s\n' "loop, $size-byte frames, ${secs}s each" "pps" "vs TAP" "vs AF_XDP"
+while read -r api uri pps; do
+	printf '%-44s %12.0f %7sx %8sx\n' "$(name "$uri"), $api API" "$pps" \
+		"$(ratio "$pps" "$tap_pps")" "$(ratio "$pps" "$xdp_pps")"
+done <"$tmp/pps"
+
+# Round trips: one frame out, wait for it (vnetperf pingpong), spinning or
+# sleeping on the interrupt (TAP and AF_XDP: on their file descriptors).
+printf '\n%-44s %10s %10s %10s\n' "round trip, $size-byte frames" "p50 us" "p99 us" "p99.9 us"
+for uri in $paths; do
+	for wait in busy irq; do
+		line=$(run --wait "$wait" "$uri" pingpong)
+		printf '%-44s %10.1f %10.1f %10.1f\n' "$(name "$uri"), $wait" \
+			"$(echo "$line" | field p50 | awk '{ print $1 / 1e3 }')" \
+			"$(echo "$line" | field p99 | awk '{ print $1 / 1e3 }')" \
+			"$(echo "$line" | field p999 | awk '{ print $1 / 1e3 }')"
+	done
 done
-ip -n "$ns" link set br0 up
-
-pps() { sed -n 's/.*"rx_pps":\([0-9.]*\).*/\1/p'; }
-rtt() { sed -n 's/.*"p50":\([0-9]*\),"p99":\([0-9]*\).*/\1 \2/p'; }
-burst=$("$build/tools/vnetperf" -j -s "$size" -d "$secs" sim:loopback loop | pps)
-sock=$("$build/tools/vnetperf" -j -a socket -s "$size" -d "$secs" sim:loopback loop | pps)
-tapline=$(ip netns exec "$ns" "$tmp/tap-loop" tap0 tap1 "$size" "$secs")
-tap=$(echo "$tapline" | sed -n 's/.*: \([0-9]*\) pps.*/\1/p')
-
-printf '%-36s %12s %8s\n' "path ($size-byte frames, ${secs}s each)" "pps" "vs TAP"
-for row in "libvnet sim:loopback, burst API:$burst" "libvnet sim:loopback, socket API:$sock" \
-	   "TAP pair on a bridge:$tap"; do
-	name=${row%:*}; v=${row##*:}
-	printf '%-36s %12.0f %7.1fx\n' "$name" "$v" "$(echo "$v $tap" | awk '{ printf "%.2f", $1 / $2 }')"
-done
-
-busy=$("$build/tools/vnetperf" -j -s "$size" -d "$secs" --wait busy sim:loopback pingpong | rtt)
-irq=$("$build/tools/vnetperf" -j -s "$size" -d "$secs" --wait irq sim:loopback pingpong | rtt)
-tapline=$(ip netns exec "$ns" "$tmp/tap-loop" -p tap0 tap1 "$size" "$secs")
-tap=$(echo "$tapline" | sed -n 's/.*p50 \([0-9.]*\) us p99 \([0-9.]*\) us.*/\1 \2/p')
-
-printf '\n%-36s %10s %10s\n' "round trip ($size-byte frames)" "p50 us" "p99 us"
-printf '%-36s %10.1f %10.1f\n' "libvnet sim:loopback, busy-poll" $(echo "$busy" | awk '{ print $1 / 1e3, $2 / 1e3 }')
-printf '%-36s %10.1f %10.1f\n' "libvnet sim:loopback, interrupts" $(echo "$irq" | awk '{ print $1 / 1e3, $2 / 1e3 }')
-printf '%-36s %10.1f %10.1f\n' "TAP pair on a bridge" $tap

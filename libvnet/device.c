@@ -63,9 +63,15 @@ static int port_ops(enum vn_uri_kind kind, const struct vn_port_ops **ops)
 {
 	switch (kind) {
 	case VN_URI_TAP:
-		return vn_err(-ENOTSUP, "tap: port not yet built");
+		*ops = &vn_tap_port_ops;
+		return 0;
 	case VN_URI_XDP:
-		return vn_err(-ENOTSUP, "xdp: port not yet built");
+#ifdef HAVE_XDP
+		*ops = &vn_xdp_port_ops;
+		return 0;
+#else
+		return vn_err(-ENOTSUP, "xdp: this libvnet was built without libxdp and libbpf");
+#endif
 	default:
 		*ops = &vn_virtio_port_ops;
 		return 0;

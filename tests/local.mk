@@ -6,11 +6,13 @@
 # sleeps in epoll there (VNET_EVENTS=epoll): valgrind 3.19 holds its
 # scheduler lock across io_uring_enter(), which would stop every other thread.
 VALGRIND_CMD = $(LIBTOOL) --mode=execute $(VALGRIND) --quiet --error-exitcode=99 \
-	--leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
+	--leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
+	--suppressions=$(top_srcdir)/tests/valgrind.supp
 check-valgrind:
 	$(MAKE) $(AM_MAKEFLAGS) check LOG_COMPILER="$(VALGRIND_CMD)" \
 		TESTS_ENVIRONMENT="VNET_TEST_QUICK=1 VNET_EVENTS=epoll; export VNET_TEST_QUICK VNET_EVENTS;"
 .PHONY: check-valgrind
+EXTRA_DIST += tests/valgrind.supp
 
 if HAVE_CMOCKA
 # End to end over the in-process simulated device, through the public API only.
@@ -29,4 +31,22 @@ if HAVE_CMOCKA
 check_PROGRAMS += tests/integration/test_sim_loopback
 TESTS += tests/integration/test_sim_loopback
 tests_integration_test_sim_loopback_SOURCES = tests/integration/test_sim_loopback.c
+endif
+
+if HAVE_CMOCKA
+# The tap: port against the kernel, in a private network namespace (skips without root).
+check_PROGRAMS += tests/integration/test_tap_port
+TESTS += tests/integration/test_tap_port
+tests_integration_test_tap_port_SOURCES = tests/integration/test_tap_port.c
+tests_integration_test_tap_port_LDADD = libvnet/libvnet.la $(CMOCKA_LIBS)
+endif
+
+if HAVE_CMOCKA
+if HAVE_XDP
+# The xdp: port over a veth pair in a private network namespace (root, else skipped).
+check_PROGRAMS += tests/integration/test_xdp_port
+TESTS += tests/integration/test_xdp_port
+tests_integration_test_xdp_port_SOURCES = tests/integration/test_xdp_port.c
+tests_integration_test_xdp_port_LDADD = libvnet/libvnet.la $(CMOCKA_LIBS) $(LIBXDP_LIBS)
+endif
 endif

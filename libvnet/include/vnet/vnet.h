@@ -8,6 +8,10 @@
  *  - `vfio-user:/path/to/socket`                   a vfio-user device server
  *  - `sim:loopback`, `sim:pair=NAME/0`, `sim:tap=IFNAME`, `sim:sink`, `sim:source`
  *                                                  the built-in simulated device
+ *  - `tap:IFNAME`                                  a kernel TAP interface
+ *  - `xdp:IFNAME[@QUEUE][?attach=drv|skb]`         AF_XDP sockets on a kernel interface
+ * The last two are the same API over the kernel's TAP and AF_XDP: a
+ * fallback where no VFIO device exists, and what vnetperf compares with.
  * Options follow a `?` as `key=value` pairs joined by `&` (for example
  * `sim:loopback?queues=2&mtu=9000`).
  *
@@ -80,7 +84,7 @@ VNET_API void vnet_dev_close(struct vnet_dev *dev);
 struct vnet_dev_info {
 	size_t sz;                  /**< sizeof(struct vnet_dev_info), set by the caller */
 	char uri[256];              /**< the URI the device was opened with */
-	char access[16];            /**< "vfio-cdev", "vfio-group", "vfio-noiommu" or "vfio-user" */
+	char access[16];            /**< "vfio-cdev", "vfio-group", "vfio-noiommu", "vfio-user", "tap" or "af_xdp" */
 	uint8_t mac[6];             /**< station MAC address */
 	uint16_t mtu;               /**< largest frame payload the device accepts (default 1500) */
 	uint16_t max_queue_pairs;   /**< queue pairs the device offers */
@@ -99,13 +103,13 @@ struct vnet_queue_stats {
 	size_t sz;            /**< sizeof(struct vnet_queue_stats), set by the caller */
 	uint64_t rx_packets;  /**< frames handed to the application */
 	uint64_t rx_bytes;    /**< their bytes (without the virtio-net header) */
-	uint64_t rx_dropped;  /**< frames the driver discarded, for any reason below */
-	uint64_t rx_errors;   /**< of those: malformed by the device (bad length, chain, header) */
+	uint64_t rx_dropped;  /**< frames discarded before the application saw them, for any reason */
+	uint64_t rx_errors;   /**< of those: malformed by the device (bad length, chain, header) or too long */
 	uint64_t tx_packets;  /**< frames handed to the device */
 	uint64_t tx_bytes;    /**< their bytes */
-	uint64_t tx_errors;   /**< frames refused (too long) */
-	uint64_t rx_kicks;    /**< RX doorbell writes */
-	uint64_t tx_kicks;    /**< TX doorbell writes */
+	uint64_t tx_errors;   /**< frames refused (too long), or that the kernel refused (tap:, xdp:) */
+	uint64_t rx_kicks;    /**< RX doorbell writes (tap: read() calls; xdp: fill-ring wake-ups) */
+	uint64_t tx_kicks;    /**< TX doorbell writes (tap: write() calls; xdp: TX wake-ups) */
 };
 
 /** Read the counters of queue pair @p qp. @return 0, or -1 with errno. */
@@ -206,7 +210,9 @@ VNET_API int vnet_wait(struct vnet_wait *w, unsigned n, int timeout_ms);
  * (VNET_WAIT_TX) ring of @p q, owned by libvnet: poll it, dup() it, never
  * close it. Its count only moves while notifications are armed (see
  * vnet_queue_arm()); reading it is the caller's business. Queues may share
- * a vector (and so an eventfd) when the device has too few.
+ * a vector (and so an eventfd) when the device has too few. (tap: and xdp:
+ * ports signal it when their kernel file turns readable; they have no TX
+ * descriptor: a TX slot frees as soon as the kernel takes the frame.)
  * @return the descriptor, or -1 with errno (ENOTSUP: the device runs
  *         without interrupts; EINVAL)
  */
