@@ -22,7 +22,7 @@
 #define FOR_XDP  0x10
 #define FOR_ALL  (FOR_VFIO | FOR_USER | FOR_SIM | FOR_TAP | FOR_XDP)
 
-enum val_kind { VAL_UINT, VAL_MODE, VAL_MAC, VAL_FAULT, VAL_ATTACH };
+enum val_kind { VAL_UINT, VAL_MODE, VAL_MAC, VAL_FAULT, VAL_ATTACH, VAL_IRQ };
 
 static const struct {
 	const char *key;
@@ -36,6 +36,7 @@ static const struct {
 	{ "mac", FOR_SIM | FOR_TAP, VAL_MAC },
 	{ "size", FOR_SIM, VAL_UINT },
 	{ "fault", FOR_SIM, VAL_FAULT },
+	{ "irq", FOR_SIM, VAL_IRQ },
 	{ "attach", FOR_XDP, VAL_ATTACH },
 };
 
@@ -202,6 +203,10 @@ static int check_value(const char *key, enum val_kind kind, const char *v)
 	case VAL_FAULT: /* NAME[@N]; the simulator checks the name and the count */
 		if (strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_-@") != strlen(v))
 			return vn_err(-EINVAL, "option %s=%s: want NAME or NAME@COUNT", key, v);
+		return 0;
+	case VAL_IRQ:
+		if (strcmp(v, "msix") && strcmp(v, "intx"))
+			return vn_err(-EINVAL, "option irq=%s: want msix or intx", v);
 		return 0;
 	}
 	return -EINVAL;

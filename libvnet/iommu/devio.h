@@ -52,6 +52,13 @@ struct vn_devio_ops {
 	 */
 	int (*set_irqs)(struct vn_devio *d, unsigned idx, unsigned start, unsigned count,
 			const int *fds);
+	/*
+	 * Unmask vectors [start, start+count) of an IRQ index
+	 * (VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK). vfio-pci masks
+	 * INTx (index 0) each time it fires, until the driver unmasks it: a
+	 * level-triggered line still asserted then fires again.
+	 */
+	int (*irq_unmask)(struct vn_devio *d, unsigned idx, unsigned start, unsigned count);
 	/* Give m device addresses (allocating IOVA in this device's space). */
 	int (*dma_map)(struct vn_devio *d, struct vn_dma_mem *m);
 	int (*dma_unmap)(struct vn_devio *d, struct vn_dma_mem *m);

@@ -399,6 +399,29 @@ int vfio_dev_set_irqs(struct vn_devio *d, unsigned idx, unsigned start, unsigned
 	return 0;
 }
 
+int vfio_dev_irq_unmask(struct vn_devio *d, unsigned idx, unsigned start, unsigned count)
+{
+	struct vfio_dev *vd = to_dev(d);
+	struct vfio_irq_set set = {
+		.argsz = sizeof(set),
+		/* VFIO uAPI: DATA_NONE + ACTION_UNMASK unmasks [start, start+count)
+		 * (vfio-pci masks INTx on every trigger until this). */
+		.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK,
+		.index = idx,
+		.start = start,
+		.count = count,
+	};
+	int r;
+
+	if (!count || count > VFIO_MAX_IRQS || start > VFIO_MAX_IRQS - count)
+		return vn_err(-EINVAL, "vfio: unmask of vectors %u+%u", start, count);
+	r = vfio_ioctl(vd->fd, VFIO_DEVICE_SET_IRQS, &set);
+	if (r < 0)
+		return vn_err(r, "vfio: VFIO_DEVICE_SET_IRQS(index %u, unmask %u+%u) failed", idx,
+			      start, count);
+	return 0;
+}
+
 int vfio_dev_reset(struct vn_devio *d)
 {
 	struct vfio_dev *vd = to_dev(d);

@@ -2,7 +2,7 @@
 /*
  * What the three kernel VFIO backends share (internal to libvnet/iommu):
  *   - the VFIO device fd: regions (with capability chains and sparse mmap),
- *     region read/write/map, IRQ info and routing, reset;
+ *     region read/write/map, IRQ info, routing and unmasking, reset;
  *   - the IOVA allocator glue of the two IOMMU modes;
  *   - sysfs probing of a PCI function (group, cdev, driver, no-IOMMU);
  *   - the system-call seam a unit test replaces with a fake kernel.
@@ -118,6 +118,7 @@ int vfio_dev_region_write(struct vn_devio *d, unsigned idx, uint64_t off, const 
 int vfio_dev_region_map(struct vn_devio *d, unsigned idx, uint64_t off, size_t len, void **va);
 int vfio_dev_irq_info(struct vn_devio *d, unsigned idx, uint32_t *count);
 int vfio_dev_set_irqs(struct vn_devio *d, unsigned idx, unsigned start, unsigned count, const int *fds);
+int vfio_dev_irq_unmask(struct vn_devio *d, unsigned idx, unsigned start, unsigned count);
 int vfio_dev_reset(struct vn_devio *d);
 
 /* The part of a vn_devio_ops table every kernel backend shares. */
@@ -128,6 +129,7 @@ int vfio_dev_reset(struct vn_devio *d);
 	.region_map = vfio_dev_region_map,            \
 	.irq_info = vfio_dev_irq_info,                \
 	.set_irqs = vfio_dev_set_irqs,                \
+	.irq_unmask = vfio_dev_irq_unmask,            \
 	.reset = vfio_dev_reset
 
 /*

@@ -614,6 +614,22 @@ static int vu_set_irqs(struct vn_devio *dio, unsigned idx, unsigned start, unsig
 	return r;
 }
 
+/* vfio-user.rst SET_IRQS: the VFIO_DEVICE_SET_IRQS flags, so DATA_NONE +
+ * ACTION_UNMASK unmasks [start, start+count) as it does in the kernel. */
+static int vu_irq_unmask(struct vn_devio *dio, unsigned idx, unsigned start, unsigned count)
+{
+	struct vu_dev *d = vu_of(dio);
+	int r;
+
+	if (!count || start > UINT32_MAX - count)
+		return vn_err(-EINVAL, "vfio-user SET_IRQS: unmask of vectors %u+%u", start, count);
+	pthread_mutex_lock(&d->lock);
+	r = vu_irq_set_msg(d, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK, idx, start,
+			   count, NULL, 0);
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}
+
 /* ---- DMA ---- */
 
 static int vu_dma_map(struct vn_devio *dio, struct vn_dma_mem *m)
@@ -735,6 +751,7 @@ static const struct vn_devio_ops vu_ops = {
 	.region_map = vu_region_map,
 	.irq_info = vu_irq_info,
 	.set_irqs = vu_set_irqs,
+	.irq_unmask = vu_irq_unmask,
 	.dma_map = vu_dma_map,
 	.dma_unmap = vu_dma_unmap,
 	.reset = vu_reset,

@@ -46,6 +46,7 @@ struct vn_sim_stats {
 	uint64_t bad_desc;             /* ring violations (each sets NEEDS_RESET) */
 	uint64_t faults;               /* injected faults fired */
 	uint64_t cpu_ns;               /* CPU time of the device thread */
+	uint64_t intx;                 /* legacy INTx interrupts signalled (no MSI-X) */
 };
 
 /*

@@ -4,7 +4,7 @@
  * share. One struct sim_dev is one PCI function with one vfio-user server.
  *
  *   sim_params.c  device parameters from a URI or vnet-simd's options
- *   sim_pci.c     PCI config space, MSI-X, vfio-user callbacks, life cycle
+ *   sim_pci.c     PCI config space, MSI-X and INTx, vfio-user callbacks, life cycle
  *   sim_virtio.c  BAR0: common configuration, status machine, ISR, interrupts
  *   sim_vq.c      device side of the split virtqueue
  *   sim_net.c     virtio-net: TX/RX of frames, RX filter, control queue, faults
@@ -74,6 +74,7 @@ struct sim_params {
 	bool mac_set;
 	enum sim_fault fault;
 	uint64_t fault_after; /* frames before the fault starts */
+	bool intx_only;       /* irq=intx: no MSI-X capability, legacy INTx only */
 };
 
 struct sim_host;
@@ -94,8 +95,11 @@ struct sim_dev {
 	uint64_t bar0;
 	uint32_t bar2;
 	uint8_t msix_table[SIM_MAX_VECTORS * 16];
-	unsigned n_vectors;
+	unsigned n_vectors;      /* MSI-X table size; 0 with irq=intx */
+	unsigned msix_routed;    /* vectors with an eventfd: MSI-X is in use */
 	int irq_fd[SIM_MAX_VECTORS];
+	int intx_fd;             /* IRQ index 0 (INTx) eventfd, or -1 */
+	bool intx_masked;        /* VFIO semantics: masked from each trigger to unmask */
 
 	/* Common configuration (virtio 1.2 §4.1.4.3). */
 	uint64_t offered, driver_features;
@@ -183,6 +187,9 @@ void sim_dev_fail(struct sim_dev *d, int err);
 /* Used buffer notification for vq, or the configuration change one. */
 void sim_dev_irq_vq(struct sim_dev *d, unsigned q);
 void sim_dev_irq_config(struct sim_dev *d);
+/* The driver unmasked INTx (VFIO ACTION_UNMASK): the line, when still
+ * asserted (ISR status non-zero), fires again. */
+void sim_dev_intx_unmask(struct sim_dev *d);
 /* Device configuration changed (§4.1.4.3.1: config_generation); notify:
  * send a configuration change notification (not for changes the driver made). */
 void sim_dev_config_changed(struct sim_dev *d, bool notify);

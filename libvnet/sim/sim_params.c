@@ -137,6 +137,12 @@ int sim_params_set(struct sim_params *p, const char *key, const char *val)
 	}
 	if (!strcmp(key, "fault"))
 		return parse_fault(p, val);
+	if (!strcmp(key, "irq")) {
+		if (strcmp(val, "msix") && strcmp(val, "intx"))
+			return vn_err(-EINVAL, "irq: '%s' is not msix or intx", val);
+		p->intx_only = !strcmp(val, "intx");
+		return 0;
+	}
 	for (i = 0; i < VN_ARRAY_SIZE(num); i++) {
 		if (strcmp(key, num[i].key))
 			continue;

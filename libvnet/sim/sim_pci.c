@@ -7,6 +7,9 @@
  *
  * BAR0 is a 64-bit memory BAR, so it also occupies BAR slot 1; MSI-X lives
  * in BAR2 (the capabilities say where everything is; drivers must not guess).
+ * Interrupt Pin is INTA, so legacy INTx (IRQ index 0, one vector) is there
+ * too; with irq=intx the MSI-X capability, BAR2 and the MSI-X IRQ index are
+ * absent, like QEMU's virtio-net-pci with vectors=0.
  *
  * Every offset and length a client sends is untrusted: accesses are bounds
  * checked, unimplemented bytes read as 0 and writes to read-only fields are
@@ -85,6 +88,7 @@ static void cfg_init(struct sim_dev *d)
 	sim_put32(c + PCI_BASE_ADDRESS_0, BAR0_FLAGS);
 	sim_put16(c + PCI_SUBSYSTEM_VENDOR_ID, 0x1af4);
 	sim_put16(c + PCI_SUBSYSTEM_ID, 0x0001);
+	c[PCI_INTERRUPT_PIN] = 1; /* PCI 3.0 §6.2.4: INTA# */
 	c[PCI_CAPABILITY_LIST] = CAP_COMMON;
 	put_cap(d, CAP_COMMON, CAP_NOTIFY, 16, VIRTIO_PCI_CAP_COMMON_CFG, SIM_COMMON_OFF, COMMON_LEN);
 	put_cap(d, CAP_NOTIFY, CAP_ISR, 20, VIRTIO_PCI_CAP_NOTIFY_CFG, SIM_NOTIFY_OFF,
@@ -93,12 +97,14 @@ static void cfg_init(struct sim_dev *d)
 	put_cap(d, CAP_ISR, CAP_DEVICE, 16, VIRTIO_PCI_CAP_ISR_CFG, SIM_ISR_OFF, 1);
 	put_cap(d, CAP_DEVICE, CAP_PCI, 16, VIRTIO_PCI_CAP_DEVICE_CFG, SIM_DEVCFG_OFF, DEVCFG_LEN);
 	/* §4.1.4.9: the window's bar/offset/length are the driver's to set. */
-	put_cap(d, CAP_PCI, CAP_MSIX, 20, VIRTIO_PCI_CAP_PCI_CFG, 0, 0);
-	c[CAP_MSIX] = PCI_CAP_ID_MSIX;
-	c[CAP_MSIX + 1] = 0;
-	sim_put16(c + CAP_MSIX + PCI_MSIX_FLAGS, (uint16_t)(d->n_vectors - 1));
-	sim_put32(c + CAP_MSIX + PCI_MSIX_TABLE, SIM_MSIX_BAR);
-	sim_put32(c + CAP_MSIX + PCI_MSIX_PBA, SIM_PBA_OFF | SIM_MSIX_BAR);
+	put_cap(d, CAP_PCI, d->n_vectors ? CAP_MSIX : 0, 20, VIRTIO_PCI_CAP_PCI_CFG, 0, 0);
+	if (d->n_vectors) {
+		c[CAP_MSIX] = PCI_CAP_ID_MSIX;
+		c[CAP_MSIX + 1] = 0;
+		sim_put16(c + CAP_MSIX + PCI_MSIX_FLAGS, (uint16_t)(d->n_vectors - 1));
+		sim_put32(c + CAP_MSIX + PCI_MSIX_TABLE, SIM_MSIX_BAR);
+		sim_put32(c + CAP_MSIX + PCI_MSIX_PBA, SIM_PBA_OFF | SIM_MSIX_BAR);
+	}
 	d->bar0 = 0;
 	d->bar2 = 0;
 	memset(d->msix_table, 0, sizeof(d->msix_table));
@@ -153,6 +159,8 @@ static void cfg_dword_write(struct sim_dev *d, uint32_t at, uint32_t v, uint32_t
 		}
 		return; /* the data register itself keeps nothing */
 	case CAP_MSIX: /* message control: only enable and function mask */
+		if (!d->n_vectors)
+			return; /* irq=intx: no capability here */
 		v = (old & ~((uint32_t)(PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL) << 16)) |
 		    (v & ((uint32_t)(PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL) << 16));
 		break;
@@ -214,7 +222,7 @@ static int ops_read(void *dev, unsigned idx, uint64_t off, void *buf, uint32_t l
 
 	if (idx == 0 && !check(off, len, SIM_BAR0_SIZE, true))
 		return sim_bar0_read(d, (uint32_t)off, buf, len);
-	if (idx == SIM_MSIX_BAR && !check(off, len, SIM_BAR2_SIZE, true))
+	if (idx == SIM_MSIX_BAR && d->n_vectors && !check(off, len, SIM_BAR2_SIZE, true))
 		return bar2_access(d, (uint32_t)off, buf, len, false);
 	if (idx == 7 && !check(off, len, SIM_CFG_SIZE, false)) { /* VFIO_PCI_CONFIG_REGION_INDEX */
 		cfg_read(d, (uint32_t)off, buf, len);
@@ -229,11 +237,20 @@ static int ops_write(void *dev, unsigned idx, uint64_t off, const void *buf, uin
 
 	if (idx == 0 && !check(off, len, SIM_BAR0_SIZE, true))
 		return sim_bar0_write(d, (uint32_t)off, buf, len);
-	if (idx == SIM_MSIX_BAR && !check(off, len, SIM_BAR2_SIZE, true))
+	if (idx == SIM_MSIX_BAR && d->n_vectors && !check(off, len, SIM_BAR2_SIZE, true))
 		return bar2_access(d, (uint32_t)off, (void *)(uintptr_t)buf, len, true);
 	if (idx == 7 && !check(off, len, SIM_CFG_SIZE, false))
 		return cfg_write(d, (uint32_t)off, buf, len);
 	return vn_err(-EINVAL, "region %u: no access at %#llx+%u", idx, (unsigned long long)off, len);
+}
+
+static void irqs_off(struct sim_dev *d)
+{
+	for (unsigned i = 0; i < SIM_MAX_VECTORS; i++)
+		d->irq_fd[i] = -1;
+	d->msix_routed = 0;
+	d->intx_fd = -1;
+	d->intx_masked = false;
 }
 
 static void ops_set_irqs(void *dev, unsigned idx, unsigned start, unsigned count,
@@ -242,24 +259,49 @@ static void ops_set_irqs(void *dev, unsigned idx, unsigned start, unsigned count
 	struct sim_dev *d = dev;
 	unsigned i;
 
-	if (idx != 2) /* VFIO_PCI_MSIX_IRQ_INDEX: the only one offered */
+	if (idx == 0) { /* VFIO_PCI_INTX_IRQ_INDEX: one vector */
+		/* VFIO uAPI: a newly set INTx trigger starts unmasked. */
+		d->intx_fd = count && start == 0 ? fds[0] : -1;
+		d->intx_masked = false;
+		return;
+	}
+	if (idx != 2) /* VFIO_PCI_MSIX_IRQ_INDEX */
 		return;
 	if (!count)
 		for (i = 0; i < SIM_MAX_VECTORS; i++)
 			d->irq_fd[i] = -1;
 	for (i = 0; i < count && start + i < d->n_vectors; i++)
 		d->irq_fd[start + i] = fds[i];
+	/* Over vfio-user, routing MSI-X vectors is what enables MSI-X (as
+	 * VFIO_DEVICE_SET_IRQS on the MSI-X index does in vfio-pci). */
+	d->msix_routed = 0;
+	for (i = 0; i < d->n_vectors; i++)
+		d->msix_routed += d->irq_fd[i] >= 0;
+}
+
+static int ops_irq_mask(void *dev, unsigned idx, unsigned start, unsigned count, bool masked)
+{
+	struct sim_dev *d = dev;
+
+	/* The server checked the range: for INTx it is vector 0. */
+	(void)start;
+	(void)count;
+	if (idx != 0)
+		return vn_err(-ENOTSUP, "sim: only INTx can be masked (IRQ index %u)", idx);
+	if (masked)
+		d->intx_masked = true;
+	else
+		sim_dev_intx_unmask(d);
+	return 0;
 }
 
 static void ops_reset(void *dev)
 {
 	struct sim_dev *d = dev;
-	unsigned i;
 
 	sim_virtio_reset(d);
 	cfg_init(d);
-	for (i = 0; i < SIM_MAX_VECTORS; i++)
-		d->irq_fd[i] = -1;
+	irqs_off(d);
 	d->vanished = false;
 }
 
@@ -277,6 +319,7 @@ const struct vfu_dev_ops sim_dev_ops = {
 	.region_read = ops_read,
 	.region_write = ops_write,
 	.set_irqs = ops_set_irqs,
+	.irq_mask = ops_irq_mask,
 	.reset = ops_reset,
 	.dma_unmap = ops_dma_unmap,
 };
@@ -293,7 +336,7 @@ int sim_dev_new(const struct sim_params *p, unsigned end, struct sim_dev **out)
 		return vn_err(-ENOMEM, "sim: out of memory");
 	d->p = *p;
 	d->n_vqs = 2 * p->queues + 1; /* rx0, tx0, ..., ctrl (§5.1.2) */
-	d->n_vectors = 2 * p->queues + 2;
+	d->n_vectors = p->intx_only ? 0 : 2 * p->queues + 2;
 	d->tap_fd = -1;
 	for (q = 0; q < SIM_MAX_VQS; q++)
 		d->kick_fd[q] = -1;
@@ -360,12 +403,13 @@ void sim_dev_server_cfg(struct sim_dev *d, struct vfu_server_cfg *cfg)
 	}
 	r->n_ioeventfd = d->n_vqs;
 	r = &cfg->regions[SIM_MSIX_BAR];
-	r->size = SIM_BAR2_SIZE;
+	r->size = d->n_vectors ? SIM_BAR2_SIZE : 0;
 	r->flags = VN_REGION_READ | VN_REGION_WRITE;
 	r->mmap_fd = -1;
 	r = &cfg->regions[7];
 	r->size = SIM_CFG_SIZE;
 	r->flags = VN_REGION_READ | VN_REGION_WRITE;
 	r->mmap_fd = -1;
+	cfg->irq_count[0] = 1; /* INTx (VFIO_PCI_INTX_IRQ_INDEX) */
 	cfg->irq_count[2] = d->n_vectors;
 }

@@ -33,10 +33,43 @@ bool sim_dev_running(const struct sim_dev *d)
 
 /* ---- interrupts -------------------------------------------------------- */
 
+/*
+ * Legacy INTx (virtio 1.2 §4.1.4.5, §4.1.5.3-4): the line is asserted
+ * while ISR status is non-zero; reading ISR de-asserts it. The driver sees
+ * it the way vfio-pci shows it: each trigger signals the eventfd and masks
+ * the line until the driver unmasks it (VFIO_IRQ_SET_ACTION_UNMASK), and
+ * PCI 3.0 §6.2.2 Command bit 10 (Interrupt Disable) keeps it quiet.
+ */
+static void intx_fire(struct sim_dev *d)
+{
+	uint64_t one = 1;
+
+	if (d->intx_fd < 0 || d->intx_masked || !d->isr ||
+	    (d->cfg[PCI_COMMAND + 1] & (PCI_COMMAND_INTX_DISABLE >> 8)) ||
+	    sim_fault_due(d, SIM_FAULT_DROP_IRQ))
+		return;
+	d->intx_masked = true;
+	SIM_INC(d->st.intx);
+	if (write(d->intx_fd, &one, sizeof(one)) != sizeof(one))
+		vn_debug("sim: INTx: eventfd write failed");
+}
+
+void sim_dev_intx_unmask(struct sim_dev *d)
+{
+	d->intx_masked = false;
+	intx_fire(d); /* level-triggered: still asserted, so it fires again */
+}
+
 static void irq_send(struct sim_dev *d, uint16_t vector)
 {
 	uint64_t one = 1;
 
+	/* virtio 1.2 §4.1.5.3-4: with MSI-X off, notifications go through
+	 * INTx and the ISR bits the caller set. */
+	if (!d->msix_routed) {
+		intx_fire(d);
+		return;
+	}
 	if (sim_fault_due(d, SIM_FAULT_DROP_IRQ))
 		return;
 	/* VFIO uAPI: a routed MSI-X vector is an eventfd; signal it by adding 1. */

@@ -287,25 +287,53 @@ static void irq_release_all(struct vfu_server *s)
 		irq_release(s, i);
 }
 
+/* Vectors [start, +count) exist in IRQ index idx (checked < VFU_MAX_IRQ_INDEX). */
+static int irq_range(const struct vfu_server *s, const struct vfio_user_irq_set *q)
+{
+	if (!q->count || (uint64_t)q->start + q->count > s->cfg.irq_count[q->index])
+		return vn_err(-EINVAL, "vfu SET_IRQS: vectors [%u, +%u) of index %u with %u",
+			      q->start, q->count, q->index, s->cfg.irq_count[q->index]);
+	return 0;
+}
+
+/* VFIO uAPI ACTION_MASK / ACTION_UNMASK with DATA_NONE: handed to the
+ * device model, which owns the masking (INTx stays masked after each
+ * trigger until unmasked, as vfio-pci does). */
+static int irq_mask(struct vfu_server *s, const struct vfio_user_irq_set *q)
+{
+	int r;
+
+	if (!s->cfg.ops->irq_mask)
+		return vn_err(-ENOTSUP, "vfu SET_IRQS: the device does not mask interrupts");
+	r = irq_range(s, q);
+	return r ? r : s->cfg.ops->irq_mask(s->cfg.dev, q->index, q->start, q->count,
+					    q->flags & VFIO_IRQ_SET_ACTION_MASK);
+}
+
 static int do_set_irqs(struct vfu_server *s, const void *p)
 {
 	struct vfio_user_irq_set q;
 	uint32_t data;
+	int r;
 
 	memcpy(&q, p, sizeof(q));
 	data = q.flags & VFIO_IRQ_SET_DATA_TYPE_MASK;
 	if (q.index >= VFU_MAX_IRQ_INDEX)
 		return vn_err(-EINVAL, "vfu SET_IRQS: no IRQ index %u", q.index);
+	if (data == VFIO_IRQ_SET_DATA_NONE &&
+	    (q.flags & (VFIO_IRQ_SET_ACTION_MASK | VFIO_IRQ_SET_ACTION_UNMASK)))
+		return irq_mask(s, &q);
 	if (!(q.flags & VFIO_IRQ_SET_ACTION_TRIGGER) || data == VFIO_IRQ_SET_DATA_BOOL ||
 	    (data == VFIO_IRQ_SET_DATA_NONE && (q.start || q.count)))
-		return vn_err(-ENOTSUP, "vfu SET_IRQS: only eventfd triggers (flags %#x)", q.flags);
+		return vn_err(-ENOTSUP, "vfu SET_IRQS: only eventfd triggers and DATA_NONE "
+			      "mask/unmask (flags %#x)", q.flags);
 	if (data == VFIO_IRQ_SET_DATA_NONE) {
 		irq_release(s, q.index);
 		return 0;
 	}
-	if (!q.count || (uint64_t)q.start + q.count > s->cfg.irq_count[q.index])
-		return vn_err(-EINVAL, "vfu SET_IRQS: vectors [%u, +%u) of index %u with %u",
-			      q.start, q.count, q.index, s->cfg.irq_count[q.index]);
+	r = irq_range(s, &q);
+	if (r)
+		return r;
 	/* Tell the device first, then close what it no longer uses. */
 	if (s->cfg.ops->set_irqs) {
 		if (s->fds.n) {

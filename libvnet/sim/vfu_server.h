@@ -48,6 +48,13 @@ struct vfu_dev_ops {
 	 * announced by another call).
 	 */
 	void (*set_irqs)(void *dev, unsigned idx, unsigned start, unsigned count, const int *fds);
+	/*
+	 * Optional: the client masked (masked true) or unmasked vectors
+	 * [start, start+count) of IRQ index idx (SET_IRQS with DATA_NONE and
+	 * ACTION_MASK / ACTION_UNMASK; the range is checked against irq_count).
+	 * Returns 0 or -errno (sent back); without it such requests get ENOTSUP.
+	 */
+	int (*irq_mask)(void *dev, unsigned idx, unsigned start, unsigned count, bool masked);
 	/* VFIO_USER_DEVICE_RESET, and the client going away. */
 	void (*reset)(void *dev);
 	/* [iova, iova+len) is about to be unmapped: drop pointers into it. */

@@ -68,6 +68,18 @@ struct vn_vtr_ops {
 	 * could not map it).
 	 */
 	int (*set_vector)(struct vn_vtr *t, int queue, uint16_t vec, uint16_t *got);
+	/*
+	 * Legacy INTx, for functions without usable MSI-X (virtio 1.2 §4.1.5.3-4).
+	 * Optional: NULL when the transport has none. intx_route(): route the
+	 * line to eventfd fd (-ENOTSUP when the function has no INTx, no ISR
+	 * status or no way to unmask), or tear it down with fd -1. isr_read():
+	 * read ISR status, which clears it and de-asserts the line (virtio 1.2
+	 * §4.1.4.5). intx_unmask(): the line is masked from each interrupt
+	 * until this (VFIO); still asserted, it fires again.
+	 */
+	int (*intx_route)(struct vn_vtr *t, int fd);
+	int (*isr_read)(struct vn_vtr *t, uint8_t *isr);
+	int (*intx_unmask)(struct vn_vtr *t);
 	/* 0 while reachable, -ENODEV once gone; a system call: slow cadence only. */
 	int (*alive)(struct vn_vtr *t);
 	/* Release the transport (not the device access below it). */

@@ -81,8 +81,10 @@ struct vn_net {
 	pthread_mutex_t ctrl_lock;
 	struct vn_dma_mem mem;
 	/* Interrupts (virtio_net_irq.c): the eventfd and event engine source
-	 * of each MSI-X vector in use; vector 0 is the config vector. */
+	 * of each MSI-X vector in use; vector 0 is the config vector. With
+	 * intx, the one eventfd is the legacy INTx line, for everything. */
 	unsigned n_irq;
+	bool intx;
 	int *irq_fd;
 	uint32_t *irq_src;
 	/* Device events from configuration change interrupts (under ev_lock). */
@@ -135,7 +137,7 @@ void vn_net_health(struct vn_netq *q);
  * are sized and before they are set up: it creates one eventfd per vector,
  * routes them (devio set_irqs) and programs and reads back the vectors
  * (virtio 1.2 §4.1.5.1.2), falling back from one vector per queue to two
- * shared ones, to one, to none (the device is then polled). The control
+ * shared ones, to one, to legacy INTx, to none (the device is then polled). The control
  * queue is polled. vn_net_irq_start() registers the vectors with the event
  * engine once the device runs; vn_net_irq_stop() undoes both, after reset.
  */

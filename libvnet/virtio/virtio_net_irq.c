@@ -9,9 +9,21 @@
  *   per-queue  vector 0 config, vector 1 + i for data queue i
  *   shared     vector 0 config, vector 1 for every data queue
  *   single     vector 0 for everything
- *   none       no interrupts: waits poll the rings in 1 ms steps
- * Legacy INTx is not used: VFIO masks it after each interrupt and the
- * device-access seam (devio.h) has no unmask operation.
+ *   INTx       no MSI-X vector usable or offered (e.g. QEMU's vectors=0):
+ *              the legacy interrupt line; one eventfd for everything
+ *   none       neither: waits poll the rings in 1 ms steps
+ *
+ * INTx (virtio 1.2 §4.1.5.3-4): with MSI-X off, the device sets a bit in
+ * ISR status (bit 0 a queue, bit 1 a configuration change) and asserts the
+ * line until ISR status is read. VFIO signals an eventfd and masks the line
+ * on every interrupt, until the driver unmasks it. The line's eventfd
+ * (irq_fd[1]) is private to the event engine, whose callback (on_intx)
+ * reads ISR, handles a configuration change, signals irq_fd[0] and
+ * unmasks. irq_fd[0] is what every queue's rx_fd/tx_fd and the config
+ * source are, as with the single-vector plan. Why two: users of irq_fd[0]
+ * consume its count (the socket layer, vnet_dev_event()), and a multishot
+ * poll that finds an eventfd unreadable posts no completion, so a callback
+ * on a shared eventfd could be skipped, leaving the line masked for good.
  */
 #include "virtio/virtio_net.h"
 
@@ -29,7 +41,7 @@
 #include "log.h"
 #include "virtio/virtio.h"
 
-enum plan { PLAN_PER_QUEUE, PLAN_SHARED, PLAN_SINGLE, PLAN_NONE };
+enum plan { PLAN_PER_QUEUE, PLAN_SHARED, PLAN_SINGLE, PLAN_INTX, PLAN_NONE };
 
 static const char *const plan_name[] = { "one per queue", "shared", "single" };
 
@@ -39,14 +51,16 @@ static unsigned plan_vectors(enum plan p, unsigned data_queues)
 	case PLAN_PER_QUEUE: return 1 + data_queues;
 	case PLAN_SHARED: return 2;
 	case PLAN_SINGLE: return 1;
+	case PLAN_INTX: return 2; /* eventfds: the queues' and the line's */
 	default: return 0;
 	}
 }
 
-/* The vector of data queue q (VN_VTR_CONFIG: the config vector). */
+/* The vector (index into irq_fd) of data queue q (VN_VTR_CONFIG: the
+ * config vector). */
 static uint16_t plan_vector(enum plan p, int q)
 {
-	if (q == VN_VTR_CONFIG || p == PLAN_SINGLE)
+	if (q == VN_VTR_CONFIG || p == PLAN_SINGLE || p == PLAN_INTX)
 		return 0;
 	return p == PLAN_SHARED ? 1 : (uint16_t)(1 + q);
 }
@@ -83,6 +97,25 @@ static int program(struct vn_net *n, enum plan p)
 	return 0;
 }
 
+/* Route the eventfds of plan p (and program the MSI-X vectors). */
+static int route(struct vn_net *n, enum plan p, unsigned nv)
+{
+	int rc;
+
+	if (p == PLAN_INTX)
+		return n->t->ops->intx_route(n->t, n->irq_fd[1]);
+	rc = n->t->ops->irq_route(n->t, nv, n->irq_fd);
+	return rc ? rc : program(n, p);
+}
+
+static void unroute(struct vn_net *n, enum plan p)
+{
+	if (p == PLAN_INTX)
+		(void)n->t->ops->intx_route(n->t, -1);
+	else
+		(void)n->t->ops->irq_route(n->t, 0, NULL);
+}
+
 /* Create the eventfds of plan p, route them and program the vectors:
  * 0, -ENOSPC when the device refused a vector, or another -errno. */
 static int try_plan(struct vn_net *n, enum plan p)
@@ -106,11 +139,9 @@ static int try_plan(struct vn_net *n, enum plan p)
 		}
 		n->irq_fd[n->n_irq] = fd;
 	}
-	rc = n->t->ops->irq_route(n->t, nv, n->irq_fd);
-	if (!rc)
-		rc = program(n, p);
+	rc = route(n, p, nv);
 	if (rc) {
-		(void)n->t->ops->irq_route(n->t, 0, NULL);
+		unroute(n, p);
 		close_fds(n);
 	}
 	return rc;
@@ -124,7 +155,7 @@ int vn_net_irq_plan(struct vn_net *n)
 
 	if (n->t->ops->irq_count && n->t->ops->irq_count(n->t, &avail))
 		avail = 0;
-	for (p = PLAN_PER_QUEUE; p < PLAN_NONE; p++) {
+	for (p = PLAN_PER_QUEUE; p < PLAN_INTX; p++) {
 		if (plan_vectors(p, nq) > avail)
 			continue;
 		rc = try_plan(n, p);
@@ -136,13 +167,20 @@ int vn_net_irq_plan(struct vn_net *n)
 			vn_warn("virtio-net: MSI-X with %u vectors failed: %s", plan_vectors(p, nq),
 				vn_err_msg());
 	}
-	if (p == PLAN_NONE) {
-		vn_warn("virtio-net: no usable MSI-X vectors (%u offered): interrupts are off, "
-			"blocking calls poll the rings every millisecond", avail);
+	if (p == PLAN_INTX) {
 		/* Leave every vector at NO_VECTOR, as after reset. */
 		if (avail && (rc = program(n, PLAN_NONE)) != 0)
 			return rc;
+		rc = n->t->ops->intx_route ? try_plan(n, PLAN_INTX) : -ENOTSUP;
+		n->intx = rc == 0;
+		if (n->intx)
+			vn_info("virtio-net: INTx (%u MSI-X vectors offered)", avail);
+		else
+			p = PLAN_NONE;
 	}
+	if (p == PLAN_NONE)
+		vn_warn("virtio-net: no usable MSI-X vectors (%u offered) and no INTx: interrupts "
+			"are off, blocking calls poll the rings every millisecond", avail);
 	for (unsigned i = 0; i < n->pairs; i++) {
 		struct vn_netq *q = &n->q[i];
 
@@ -167,7 +205,8 @@ static unsigned vector_of(const struct vn_net *n, int fd)
 
 uint16_t vn_net_irq_vector(const struct vn_net *n, int fd)
 {
-	return fd < 0 ? VIRTIO_MSI_NO_VECTOR : (uint16_t)vector_of(n, fd);
+	/* virtio 1.2 §4.1.5.3: with INTx, queues have no MSI-X vector. */
+	return fd < 0 || n->intx ? VIRTIO_MSI_NO_VECTOR : (uint16_t)vector_of(n, fd);
 }
 
 static void on_config(void *arg)
@@ -175,12 +214,54 @@ static void on_config(void *arg)
 	vn_net_config_event(arg);
 }
 
+/*
+ * INTx fired (engine thread). Order matters: ISR status is read first,
+ * which de-asserts the line (virtio 1.2 §4.1.4.5), and the line is
+ * unmasked last. An interrupt the device raises after the read sets ISR
+ * again and keeps the line asserted, so the unmask re-signals it (VFIO
+ * re-checks a level-triggered line on unmask): it is delayed, not lost.
+ * Unmasked before the read, the line would still be asserted by this very
+ * interrupt and fire again at once, for nothing. A failed read is treated
+ * as a configuration change, whose status read then marks a vanished
+ * device.
+ */
+static void on_intx(void *arg)
+{
+	struct vn_net *n = arg;
+	uint64_t one = 1;
+	uint8_t isr = 0;
+	/* ISR before the unmask: reading it deasserts the line (virtio 1.2
+	 * §4.1.4.5.1), so an interrupt the device raises after the read keeps
+	 * the line asserted and VFIO signals it again once unmasked; unmasking
+	 * first would signal the interrupt this read is about to clear. */
+	int rc = n->t->ops->isr_read(n->t, &isr);
+
+	if (rc || (isr & VIRTIO_PCI_ISR_CONFIG))
+		vn_net_config_event(n);
+	/* Wake whoever waits on the queues or the config source; a write the
+	 * engine sees as irq_fd[0] firing (not a call into the engine). */
+	if ((rc || isr) && write(n->irq_fd[0], &one, sizeof(one)) != sizeof(one))
+		vn_debug("virtio-net: INTx: eventfd write: %s", strerror(errno));
+	/* A failed unmask means the device is gone: the health checks of the
+	 * data path report it; the engine callback cannot. */
+	(void)n->t->ops->intx_unmask(n->t);
+}
+
+/* The engine callback of eventfd v: configuration changes on vector 0
+ * with MSI-X, the line's eventfd with INTx; none for the others. */
+static vn_ev_cb irq_cb(const struct vn_net *n, unsigned v)
+{
+	if (n->intx)
+		return v == 1 ? on_intx : NULL;
+	return v == 0 ? on_config : NULL;
+}
+
 int vn_net_irq_start(struct vn_net *n)
 {
 	int rc = 0;
 
 	for (unsigned v = 0; v < n->n_irq && !rc; v++)
-		rc = vn_ev_add(n->irq_fd[v], v == 0 ? on_config : NULL, n, &n->irq_src[v]);
+		rc = vn_ev_add(n->irq_fd[v], irq_cb(n, v), n, &n->irq_src[v]);
 	for (unsigned i = 0; i < n->pairs && !rc; i++) {
 		struct vn_netq *q = &n->q[i];
 
@@ -203,8 +284,9 @@ void vn_net_irq_stop(struct vn_net *n)
 	for (unsigned v = 0; v < n->n_irq; v++)
 		if (n->irq_src[v])
 			vn_ev_del(n->irq_src[v]);
-	(void)n->t->ops->irq_route(n->t, 0, NULL);
+	unroute(n, n->intx ? PLAN_INTX : PLAN_PER_QUEUE);
 	close_fds(n);
+	n->intx = false;
 }
 
 static void push_event(struct vn_net *n, int type)

@@ -285,6 +285,52 @@ static int vpci_set_vector(struct vn_vtr *t, int queue, uint16_t vec, uint16_t *
 	return rc ? rc : common_r16(p, off, got);
 }
 
+#define INTX_IRQ_INDEX 0 /* VFIO_PCI_INTX_IRQ_INDEX */
+
+static int vpci_intx_route(struct vn_vtr *t, int fd)
+{
+	struct vpci *p = to_vpci(t);
+	uint32_t n = 0;
+	int rc;
+
+	/* VFIO uAPI: DATA_NONE | ACTION_TRIGGER with count 0 disables INTx. */
+	if (fd < 0)
+		return p->d->ops->set_irqs(p->d, INTX_IRQ_INDEX, 0, 0, NULL);
+	if (!p->isr.present || !p->d->ops->irq_unmask)
+		return vn_err(-ENOTSUP, "virtio-pci: INTx needs %s",
+			      p->isr.present ? "an IRQ unmask operation" : "the ISR capability");
+	/* VFIO uAPI VFIO_DEVICE_GET_IRQ_INFO: count 1 when the function has an
+	 * interrupt pin (and the host a line for it). */
+	rc = p->d->ops->irq_info(p->d, INTX_IRQ_INDEX, &n);
+	if (rc)
+		return rc;
+	if (n == 0)
+		return vn_err(-ENOTSUP, "virtio-pci: the function has no INTx");
+	/* VFIO uAPI: DATA_EVENTFD | ACTION_TRIGGER routes the line to fd. */
+	return p->d->ops->set_irqs(p->d, INTX_IRQ_INDEX, 0, 1, &fd);
+}
+
+static int vpci_isr_read(struct vn_vtr *t, uint8_t *isr)
+{
+	struct vpci *p = to_vpci(t);
+
+	if (!p->isr.present)
+		return vn_err(-ENOTSUP, "virtio-pci: the device has no ISR status");
+	/* virtio 1.2 §4.1.4.5: reading ISR status returns and clears it,
+	 * de-asserting the legacy interrupt. */
+	return area_read(p, &p->isr, 0, isr, 1);
+}
+
+static int vpci_intx_unmask(struct vn_vtr *t)
+{
+	struct vpci *p = to_vpci(t);
+
+	if (!p->d->ops->irq_unmask)
+		return vn_err(-ENOTSUP, "virtio-pci: %s cannot unmask interrupts", p->d->access);
+	/* VFIO uAPI: DATA_NONE | ACTION_UNMASK on the INTx index. */
+	return p->d->ops->irq_unmask(p->d, INTX_IRQ_INDEX, 0, 1);
+}
+
 static int vpci_alive(struct vn_vtr *t)
 {
 	struct vpci *p = to_vpci(t);
@@ -313,6 +359,9 @@ static const struct vn_vtr_ops vpci_ops = {
 	.irq_count = vpci_irq_count,
 	.irq_route = vpci_irq_route,
 	.set_vector = vpci_set_vector,
+	.intx_route = vpci_intx_route,
+	.isr_read = vpci_isr_read,
+	.intx_unmask = vpci_intx_unmask,
 	.alive = vpci_alive,
 	.close = vpci_close,
 };

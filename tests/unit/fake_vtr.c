@@ -201,6 +201,41 @@ static int alive(struct vn_vtr *t)
 	return to_fake(t)->alive_rc;
 }
 
+static int intx_route(struct vn_vtr *t, int fd)
+{
+	struct fake_vtr *f = to_fake(t);
+
+	if (!f->intx)
+		return -ENOTSUP;
+	f->intx_fd = fd;
+	return 0;
+}
+
+static void intx_log(struct fake_vtr *f, char c)
+{
+	unsigned n = __atomic_load_n(&f->n_intx_log, __ATOMIC_RELAXED);
+
+	if (n < sizeof(f->intx_log)) {
+		f->intx_log[n] = c;
+		__atomic_store_n(&f->n_intx_log, n + 1, __ATOMIC_RELEASE);
+	}
+}
+
+static int isr_read(struct vn_vtr *t, uint8_t *isr)
+{
+	struct fake_vtr *f = to_fake(t);
+
+	*isr = __atomic_exchange_n(&f->isr, 0, __ATOMIC_ACQ_REL);
+	intx_log(f, 'r');
+	return 0;
+}
+
+static int intx_unmask(struct vn_vtr *t)
+{
+	intx_log(to_fake(t), 'u');
+	return 0;
+}
+
 static void vclose(struct vn_vtr *t)
 {
 	(void)t;
@@ -212,6 +247,7 @@ static const struct vn_vtr_ops fake_ops = {
 	.cfg_generation = cfg_generation, .cfg_read = cfg_read,
 	.num_queues = num_queues, .queue_max = queue_max, .queue_setup = queue_setup,
 	.kick = kick, .dma_alloc = dma_alloc, .dma_free = dma_free,
+	.intx_route = intx_route, .isr_read = isr_read, .intx_unmask = intx_unmask,
 	.alive = alive, .close = vclose,
 };
 
@@ -227,6 +263,7 @@ void fake_init(struct fake_vtr *f, uint64_t extra, uint16_t nq, uint16_t max)
 	f->offered = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_F_ACCESS_PLATFORM) | extra;
 	f->nq = nq;
 	f->status = 0x0f; /* reset must clear this */
+	f->intx_fd = -1;
 	for (unsigned i = 0; i < FAKE_MAXQ; i++)
 		f->q[i].max = i < nq ? max : 0;
 	f->ctrl_q = (extra & (1ull << VIRTIO_NET_F_CTRL_VQ)) ? (uint16_t)(nq - 1) : 0xffff;

@@ -45,6 +45,14 @@ struct fake_vtr {
 	uint32_t ctrl_len;
 	unsigned ctrl_cmds, health_reads;
 	int alive_rc;
+	/* Legacy INTx, offered when intx is set (there is never MSI-X). The
+	 * engine thread calls isr_read() (returns and clears isr) and
+	 * intx_unmask(), logged in order as 'r' and 'u' (n_intx_log atomic). */
+	bool intx;
+	int intx_fd; /* the routed line, -1 when none */
+	uint8_t isr;
+	char intx_log[32];
+	unsigned n_intx_log;
 };
 
 /* A device offering VERSION_1 | ACCESS_PLATFORM | extra, with nq queues of max entries. */

@@ -534,6 +534,98 @@ static void test_datapath(void **state)
 	sim_dev_free(d);
 }
 
+/* The INTx eventfd's count since the last call (0: not signalled). */
+static uint64_t fired(int efd)
+{
+	uint64_t cnt = 0;
+
+	return read(efd, &cnt, sizeof(cnt)) == sizeof(cnt) ? cnt : 0;
+}
+
+/*
+ * Legacy INTx (virtio 1.2 §4.1.4.5, VFIO's automask): without MSI-X an
+ * interrupt sets ISR and signals the INTx eventfd, then the line stays
+ * masked until unmasked; an unmask while ISR is still set fires again;
+ * reading ISR returns and clears it. irq=intx hides MSI-X altogether.
+ */
+static void test_intx(void **state)
+{
+	struct vfu_server_cfg cfg;
+	struct sim_params p;
+	struct sim_dev *d;
+	int efd = eventfd(0, EFD_NONBLOCK), mfd = eventfd(0, EFD_NONBLOCK);
+
+	assert_true(efd >= 0 && mfd >= 0);
+	sim_params_default(&p);
+	assert_int_equal(sim_params_set(&p, "irq", "msi"), -EINVAL);
+	assert_int_equal(sim_params_set(&p, "irq", "intx"), 0);
+	assert_int_equal(sim_dev_new(&p, 0, &d), 0);
+	assert_int_equal(rd(d, CFG, PCI_INTERRUPT_PIN, 1), 1); /* INTA# */
+	assert_int_equal(find_cap(d, PCI_CAP_ID_MSIX), 0);
+	sim_dev_server_cfg(d, &cfg);
+	assert_int_equal(cfg.irq_count[0], 1);
+	assert_int_equal(cfg.irq_count[2], 0);
+	assert_int_equal(cfg.regions[SIM_MSIX_BAR].size, 0);
+	wr(d, 0, COMMON(msix_config), 0, 2);
+	assert_int_equal(rd(d, 0, COMMON(msix_config), 2), VIRTIO_MSI_NO_VECTOR);
+
+	ops->set_irqs(d, 0, 0, 1, &efd);
+	sim_dev_config_changed(d, true);
+	assert_int_equal(fired(efd), 1);
+	assert_int_equal(d->st.intx, 1);
+	/* masked since: a queue interrupt only sets its ISR bit */
+	sim_dev_irq_vq(d, 0);
+	assert_int_equal(fired(efd), 0);
+	/* unmasked with ISR still set: the line is still asserted, it fires */
+	assert_int_equal(ops->irq_mask(d, 0, 0, 1, false), 0);
+	assert_int_equal(fired(efd), 1);
+	assert_int_equal(rd(d, 0, SIM_ISR_OFF, 1), VIRTIO_PCI_ISR_CONFIG | 1);
+	assert_int_equal(rd(d, 0, SIM_ISR_OFF, 1), 0); /* read clears */
+	/* ISR read, then unmasked: quiet until the next interrupt */
+	assert_int_equal(ops->irq_mask(d, 0, 0, 1, false), 0);
+	assert_int_equal(fired(efd), 0);
+	/* masked by the driver: held until unmasked */
+	assert_int_equal(ops->irq_mask(d, 0, 0, 1, true), 0);
+	sim_dev_irq_vq(d, 0);
+	assert_int_equal(fired(efd), 0);
+	assert_int_equal(ops->irq_mask(d, 0, 0, 1, false), 0);
+	assert_int_equal(fired(efd), 1);
+	assert_int_equal(rd(d, 0, SIM_ISR_OFF, 1), 1);
+	/* Interrupt Disable (command register bit 10) keeps the line quiet */
+	assert_int_equal(ops->irq_mask(d, 0, 0, 1, false), 0);
+	wr(d, CFG, PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, 2);
+	sim_dev_irq_vq(d, 0);
+	assert_int_equal(fired(efd), 0);
+	wr(d, CFG, PCI_COMMAND, 0, 2);
+	assert_int_equal(ops->irq_mask(d, 0, 0, 1, false), 0);
+	assert_int_equal(fired(efd), 1);
+	assert_int_equal(d->st.intx, 4);
+	/* only INTx masks; unrouted, nothing is signalled */
+	assert_int_equal(ops->irq_mask(d, 2, 0, 1, true), -ENOTSUP);
+	ops->set_irqs(d, 0, 0, 0, NULL);
+	(void)rd(d, 0, SIM_ISR_OFF, 1);
+	sim_dev_irq_vq(d, 0);
+	assert_int_equal(fired(efd), 0);
+	sim_dev_free(d);
+
+	/* With MSI-X routed, interrupts go there and INTx stays quiet. */
+	d = dev_new(1);
+	ops->set_irqs(d, 0, 0, 1, &efd);
+	ops->set_irqs(d, 2, 0, 1, &mfd);
+	wr(d, 0, COMMON(msix_config), 0, 2);
+	sim_dev_config_changed(d, true);
+	assert_int_equal(fired(mfd), 1);
+	assert_int_equal(fired(efd), 0);
+	/* MSI-X torn down: INTx takes over */
+	ops->set_irqs(d, 2, 0, 0, NULL);
+	sim_dev_config_changed(d, true);
+	assert_int_equal(fired(efd), 1);
+	assert_int_equal(fired(mfd), 0);
+	sim_dev_free(d);
+	close(efd);
+	close(mfd);
+}
+
 static void test_params(void **state)
 {
 	struct sim_params p;
@@ -587,6 +679,7 @@ int main(void)
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_pci_cfg_window),
 		cmocka_unit_test(test_datapath),
+		cmocka_unit_test(test_intx),
 		cmocka_unit_test(test_params),
 	};
 

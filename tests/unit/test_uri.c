@@ -76,9 +76,11 @@ static void test_vfio_user_and_sim(void **state)
 	assert_int_equal(vn_uri_parse("sim:source", &u), 0);
 
 	/* Every sim option at once. */
-	assert_int_equal(vn_uri_parse("sim:loopback?queues=1&qsize=2&mtu=3&mac=00:00:00:00:00:01&size=5&fault=x",
+	assert_int_equal(vn_uri_parse("sim:loopback?queues=1&qsize=2&mtu=3&mac=00:00:00:00:00:01&size=5&fault=x&irq=intx",
 				      &u), 0);
-	assert_int_equal(u.n_opts, 6);
+	assert_int_equal(u.n_opts, 7);
+	assert_string_equal(vn_uri_opt(&u, "irq"), "intx");
+	assert_int_equal(vn_uri_parse("sim:pair=w/0?irq=msix", &u), 0);
 }
 
 static void test_tap_and_xdp(void **state)
@@ -196,10 +198,12 @@ static void test_bad_options(void **state)
 	expect_bad("sim:loopback?mac=02:00:00:00:00:0g", "want XX:XX:XX:XX:XX:XX");
 	expect_bad("sim:loopback?mac=02:00:00:00:00:001", "want XX:XX:XX:XX:XX:XX");
 	expect_bad("sim:loopback?fault=Bad!", "NAME or NAME@COUNT");
+	expect_bad("sim:loopback?irq=msi", "want msix or intx");
+	expect_bad("vfio:00:04.0?irq=intx", "does not apply");
 	expect_bad("sim:loopback?fault=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 		   "value longer");
-	/* All seven keys once, then one again. */
-	expect_bad("sim:loopback?queues=1&qsize=2&mtu=3&mac=00:00:00:00:00:01&size=5&fault=x&queues=2",
+	/* All eight keys once, then one again. */
+	expect_bad("sim:loopback?queues=1&qsize=2&mtu=3&mac=00:00:00:00:00:01&size=5&fault=x&irq=intx&queues=2",
 		   "given twice");
 }
 

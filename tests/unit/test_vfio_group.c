@@ -276,6 +276,14 @@ static void test_device_fd(void **state)
 	assert_int_equal(d->ops->set_irqs(d, VFIO_PCI_MSIX_IRQ_INDEX, 0, 3, fds), -EINVAL);
 	assert_int_equal(d->ops->set_irqs(d, VFIO_PCI_MSIX_IRQ_INDEX, 0, 5000, fds), -EINVAL);
 	close(efd);
+	/* INTx unmask after VFIO's automask: DATA_NONE | ACTION_UNMASK, no data. */
+	assert_int_equal(d->ops->irq_unmask(d, VFIO_PCI_INTX_IRQ_INDEX, 0, 1), 0);
+	assert_int_equal(fk.irq.flags, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK);
+	assert_int_equal(fk.irq.index, VFIO_PCI_INTX_IRQ_INDEX);
+	assert_int_equal(fk.irq.start, 0);
+	assert_int_equal(fk.irq.count, 1);
+	assert_int_equal(d->ops->irq_unmask(d, VFIO_PCI_INTX_IRQ_INDEX, 0, 0), -EINVAL);
+	assert_int_equal(d->ops->irq_unmask(d, VFIO_PCI_INTX_IRQ_INDEX, UINT32_MAX, 1), -EINVAL);
 
 	assert_int_equal(d->ops->reset(d), 0);
 	assert_int_equal(fk.resets, 1);

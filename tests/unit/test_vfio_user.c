@@ -40,6 +40,7 @@
 #define BAR_SIZE 0x4000
 #define PROBE_REG 0x40
 #define MSIX VFIO_PCI_MSIX_IRQ_INDEX
+#define INTX VFIO_PCI_INTX_IRQ_INDEX
 /* Counters the server thread bumps, read by the test thread. */
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 
@@ -50,6 +51,7 @@ struct fake {
 	int kick[2];
 	int irq[4];
 	unsigned reads, writes, resets, unmaps;
+	unsigned mask[4]; /* the last irq_mask(): index, start, count, masked */
 	struct vfu_server *srv;
 	uint8_t dma_seen[16];
 	bool dma_ok;
@@ -132,6 +134,20 @@ static void fake_set_irqs(void *dev, unsigned idx, unsigned start, unsigned coun
 		f->irq[start + i] = fds[i];
 }
 
+/* Records the call; only INTx can be masked here, like the sim. */
+static int fake_irq_mask(void *dev, unsigned idx, unsigned start, unsigned count, bool masked)
+{
+	struct fake *f = dev;
+
+	if (idx != INTX)
+		return -ENOTSUP;
+	__atomic_store_n(&f->mask[0], idx, __ATOMIC_RELEASE);
+	__atomic_store_n(&f->mask[1], start, __ATOMIC_RELEASE);
+	__atomic_store_n(&f->mask[2], count, __ATOMIC_RELEASE);
+	__atomic_store_n(&f->mask[3], masked, __ATOMIC_RELEASE);
+	return 0;
+}
+
 static void fake_reset(void *dev)
 {
 	struct fake *f = dev;
@@ -150,6 +166,7 @@ static const struct vfu_dev_ops fake_ops = {
 	.region_read = fake_read,
 	.region_write = fake_write,
 	.set_irqs = fake_set_irqs,
+	.irq_mask = fake_irq_mask,
 	.reset = fake_reset,
 	.dma_unmap = fake_dma_unmap,
 };
@@ -185,6 +202,7 @@ static int rig_setup(void **state)
 	cfg.regions[1].flags = VN_REGION_READ; /* size 0: absent whatever the flags */
 	cfg.regions[2] = (struct vfu_region){ .size = 64, .flags = VN_REGION_READ, .mmap_fd = -1 };
 	cfg.irq_count[MSIX] = 4;
+	cfg.irq_count[INTX] = 1;
 	assert_int_equal(vfu_server_new(&cfg, &r->srv), 0);
 	r->f.srv = r->srv;
 	r->fds_before = count_fds();
@@ -259,7 +277,9 @@ static void test_open_info(void **state)
 	assert_int_equal(ri.size, 0);
 	assert_int_equal(d->ops->irq_info(d, MSIX, &n), 0);
 	assert_int_equal(n, 4);
-	assert_int_equal(d->ops->irq_info(d, 0, &n), 0);
+	assert_int_equal(d->ops->irq_info(d, INTX, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(d->ops->irq_info(d, 1, &n), 0); /* MSI: not offered */
 	assert_int_equal(n, 0);
 	assert_int_equal(d->ops->irq_info(d, 40, &n), 0);
 	assert_int_equal(n, 0);
@@ -434,6 +454,29 @@ static void test_irqs(void **state)
 	d->ops->close(d);
 	for (int i = 0; i < 3; i++)
 		close(e[i]);
+}
+
+/* Unmask (the client's irq_unmask) reaches the device model as a
+ * DATA_NONE request (ACTION_MASK: test_raw_bad_commands); bad ranges and
+ * indexes the model cannot mask are refused with the errno the client
+ * then returns. */
+static void test_irq_unmask(void **state)
+{
+	struct rig *r = *state;
+	struct vn_devio *d = open_client(r);
+
+	memset(r->f.mask, 0xff, sizeof(r->f.mask));
+	assert_int_equal(d->ops->irq_unmask(d, INTX, 0, 1), 0);
+	assert_int_equal(LOAD(r->f.mask[0]), INTX);
+	assert_int_equal(LOAD(r->f.mask[1]), 0);
+	assert_int_equal(LOAD(r->f.mask[2]), 1);
+	assert_int_equal(LOAD(r->f.mask[3]), 0);
+	/* INTx has one vector; MSI-X cannot be masked by this model */
+	assert_int_equal(d->ops->irq_unmask(d, INTX, 1, 1), -EINVAL);
+	assert_int_equal(d->ops->irq_unmask(d, INTX, 0, 2), -EINVAL);
+	assert_int_equal(d->ops->irq_unmask(d, MSIX, 0, 1), -ENOTSUP);
+	assert_int_equal(d->ops->irq_unmask(d, INTX, 0, 0), -EINVAL);
+	d->ops->close(d);
 }
 
 static void test_reconnect(void **state)
@@ -680,6 +723,12 @@ static void test_raw_bad_commands(void **state)
 	is.index = MSIX;
 	is.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_MASK;
 	assert_int_equal(raw_call(r, s, VFIO_USER_DEVICE_SET_IRQS, &is, sizeof(is), &e, 1, NULL, 0), -ENOTSUP);
+	/* DATA_NONE | ACTION_MASK masks, through the device model */
+	is.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_MASK;
+	is.index = INTX;
+	assert_int_equal(raw_call(r, s, VFIO_USER_DEVICE_SET_IRQS, &is, sizeof(is), NULL, 0, NULL, 0), 0);
+	assert_int_equal(LOAD(r->f.mask[0]), INTX);
+	assert_int_equal(LOAD(r->f.mask[3]), 1);
 	/* a reply sent to the server is ignored; no_reply gets no reply */
 	assert_int_equal(raw_send(r, s, VFIO_USER_DEVICE_GET_INFO, VFIO_USER_F_TYPE_REPLY, NULL, 0, NULL, 0), 0);
 	assert_int_equal(raw_send(r, s, VFIO_USER_DEVICE_RESET, VFIO_USER_F_NO_REPLY, NULL, 0, NULL, 0), 0);
@@ -777,6 +826,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_doorbell, rig_setup, rig_teardown),
 		cmocka_unit_test_setup_teardown(test_dma, rig_setup, rig_teardown),
 		cmocka_unit_test_setup_teardown(test_irqs, rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_irq_unmask, rig_setup, rig_teardown),
 		cmocka_unit_test_setup_teardown(test_reconnect, rig_setup, rig_teardown),
 		cmocka_unit_test_setup_teardown(test_server_gone, rig_setup, rig_teardown),
 		cmocka_unit_test_setup_teardown(test_open_path, rig_setup, rig_teardown),

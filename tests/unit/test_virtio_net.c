@@ -11,10 +11,12 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
+#include <linux/virtio_pci.h>
 
 #include "fake_vtr.h"
 #include "log.h"
@@ -303,6 +305,72 @@ static void test_vanished_device_detected(void **state)
 	vn_net_close(n);
 }
 
+/* Wait (bounded) until the engine thread logged n INTx calls. */
+static void wait_intx_log(struct fake_vtr *f, unsigned n)
+{
+	for (int i = 0; i < 2000 && __atomic_load_n(&f->n_intx_log, __ATOMIC_ACQUIRE) < n; i++)
+		usleep(1000);
+	assert_int_equal(__atomic_load_n(&f->n_intx_log, __ATOMIC_ACQUIRE), n);
+}
+
+/* Raise the line with ISR status isr, as a device and VFIO would. */
+static void intx_fire(struct fake_vtr *f, uint8_t isr)
+{
+	uint64_t one = 1;
+
+	__atomic_store_n(&f->isr, isr, __ATOMIC_RELEASE);
+	assert_int_equal(write(f->intx_fd, &one, sizeof(one)), sizeof(one));
+}
+
+/*
+ * No MSI-X: the driver routes INTx to an eventfd of its own and gives the
+ * queues and configuration changes another one. Each interrupt reads ISR
+ * and only then unmasks; queue interrupts signal the queues' eventfd, a
+ * configuration change (ISR bit 1) re-reads the link, and a spurious one
+ * (ISR 0) signals nothing.
+ */
+static void test_intx(void **state)
+{
+	struct fake_vtr f;
+	struct vn_net_cfg cfg = { 0 };
+	struct vn_net *n;
+	uint64_t cnt;
+	int type;
+
+	(void)state;
+	fake_mq(&f, 0);
+	f.intx = true;
+	assert_int_equal(vn_net_open(&f.t, &cfg, &n), 0);
+	assert_true(n->intx);
+	assert_int_equal(n->n_irq, 2);
+	assert_int_equal(f.intx_fd, n->irq_fd[1]);
+	for (unsigned i = 0; i < n->pairs; i++) {
+		assert_int_equal(n->q[i].pub.rx_fd, n->irq_fd[0]);
+		assert_int_equal(n->q[i].pub.tx_fd, n->irq_fd[0]);
+		assert_int_equal(f.q[2 * i].msix, VIRTIO_MSI_NO_VECTOR);
+	}
+
+	intx_fire(&f, 1);
+	wait_intx_log(&f, 2);
+	assert_memory_equal(f.intx_log, "ru", 2);
+	assert_int_equal(read(n->irq_fd[0], &cnt, sizeof(cnt)), sizeof(cnt));
+	assert_int_equal(vn_net_event_pop(n, &type), 0);
+
+	fake_set_cfg16(&f, offsetof(struct virtio_net_config, status), 0);
+	intx_fire(&f, VIRTIO_PCI_ISR_CONFIG);
+	wait_intx_log(&f, 4);
+	assert_memory_equal(f.intx_log, "ruru", 4);
+	assert_int_equal(vn_net_event_pop(n, &type), 1);
+	assert_int_equal(type, VNET_EV_LINK_DOWN);
+	assert_int_equal(read(n->irq_fd[0], &cnt, sizeof(cnt)), sizeof(cnt));
+
+	intx_fire(&f, 0);
+	wait_intx_log(&f, 6);
+	assert_int_equal(read(n->irq_fd[0], &cnt, sizeof(cnt)), -1);
+	vn_net_close(n);
+	assert_int_equal(f.intx_fd, -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +383,7 @@ int main(void)
 		cmocka_unit_test(test_config_values),
 		cmocka_unit_test(test_contig_limit),
 		cmocka_unit_test(test_needs_reset_detected),
+		cmocka_unit_test(test_intx),
 		cmocka_unit_test(test_vanished_device_detected),
 	};
 

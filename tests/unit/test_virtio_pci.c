@@ -33,6 +33,11 @@ struct fdev {
 	uint64_t offered;
 	uint16_t qmax, notify_off;
 	unsigned maps, writes;
+	/* IRQs (fops_irq only): INTx vectors offered, the last set_irqs() and
+	 * irq_unmask() calls. */
+	uint32_t intx;
+	unsigned irq_idx, irq_start, irq_count, unmasks, unmask_idx;
+	int irq_fd;
 };
 
 static struct fdev *to_f(struct vn_devio *d)
@@ -108,6 +113,42 @@ static const struct vn_devio_ops fops = {
 	.region_map = f_map, .close = f_close,
 };
 
+static int f_irq_info(struct vn_devio *d, unsigned idx, uint32_t *count)
+{
+	*count = idx == 0 ? to_f(d)->intx : 0;
+	return 0;
+}
+
+static int f_set_irqs(struct vn_devio *d, unsigned idx, unsigned start, unsigned count,
+		      const int *fds)
+{
+	struct fdev *f = to_f(d);
+
+	f->irq_idx = idx;
+	f->irq_start = start;
+	f->irq_count = count;
+	f->irq_fd = count ? fds[0] : -1;
+	return 0;
+}
+
+static int f_irq_unmask(struct vn_devio *d, unsigned idx, unsigned start, unsigned count)
+{
+	struct fdev *f = to_f(d);
+
+	assert_int_equal(start, 0);
+	assert_int_equal(count, 1);
+	f->unmasks++;
+	f->unmask_idx = idx;
+	return 0;
+}
+
+/* fops with interrupts. */
+static const struct vn_devio_ops fops_irq = {
+	.region_info = f_info, .region_read = f_read, .region_write = f_write,
+	.region_map = f_map, .irq_info = f_irq_info, .set_irqs = f_set_irqs,
+	.irq_unmask = f_irq_unmask, .close = f_close,
+};
+
 static void put_cap(struct fdev *f, uint8_t pos, uint8_t next, uint8_t type, uint8_t bar,
 		    uint32_t off, uint32_t len)
 {
@@ -145,6 +186,54 @@ static void fdev_init(struct fdev *f, bool mmap)
 	f->cfg[0x90] = 0x11; /* MSI-X: not ours, skipped */
 	f->cfg[0x91] = 0;
 	memcpy(f->bar + DEV_OFF, "\x52\x54\x00\x12\x34\x56", 6);
+}
+
+/* INTx is routed (IRQ index 0, one eventfd) only when the function has
+ * the line and an ISR structure and the device access can unmask; ISR is
+ * one byte read of the ISR structure; unmask is index 0, vector 0. */
+static void test_intx(void **state)
+{
+	struct vn_vtr *t;
+	struct fdev f;
+	uint8_t isr = 0;
+
+	(void)state;
+	fdev_init(&f, false);
+	f.d.ops = &fops_irq;
+	f.intx = 1;
+	assert_int_equal(vpci_open(&f.d, &t), 0);
+	assert_int_equal(t->ops->intx_route(t, 42), 0);
+	assert_int_equal(f.irq_idx, 0);
+	assert_int_equal(f.irq_start, 0);
+	assert_int_equal(f.irq_count, 1);
+	assert_int_equal(f.irq_fd, 42);
+	f.bar[ISR_OFF] = VIRTIO_PCI_ISR_CONFIG | 1;
+	assert_int_equal(t->ops->isr_read(t, &isr), 0);
+	assert_int_equal(isr, VIRTIO_PCI_ISR_CONFIG | 1);
+	assert_int_equal(t->ops->intx_unmask(t), 0);
+	assert_int_equal(f.unmasks, 1);
+	assert_int_equal(f.unmask_idx, 0);
+	assert_int_equal(t->ops->intx_route(t, -1), 0);
+	assert_int_equal(f.irq_count, 0);
+	/* No interrupt pin: no INTx. */
+	f.intx = 0;
+	assert_int_equal(t->ops->intx_route(t, 42), -ENOTSUP);
+	t->ops->close(t);
+
+	/* No ISR structure, then no unmask operation: refused as well. */
+	fdev_init(&f, false);
+	f.d.ops = &fops_irq;
+	f.intx = 1;
+	f.cfg[0x70 + 3] = 0x7f; /* the ISR capability becomes an unknown type */
+	assert_int_equal(vpci_open(&f.d, &t), 0);
+	assert_int_equal(t->ops->intx_route(t, 42), -ENOTSUP);
+	assert_int_equal(t->ops->isr_read(t, &isr), -ENOTSUP);
+	t->ops->close(t);
+	fdev_init(&f, false);
+	assert_int_equal(vpci_open(&f.d, &t), 0);
+	assert_int_equal(t->ops->intx_route(t, 42), -ENOTSUP);
+	assert_int_equal(t->ops->intx_unmask(t), -ENOTSUP);
+	t->ops->close(t);
 }
 
 static void test_transport_ops(void **state)
@@ -315,6 +404,7 @@ int main(void)
 		cmocka_unit_test(test_transport_ops),
 		cmocka_unit_test(test_mapped),
 		cmocka_unit_test(test_malformed_caps),
+		cmocka_unit_test(test_intx),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -247,12 +247,15 @@ static int fake_ioctl(int fd, unsigned long req, void *arg)
 	case VFIO_DEVICE_SET_IRQS: {
 		struct vfio_irq_set *s = arg;
 
-		assert_int_equal(s->argsz, sizeof(*s) + s->count * sizeof(int32_t));
+		/* linux/vfio.h: one int32 per vector with DATA_EVENTFD, none with DATA_NONE. */
+		assert_int_equal(s->argsz, sizeof(*s) + ((s->flags & VFIO_IRQ_SET_DATA_EVENTFD) ?
+							 s->count * sizeof(int32_t) : 0));
 		fk.irq.flags = s->flags;
 		fk.irq.index = s->index;
 		fk.irq.start = s->start;
 		fk.irq.count = s->count;
-		memcpy(fk.irq.fds, s->data, VN_MIN(s->count, 8u) * sizeof(int32_t));
+		if (s->flags & VFIO_IRQ_SET_DATA_EVENTFD)
+			memcpy(fk.irq.fds, s->data, VN_MIN(s->count, 8u) * sizeof(int32_t));
 		return 0;
 	}
 	case VFIO_DEVICE_RESET:

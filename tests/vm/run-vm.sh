@@ -7,10 +7,12 @@
 # then boots the test kernel once per MODE under QEMU (TCG) with two modern
 # virtio-net NICs on one hub: the guest binds NIC A (0000:00:02.0) to vfio-pci
 # and runs libvnet on it, while its own virtio_net driver on NIC B
-# (0000:00:03.0) is the peer. The guest prints one "PASS: scenario [mode]" or
-# "FAIL: ..." line per scenario on the serial console; this script checks that
-# every expected PASS is there and no FAIL, and keeps the console log as
-# BUILDDIR/tests/vm/vm-MODE.log.
+# (0000:00:03.0) is the peer. A second hub holds NIC C (0000:00:04.0), which
+# has no MSI-X (vectors=0) so that libvnet drives it with legacy INTx, and
+# its kernel-driven peer NIC D (0000:00:05.0). The guest prints one
+# "PASS: scenario [mode]" or "FAIL: ..." line per scenario on the serial
+# console; this script checks that every expected PASS is there and no FAIL,
+# and keeps the console log as BUILDDIR/tests/vm/vm-MODE.log.
 #
 # Exit status: 0 all passed, 1 a failure, 77 (automake's SKIP) when QEMU, the
 # kernel or busybox is missing.
@@ -33,7 +35,7 @@ KERNEL=${VNET_VM_KERNEL:-$top_srcdir/../shared/vm/bzImage-6.12-vfio}
 TIMEOUT=${VNET_VM_TIMEOUT:-300}
 FRAMES=${VNET_VM_FRAMES:-1000}
 # The scenarios each mode must report as passed (see scenarios.sh).
-SCENARIOS="bind list nic-b ping tx info rx restart"
+SCENARIOS="bind list nic-b ping tx info rx restart intx"
 
 skip() { echo "SKIP: VM tests: $*"; exit 77; }
 command -v "$QEMU" >/dev/null 2>&1 ||
@@ -121,6 +123,10 @@ boot() {
 		-device "virtio-net-pci,netdev=na,disable-legacy=on,mac=52:54:00:00:00:0a,romfile=$nic_opts" \
 		-netdev hubport,id=nb,hubid=0 \
 		-device "virtio-net-pci,netdev=nb,disable-legacy=on,mac=52:54:00:00:00:0b,romfile=$nic_opts" \
+		-netdev hubport,id=nc,hubid=1 \
+		-device "virtio-net-pci,netdev=nc,disable-legacy=on,vectors=0,mac=52:54:00:00:00:0c,addr=04.0,romfile=$nic_opts" \
+		-netdev hubport,id=nd,hubid=1 \
+		-device "virtio-net-pci,netdev=nd,disable-legacy=on,mac=52:54:00:00:00:0d,addr=05.0,romfile=$nic_opts" \
 		-kernel "$KERNEL" -initrd "$work/initrd.gz" ${VNET_VM_QEMU_ARGS:-} \
 		-append "console=ttyS0 quiet panic=-1 $append vnetmode=$mode vnetframes=$FRAMES" \
 		</dev/null >"$log" 2>&1

@@ -5,7 +5,9 @@
 #
 # NIC A (0000:00:02.0) is bound to vfio-pci and driven by libvnet in MODE;
 # NIC B (0000:00:03.0) stays with the kernel's virtio_net as the peer on the
-# QEMU hub. Each scenario prints "PASS: NAME [MODE]" or "FAIL: NAME [MODE]:
+# QEMU hub; NIC C (0000:00:04.0, no MSI-X) and NIC D (0000:00:05.0) are the
+# same on a second hub, for the INTx scenario. Each scenario prints
+# "PASS: NAME [MODE]" or "FAIL: NAME [MODE]:
 # why", followed by the output of the failing commands. Every command that
 # could wait runs under timeout(1), so a broken driver cannot hang the run.
 mode=$1
@@ -16,6 +18,10 @@ MAC_A=52:54:00:00:00:0a
 IP_B=10.99.0.1
 IP_A=10.99.0.2
 URI=vfio:$A
+C=0000:00:04.0
+D=0000:00:05.0
+IP_D=10.98.0.1
+IP_C=10.98.0.2
 export VNET_VFIO_MODE="$mode"
 IF=
 
@@ -44,6 +50,29 @@ wait_for() {
 }
 
 rx_packets() { cat "/sys/class/net/$IF/statistics/rx_packets"; }
+
+# The network interface virtio_net made of PCI function $1 (below virtioN/net/).
+iface_of() {
+	for d in /sys/bus/pci/devices/"$1"/net/* /sys/bus/pci/devices/"$1"/virtio*/net/*; do
+		[ -e "$d" ] && basename "$d" && return 0
+	done
+	return 1
+}
+
+# Bring kernel interface $1 up with address $2/24, IPv6 off (see s_nic_b).
+iface_up() {
+	for c in all default "$1"; do
+		echo 1 >"/proc/sys/net/ipv6/conf/$c/disable_ipv6"
+	done
+	ip addr add "$2/24" dev "$1" && ip link set "$1" promisc on && ip link set "$1" up &&
+		wait_for "/sys/class/net/$1/operstate" '^up$' 10
+}
+
+# Interrupts vfio-pci took on the INTx line of $1 so far (0 while not routed).
+intx_count() {
+	awk -v dev="vfio-intx($1)" '$NF == dev { n = 0; for (i = 2; $i ~ /^[0-9]+$/; i++) n += $i; print n; f = 1 }
+		END { if (!f) print 0 }' /proc/interrupts
+}
 
 # 1. vnetconf binds NIC A to vfio-pci and lists it as usable in this mode.
 s_bind() {
@@ -78,19 +107,9 @@ s_list() {
 # every frame on the wire must be one a scenario expects;
 # promiscuous mode lets it count frames addressed to NIC A (vnetperf's).
 s_nic_b() {
-	# virtio_net hangs its interface below the virtio device (virtioN/net/).
-	for d in /sys/bus/pci/devices/"$B"/net/* /sys/bus/pci/devices/"$B"/virtio*/net/*; do
-		[ -e "$d" ] && IF=$(basename "$d") && break
-	done
-	[ -n "$IF" ] || { fail nic-b "no network interface on $B"; return; }
-	for c in all default "$IF"; do
-		echo 1 >"/proc/sys/net/ipv6/conf/$c/disable_ipv6"
-	done
-	{ ip addr add $IP_B/24 dev "$IF" && ip link set "$IF" promisc on &&
-		ip link set "$IF" up; } >/tmp/ip.out 2>&1 ||
-		{ fail nic-b "cannot configure $IF" /tmp/ip.out; return; }
-	wait_for "/sys/class/net/$IF/operstate" '^up$' 10 ||
-		{ fail nic-b "$IF is $(cat "/sys/class/net/$IF/operstate"), not up"; return; }
+	IF=$(iface_of $B) || { fail nic-b "no network interface on $B"; return; }
+	iface_up "$IF" $IP_B >/tmp/ip.out 2>&1 ||
+		{ fail nic-b "cannot bring $IF up with $IP_B" /tmp/ip.out; return; }
 	ip -4 addr show dev "$IF" | grep -q "inet $IP_B/24" ||
 		{ fail nic-b "$IF lacks $IP_B/24"; return; }
 	pass nic-b
@@ -198,6 +217,42 @@ s_restart() {
 	ping_responder restart 5
 }
 
+# 7. Legacy INTx over real vfio-pci: NIC C offers no MSI-X, so libvnet must
+# route, read ISR and unmask the INTx line (vfio-pci masks it on every
+# interrupt). NIC D's kernel pings vnet-responder on C, which sleeps in a
+# blocking vnet_recv() between requests: it answers every one only if each
+# interrupt wakes it and the line is unmasked again. vfio-intx(C) in
+# /proc/interrupts must count them, and libvnet must say it chose INTx.
+s_intx() {
+	vnetconf dev bind $C >/tmp/bindc.out 2>&1 ||
+		{ fail intx "vnetconf dev bind $C failed" /tmp/bindc.out; return; }
+	ifd=$(iface_of $D) || { fail intx "no network interface on $D"; return; }
+	iface_up "$ifd" $IP_D >/tmp/ipd.out 2>&1 ||
+		{ fail intx "cannot bring $ifd up with $IP_D" /tmp/ipd.out; return; }
+	VNET_LOG=info timeout 60 vnet-responder vfio:$C $IP_C >/tmp/intx.out 2>&1 &
+	rpid=$!
+	if ! wait_for /tmp/intx.out 'answering for' 20 $rpid; then
+		kill $rpid 2>/dev/null
+		wait $rpid
+		fail intx "vnet-responder did not start on $C" /tmp/intx.out
+		return
+	fi
+	before=$(intx_count $C)
+	timeout 40 ping -c 10 -A -W 2 $IP_C >/tmp/pingc.out 2>&1
+	after=$(intx_count $C)
+	kill $rpid 2>/dev/null
+	wait $rpid
+	grep -q "virtio-net: INTx" /tmp/intx.out ||
+		{ fail intx "libvnet did not choose INTx" /tmp/intx.out; return; }
+	grep -q ", 0% packet loss" /tmp/pingc.out ||
+		{ fail intx "ping $IP_C lost replies" /tmp/pingc.out /tmp/intx.out; return; }
+	[ $((after - before)) -ge 5 ] ||
+		{ fail intx "vfio-intx($C) counted $((after - before)) interrupts for 10 pings" \
+			/tmp/intx.out; return; }
+	echo "    $((after - before)) INTx interrupts for 10 echo requests"
+	pass intx
+}
+
 echo "VM tests: mode $mode, $frames frames, kernel $(uname -r)"
 s_bind
 s_list
@@ -209,3 +264,4 @@ if [ -n "$IF" ]; then
 	s_rx
 	s_restart
 fi
+s_intx

@@ -173,8 +173,9 @@ VNET_API int vnet_rx_release(struct vnet_queue *q, const struct vnet_buf *bufs, 
  * Devices interrupt only while a waiter asked for it: notifications are
  * re-enabled (then a full barrier, then one more look at the ring) just
  * before sleeping and turned off again on waking, so a busy queue is
- * polled without interrupts. Without usable MSI-X vectors, waits poll the
- * rings every millisecond instead (logged when the device opens).
+ * polled without interrupts. Without usable MSI-X vectors libvnet uses the
+ * legacy INTx line, one eventfd for everything; without that too, waits
+ * poll the rings every millisecond instead (logged when the device opens).
  * @{
  */
 
