@@ -35,8 +35,8 @@ paths="sim:loopback tap:vtap0 xdp:veth0"
 name() {
 	case $1 in
 	sim:*) echo "libvnet $1" ;;
-	tap:*) echo "TAP ($1, XDP_TX back)" ;;
-	xdp:*) echo "AF_XDP ($1, veth, XDP_TX back)" ;;
+	tap:*) echo "TAP $1" ;;
+	xdp:*) echo "AF_XDP $1 (veth)" ;;
 	esac
 }
 field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }
@@ -51,19 +51,19 @@ for api in burst socket; do
 done >"$tmp/pps"
 tap_pps=$(awk '$1 == "burst" && $2 ~ /^tap:/ { print $3 }' "$tmp/pps")
 xdp_pps=$(awk '$1 == "burst" && $2 ~ /^xdp:/ { print $3 }' "$tmp/pps")
-printf '%-44s %12s %8s %9s\n' "loop, $size-byte frames, ${secs}s each" "pps" "vs TAP" "vs AF_XDP"
+printf '%-40s %12s %8s %9s\n' "loop, $size-byte frames, ${secs}s each" "pps" "vs TAP" "vs AF_XDP"
 while read -r api uri pps; do
-	printf '%-44s %12.0f %7sx %8sx\n' "$(name "$uri"), $api API" "$pps" \
+	printf '%-40s %12.0f %7sx %8sx\n' "$(name "$uri"), $api API" "$pps" \
 		"$(ratio "$pps" "$tap_pps")" "$(ratio "$pps" "$xdp_pps")"
 done <"$tmp/pps"
 
 # Round trips: one frame out, wait for it (vnetperf pingpong), spinning or
 # sleeping on the interrupt (TAP and AF_XDP: on their file descriptors).
-printf '\n%-44s %10s %10s %10s\n' "round trip, $size-byte frames" "p50 us" "p99 us" "p99.9 us"
+printf '\n%-40s %10s %10s %10s\n' "round trip, $size-byte frames" "p50 us" "p99 us" "p99.9 us"
 for uri in $paths; do
 	for wait in busy irq; do
 		line=$(run --wait "$wait" "$uri" pingpong)
-		printf '%-44s %10.1f %10.1f %10.1f\n' "$(name "$uri"), $wait" \
+		printf '%-40s %10.1f %10.1f %10.1f\n' "$(name "$uri"), $wait" \
 			"$(echo "$line" | field p50 | awk '{ print $1 / 1e3 }')" \
 			"$(echo "$line" | field p99 | awk '{ print $1 / 1e3 }')" \
 			"$(echo "$line" | field p999 | awk '{ print $1 / 1e3 }')"
