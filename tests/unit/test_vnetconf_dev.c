@@ -321,18 +321,26 @@ static bool read_fifo(struct fake_kernel *k, const char *rel, char *buf, size_t 
 	fd = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return false;
-	while (!__atomic_load_n(&k->stop, __ATOMIC_ACQUIRE)) {
+	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		ssize_t n;
 
-		if (poll(&pfd, 1, 20) <= 0)
+		/* Stop only when nothing is left to read: the writer may have
+		 * written, closed and exited (and the test said stop) before this
+		 * thread got to read. */
+		if (poll(&pfd, 1, 20) <= 0) {
+			if (__atomic_load_n(&k->stop, __ATOMIC_ACQUIRE))
+				break;
 			continue;
+		}
 		n = read(fd, buf + used, sz - 1 - used);
 		if (n > 0) {
 			used += (size_t)n;
 			data = true;
 		} else if (n == 0 && data) {
 			break; /* the writer closed */
+		} else if (__atomic_load_n(&k->stop, __ATOMIC_ACQUIRE)) {
+			break;
 		} else if (n == 0) {
 			struct timespec ts = { 0, 1000000 };
 
