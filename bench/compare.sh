@@ -8,6 +8,10 @@
 #                  hands each frame the application writes straight back
 #   xdp:veth0      AF_XDP on one end of a veth pair; xdp-reflect on the other
 #                  end (veth1) sends each frame back
+# The kernel sends TAP and AF_XDP frames back inside the sending system call
+# (XDP_TX runs in the sender's context), so their interrupt-mode round trips
+# seldom sleep; sim:loopback's come back from its device thread, so each of
+# its interrupt-mode round trips includes thread wake-ups.
 # Needs root (TAP, veth, XDP, a network namespace) and a built tree.
 #   bench/compare.sh [BUILD_DIR [SIZE [SECONDS]]]
 set -eu
