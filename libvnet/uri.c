@@ -37,6 +37,7 @@ static const struct {
 	{ "size", FOR_SIM, VAL_UINT },
 	{ "fault", FOR_SIM, VAL_FAULT },
 	{ "irq", FOR_SIM, VAL_IRQ },
+	{ "vectors", FOR_SIM, VAL_UINT },
 	{ "attach", FOR_XDP, VAL_ATTACH },
 };
 

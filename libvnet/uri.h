@@ -9,7 +9,8 @@
  * followed by an optional "?key=value&key=value" list. Known keys:
  *   mode=cdev|group|noiommu  (vfio)            queues=N, qsize=N  (all)
  *   mtu=N, mac=XX:XX:XX:XX:XX:XX, size=N, fault=NAME[@N],
- *   irq=msix|intx (intx: no MSI-X capability, legacy INTx only)  (sim; mac also tap)
+ *   irq=msix|intx (intx: no MSI-X capability, legacy INTx only), vectors=N (MSI-X
+ *   vectors offered)  (sim; mac also tap)
  *   attach=drv|skb           (xdp: native or generic XDP; default: native, then generic)
  * Unknown keys, duplicate keys and malformed values are rejected with EINVAL
  * and a message naming the offending part.

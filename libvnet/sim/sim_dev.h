@@ -75,6 +75,7 @@ struct sim_params {
 	enum sim_fault fault;
 	uint64_t fault_after; /* frames before the fault starts */
 	bool intx_only;       /* irq=intx: no MSI-X capability, legacy INTx only */
+	unsigned vectors;     /* MSI-X vectors offered; 0: one per queue and config */
 };
 
 struct sim_host;

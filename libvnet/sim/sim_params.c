@@ -125,6 +125,7 @@ int sim_params_set(struct sim_params *p, const char *key, const char *val)
 		{ "mtu", &p->mtu, 68, SIM_MTU_MAX },
 		/* Checked against the MTU in sim_params_check(). */
 		{ "size", &p->size, 60, SIM_FRAME_MAX },
+		{ "vectors", &p->vectors, 1, SIM_MAX_VECTORS },
 	};
 	unsigned long long v;
 	size_t i;

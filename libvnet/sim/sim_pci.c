@@ -336,7 +336,7 @@ int sim_dev_new(const struct sim_params *p, unsigned end, struct sim_dev **out)
 		return vn_err(-ENOMEM, "sim: out of memory");
 	d->p = *p;
 	d->n_vqs = 2 * p->queues + 1; /* rx0, tx0, ..., ctrl (§5.1.2) */
-	d->n_vectors = p->intx_only ? 0 : 2 * p->queues + 2;
+	d->n_vectors = p->intx_only ? 0 : p->vectors ? p->vectors : 2 * p->queues + 2;
 	d->tap_fd = -1;
 	for (q = 0; q < SIM_MAX_VQS; q++)
 		d->kick_fd[q] = -1;

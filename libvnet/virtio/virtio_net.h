@@ -82,9 +82,10 @@ struct vn_net {
 	struct vn_dma_mem mem;
 	/* Interrupts (virtio_net_irq.c): the eventfd and event engine source
 	 * of each MSI-X vector in use; vector 0 is the config vector. With
-	 * intx, the one eventfd is the legacy INTx line, for everything. */
+	 * relay (one interrupt for everything: INTx, or a single MSI-X
+	 * vector), irq_fd[1] is the interrupt's and irq_fd[0] the queues'. */
 	unsigned n_irq;
-	bool intx;
+	bool intx, relay;
 	int *irq_fd;
 	uint32_t *irq_src;
 	/* Device events from configuration change interrupts (under ev_lock). */

@@ -8,9 +8,9 @@
  * (virtio 1.2 §4.1.5.1.2: it answers VIRTIO_MSI_NO_VECTOR when it cannot):
  *   per-queue  vector 0 config, vector 1 + i for data queue i
  *   shared     vector 0 config, vector 1 for every data queue
- *   single     vector 0 for everything
+ *   single     vector 0 for everything, relayed (below)
  *   INTx       no MSI-X vector usable or offered (e.g. QEMU's vectors=0):
- *              the legacy interrupt line; one eventfd for everything
+ *              the legacy interrupt line, relayed
  *   none       neither: waits poll the rings in 1 ms steps
  *
  * INTx (virtio 1.2 §4.1.5.3-4): with MSI-X off, the device sets a bit in
@@ -20,10 +20,16 @@
  * (irq_fd[1]) is private to the event engine, whose callback (on_intx)
  * reads ISR, handles a configuration change, signals irq_fd[0] and
  * unmasks. irq_fd[0] is what every queue's rx_fd/tx_fd and the config
- * source are, as with the single-vector plan. Why two: users of irq_fd[0]
- * consume its count (the socket layer, vnet_dev_event()), and a multishot
- * poll that finds an eventfd unreadable posts no completion, so a callback
- * on a shared eventfd could be skipped, leaving the line masked for good.
+ * source are.
+ *
+ * Relayed plans (INTx, single): when configuration changes and queues share
+ * one interrupt, its eventfd (irq_fd[1]) is the engine's alone and its
+ * callback signals irq_fd[0], which the queues and waiters use. Why two:
+ * users of a queue's eventfd consume its count (the socket layer,
+ * vnet_dev_event()), and a multishot poll that finds an eventfd unreadable
+ * posts no completion, so a callback on a shared eventfd could be skipped:
+ * a NEEDS_RESET or link change missed, and with INTx the line left masked
+ * for good.
  */
 #include "virtio/virtio_net.h"
 
@@ -45,15 +51,27 @@ enum plan { PLAN_PER_QUEUE, PLAN_SHARED, PLAN_SINGLE, PLAN_INTX, PLAN_NONE };
 
 static const char *const plan_name[] = { "one per queue", "shared", "single" };
 
+/* MSI-X vectors plan p needs. */
 static unsigned plan_vectors(enum plan p, unsigned data_queues)
 {
 	switch (p) {
 	case PLAN_PER_QUEUE: return 1 + data_queues;
 	case PLAN_SHARED: return 2;
 	case PLAN_SINGLE: return 1;
-	case PLAN_INTX: return 2; /* eventfds: the queues' and the line's */
 	default: return 0;
 	}
+}
+
+/* Relayed plans: irq_fd[1] is the interrupt's, irq_fd[0] the queues'. */
+static bool relayed(enum plan p)
+{
+	return p == PLAN_SINGLE || p == PLAN_INTX;
+}
+
+/* Eventfds plan p uses. */
+static unsigned plan_fds(enum plan p, unsigned data_queues)
+{
+	return relayed(p) ? 2 : plan_vectors(p, data_queues);
 }
 
 /* The vector (index into irq_fd) of data queue q (VN_VTR_CONFIG: the
@@ -104,7 +122,8 @@ static int route(struct vn_net *n, enum plan p, unsigned nv)
 
 	if (p == PLAN_INTX)
 		return n->t->ops->intx_route(n->t, n->irq_fd[1]);
-	rc = n->t->ops->irq_route(n->t, nv, n->irq_fd);
+	/* Relayed: MSI-X vector 0 goes to irq_fd[1]. */
+	rc = n->t->ops->irq_route(n->t, nv, relayed(p) ? &n->irq_fd[1] : n->irq_fd);
 	return rc ? rc : program(n, p);
 }
 
@@ -120,16 +139,16 @@ static void unroute(struct vn_net *n, enum plan p)
  * 0, -ENOSPC when the device refused a vector, or another -errno. */
 static int try_plan(struct vn_net *n, enum plan p)
 {
-	unsigned nv = plan_vectors(p, 2u * n->pairs);
+	unsigned nv = plan_vectors(p, 2u * n->pairs), nfd = plan_fds(p, 2u * n->pairs);
 	int rc;
 
-	n->irq_fd = calloc(nv, sizeof(*n->irq_fd));
-	n->irq_src = calloc(nv, sizeof(*n->irq_src));
+	n->irq_fd = calloc(nfd, sizeof(*n->irq_fd));
+	n->irq_src = calloc(nfd, sizeof(*n->irq_src));
 	if (!n->irq_fd || !n->irq_src) {
 		close_fds(n);
 		return vn_err(-ENOMEM, "virtio-net: out of memory");
 	}
-	for (; n->n_irq < nv; n->n_irq++) {
+	for (; n->n_irq < nfd; n->n_irq++) {
 		int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
 		if (fd < 0) {
@@ -160,7 +179,8 @@ int vn_net_irq_plan(struct vn_net *n)
 			continue;
 		rc = try_plan(n, p);
 		if (!rc) {
-			vn_info("virtio-net: %u MSI-X vectors (%s)", n->n_irq, plan_name[p]);
+			vn_info("virtio-net: %u MSI-X vectors (%s)", plan_vectors(p, nq), plan_name[p]);
+			n->relay = relayed(p);
 			break;
 		}
 		if (rc != -ENOSPC)
@@ -172,7 +192,7 @@ int vn_net_irq_plan(struct vn_net *n)
 		if (avail && (rc = program(n, PLAN_NONE)) != 0)
 			return rc;
 		rc = n->t->ops->intx_route ? try_plan(n, PLAN_INTX) : -ENOTSUP;
-		n->intx = rc == 0;
+		n->intx = n->relay = rc == 0;
 		if (n->intx)
 			vn_info("virtio-net: INTx (%u MSI-X vectors offered)", avail);
 		else
@@ -214,6 +234,25 @@ static void on_config(void *arg)
 	vn_net_config_event(arg);
 }
 
+/* Wake whoever waits on the queues or the config source: a write the
+ * engine sees as irq_fd[0] firing (not a call into the engine). */
+static void relay(struct vn_net *n)
+{
+	uint64_t one = 1;
+
+	if (write(n->irq_fd[0], &one, sizeof(one)) != sizeof(one))
+		vn_debug("virtio-net: relaying an interrupt: %s", strerror(errno));
+}
+
+/* The single MSI-X vector fired (engine thread): it may be a configuration
+ * change (MSI-X has no ISR status to tell, virtio 1.2 §4.1.4.5), so look,
+ * then wake the queues. */
+static void on_single(void *arg)
+{
+	vn_net_config_event(arg);
+	relay(arg);
+}
+
 /*
  * INTx fired (engine thread). Order matters: ISR status is read first,
  * which de-asserts the line (virtio 1.2 §4.1.4.5), and the line is
@@ -228,31 +267,26 @@ static void on_config(void *arg)
 static void on_intx(void *arg)
 {
 	struct vn_net *n = arg;
-	uint64_t one = 1;
 	uint8_t isr = 0;
-	/* ISR before the unmask: reading it deasserts the line (virtio 1.2
-	 * §4.1.4.5.1), so an interrupt the device raises after the read keeps
-	 * the line asserted and VFIO signals it again once unmasked; unmasking
-	 * first would signal the interrupt this read is about to clear. */
 	int rc = n->t->ops->isr_read(n->t, &isr);
 
 	if (rc || (isr & VIRTIO_PCI_ISR_CONFIG))
 		vn_net_config_event(n);
 	/* Wake whoever waits on the queues or the config source; a write the
 	 * engine sees as irq_fd[0] firing (not a call into the engine). */
-	if ((rc || isr) && write(n->irq_fd[0], &one, sizeof(one)) != sizeof(one))
-		vn_debug("virtio-net: INTx: eventfd write: %s", strerror(errno));
+	if (rc || isr)
+		relay(n);
 	/* A failed unmask means the device is gone: the health checks of the
 	 * data path report it; the engine callback cannot. */
 	(void)n->t->ops->intx_unmask(n->t);
 }
 
 /* The engine callback of eventfd v: configuration changes on vector 0
- * with MSI-X, the line's eventfd with INTx; none for the others. */
+ * with MSI-X, the interrupt's eventfd when relayed; none for the others. */
 static vn_ev_cb irq_cb(const struct vn_net *n, unsigned v)
 {
-	if (n->intx)
-		return v == 1 ? on_intx : NULL;
+	if (n->relay)
+		return v == 1 ? (n->intx ? on_intx : on_single) : NULL;
 	return v == 0 ? on_config : NULL;
 }
 
@@ -286,7 +320,7 @@ void vn_net_irq_stop(struct vn_net *n)
 			vn_ev_del(n->irq_src[v]);
 	unroute(n, n->intx ? PLAN_INTX : PLAN_PER_QUEUE);
 	close_fds(n);
-	n->intx = false;
+	n->intx = n->relay = false;
 }
 
 static void push_event(struct vn_net *n, int type)

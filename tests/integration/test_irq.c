@@ -7,10 +7,11 @@
  * pauses, with and without VIRTIO_RING_F_EVENT_IDX; suppressed interrupts
  * are not raised; NEEDS_RESET reaches vnet_dev_event() at once.
  *
- * The wake-up tests run twice, table-driven (IRQ_TESTS): over MSI-X,
- * and over legacy INTx (sim:...?irq=intx, a device without MSI-X), each
- * checking in the device's counters that the interrupts really came that
- * way.
+ * The wake-up tests run once per interrupt plan, table-driven (IRQ_TESTS):
+ * MSI-X with a vector per queue, with two vectors (queues share one) and
+ * with one (configuration changes share it too: vectors=1), and legacy
+ * INTx (sim:...?irq=intx, a device without MSI-X), each checking in the
+ * device's counters that INTx was used or not.
  *
  * Links the internal library for vn_sim_stats() (device-side counters).
  */
@@ -51,6 +52,10 @@ struct irq_mode {
 
 static const struct irq_mode irq_msix = { "msix", "", false };
 static const struct irq_mode irq_intx = { "intx", "irq=intx", true };
+/* Fewer MSI-X vectors: queues share vector 1 (shared), or everything,
+ * configuration changes included, shares vector 0 (single). */
+static const struct irq_mode irq_shared = { "shared", "vectors=2", false };
+static const struct irq_mode irq_single = { "single", "vectors=1", false };
 
 /* The wire of a pair in mode m: "NAME-MODE". */
 static const char *wire_of(char buf[32], const struct irq_mode *m, const char *name)
@@ -790,6 +795,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		IRQ_TESTS(irq_msix),
+		IRQ_TESTS(irq_shared),
+		IRQ_TESTS(irq_single),
 		IRQ_TESTS(irq_intx),
 		cmocka_unit_test(test_signal_interrupts),
 		cmocka_unit_test(test_timeouts_and_options),

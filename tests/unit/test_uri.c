@@ -192,6 +192,8 @@ static void test_bad_options(void **state)
 	expect_bad("sim:loopback?attach=drv", "does not apply");
 	expect_bad("xdp:eth0?mac=02:00:00:00:00:01", "does not apply");
 	expect_bad("xdp:eth0?attach=native", "want drv or skb");
+	expect_bad("xdp:eth0?vectors=1", "does not apply");
+	expect_bad("sim:loopback?vectors=one", "not a decimal number");
 	expect_bad("sim:loopback?queues=-1", "not a decimal number");
 	expect_bad("sim:loopback?queues=0x10", "not a decimal number");
 	expect_bad("sim:loopback?mac=02:00:00:00:00", "want XX:XX:XX:XX:XX:XX");
