@@ -2,13 +2,8 @@
 /*
  * vfio-user client (iommu/vfio_user.c) against the server core
  * (sim/vfu_server.c) for real, over a socketpair, with a tiny fake device
- * behind the server; and raw, misbehaving clients against the server.
- *
- * The fake device: BAR0 is a 16 KiB memfd, mappable in [0x1000, 0x2000)
- * (sparse mmap), with two doorbells (ioeventfds) at 0x3000 and 0x3004;
- * config space (region 7) is 256 bytes in memory, and a write of an IOVA to
- * its offset 0x40 makes the device read 16 bytes there and write 16 bytes
- * after them through vfu_dma_ptr(). MSI-X has 4 vectors.
+ * behind the server (vfio_user_fake.h); and raw, misbehaving clients
+ * against the server.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,9 +12,7 @@
 
 #include "testutil.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/vfio.h>
 #include <poll.h>
 #include <pthread.h>
@@ -36,35 +29,7 @@
 #include "iommu/devio.h"
 #include "iommu/vfio_user_proto.h"
 #include "sim/vfu_server.h"
-
-#define BAR_SIZE 0x4000
-#define PROBE_REG 0x40
-#define MSIX VFIO_PCI_MSIX_IRQ_INDEX
-#define INTX VFIO_PCI_INTX_IRQ_INDEX
-/* Counters the server thread bumps, read by the test thread. */
-#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
-
-struct fake {
-	uint8_t cfg[256];
-	uint8_t *bar;
-	int memfd;
-	int kick[2];
-	int irq[4];
-	unsigned reads, writes, resets, unmaps;
-	unsigned mask[4]; /* the last irq_mask(): index, start, count, masked */
-	struct vfu_server *srv;
-	uint8_t dma_seen[16];
-	bool dma_ok;
-};
-
-struct rig {
-	struct fake f;
-	struct vfu_server *srv;
-	pthread_t thread;
-	bool running;
-	int fds_before;
-};
-
+#include "vfio_user_fake.h"
 
 static bool readable(int fd)
 {
@@ -82,149 +47,6 @@ static uint64_t drain(int fd)
 	return v;
 }
 
-/* ---- the fake device ---- */
-
-static uint8_t *fake_mem(struct fake *f, unsigned idx)
-{
-	return idx == VFIO_PCI_CONFIG_REGION_INDEX ? f->cfg : f->bar;
-}
-
-static int fake_read(void *dev, unsigned idx, uint64_t off, void *buf, uint32_t len)
-{
-	struct fake *f = dev;
-
-	__atomic_fetch_add(&f->reads, 1, __ATOMIC_RELEASE);
-	memcpy(buf, fake_mem(f, idx) + off, len);
-	return 0;
-}
-
-static int fake_write(void *dev, unsigned idx, uint64_t off, const void *buf, uint32_t len)
-{
-	struct fake *f = dev;
-
-	__atomic_fetch_add(&f->writes, 1, __ATOMIC_RELEASE);
-	memcpy(fake_mem(f, idx) + off, buf, len);
-	if (idx == VFIO_PCI_CONFIG_REGION_INDEX && off == PROBE_REG && len == 8) {
-		uint64_t iova;
-		uint8_t *p;
-
-		memcpy(&iova, buf, 8);
-		p = vfu_dma_ptr(f->srv, iova, 32, true);
-		f->dma_ok = p != NULL;
-		if (p) {
-			memcpy(f->dma_seen, p, 16);
-			memcpy(p + 16, "written-by-dev!", 16);
-		}
-	}
-	return 0;
-}
-
-static void fake_set_irqs(void *dev, unsigned idx, unsigned start, unsigned count, const int *fds)
-{
-	struct fake *f = dev;
-
-	assert_int_equal(idx, MSIX);
-	if (count == 0) {
-		for (unsigned i = 0; i < 4; i++)
-			f->irq[i] = -1;
-		return;
-	}
-	assert_true(start + count <= 4);
-	for (unsigned i = 0; i < count; i++)
-		f->irq[start + i] = fds[i];
-}
-
-/* Records the call; only INTx can be masked here, like the sim. */
-static int fake_irq_mask(void *dev, unsigned idx, unsigned start, unsigned count, bool masked)
-{
-	struct fake *f = dev;
-
-	if (idx != INTX)
-		return -ENOTSUP;
-	__atomic_store_n(&f->mask[0], idx, __ATOMIC_RELEASE);
-	__atomic_store_n(&f->mask[1], start, __ATOMIC_RELEASE);
-	__atomic_store_n(&f->mask[2], count, __ATOMIC_RELEASE);
-	__atomic_store_n(&f->mask[3], masked, __ATOMIC_RELEASE);
-	return 0;
-}
-
-static void fake_reset(void *dev)
-{
-	struct fake *f = dev;
-
-	__atomic_fetch_add(&f->resets, 1, __ATOMIC_RELEASE);
-}
-
-static void fake_dma_unmap(void *dev, uint64_t iova, uint64_t len)
-{
-	struct fake *f = dev;
-
-	__atomic_fetch_add(&f->unmaps, 1, __ATOMIC_RELEASE);
-}
-
-static const struct vfu_dev_ops fake_ops = {
-	.region_read = fake_read,
-	.region_write = fake_write,
-	.set_irqs = fake_set_irqs,
-	.irq_mask = fake_irq_mask,
-	.reset = fake_reset,
-	.dma_unmap = fake_dma_unmap,
-};
-
-static int rig_setup(void **state)
-{
-	struct rig *r = calloc(1, sizeof(*r));
-	struct vfu_server_cfg cfg = { .ops = &fake_ops };
-	struct vfu_region *bar = &cfg.regions[0], *cs = &cfg.regions[VFIO_PCI_CONFIG_REGION_INDEX];
-
-	assert_non_null(r);
-	r->f.memfd = memfd_create("fake-bar", MFD_CLOEXEC);
-	assert_true(r->f.memfd >= 0);
-	assert_int_equal(ftruncate(r->f.memfd, BAR_SIZE), 0);
-	r->f.bar = mmap(NULL, BAR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, r->f.memfd, 0);
-	assert_true(r->f.bar != MAP_FAILED);
-	for (int i = 0; i < 2; i++)
-		r->f.kick[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	for (int i = 0; i < 4; i++)
-		r->f.irq[i] = -1;
-	cfg.dev = &r->f;
-	*bar = (struct vfu_region){
-		.size = BAR_SIZE,
-		.flags = VN_REGION_READ | VN_REGION_WRITE | VN_REGION_MMAP,
-		.mmap_fd = r->f.memfd,
-		.n_sparse = 1,
-		.sparse = { { 0x1000, 0x1000 } },
-		.n_ioeventfd = 2,
-		.ioeventfd = { { 0x3000, 2, r->f.kick[0] }, { 0x3004, 2, r->f.kick[1] } },
-	};
-	*cs = (struct vfu_region){ .size = 256, .flags = VN_REGION_READ | VN_REGION_WRITE,
-				   .mmap_fd = -1 };
-	cfg.regions[1].flags = VN_REGION_READ; /* size 0: absent whatever the flags */
-	cfg.regions[2] = (struct vfu_region){ .size = 64, .flags = VN_REGION_READ, .mmap_fd = -1 };
-	cfg.irq_count[MSIX] = 4;
-	cfg.irq_count[INTX] = 1;
-	assert_int_equal(vfu_server_new(&cfg, &r->srv), 0);
-	r->f.srv = r->srv;
-	r->fds_before = count_fds();
-	*state = r;
-	return 0;
-}
-
-static int rig_teardown(void **state)
-{
-	struct rig *r = *state;
-
-	/* Nothing the server received (DMA fds, IRQ eventfds) stays open. */
-	assert_int_equal(count_fds(), r->fds_before);
-	vfu_server_free(r->srv);
-	munmap(r->f.bar, BAR_SIZE);
-	close(r->f.memfd);
-	close(r->f.kick[0]);
-	close(r->f.kick[1]);
-	free(r);
-	return 0;
-}
-
 /* ---- threaded: the real client against the server ---- */
 
 static void *serve(void *arg)
@@ -236,24 +58,34 @@ static void *serve(void *arg)
 	return NULL;
 }
 
+/* The client's release hook; a test that saw the server go may join first. */
 static void join_server(void *arg)
 {
 	struct rig *r = arg;
 
-	pthread_join(r->thread, NULL);
+	if (r->running)
+		pthread_join(r->thread, NULL);
 	r->running = false;
+}
+
+/* A socketpair with the server on one end; the other end is returned. */
+static int raw_attach(struct rig *r)
+{
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(vfu_server_attach(r->srv, sv[1]), 0);
+	return sv[0];
 }
 
 static struct vn_devio *open_client(struct rig *r)
 {
 	struct vn_devio *d = NULL;
-	int sv[2];
 
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-	assert_int_equal(vfu_server_attach(r->srv, sv[1]), 0);
+	r->sock = raw_attach(r);
 	assert_int_equal(pthread_create(&r->thread, NULL, serve, r), 0);
 	r->running = true;
-	assert_int_equal(vn_vfio_user_open_fd(sv[0], join_server, r, &d), 0);
+	assert_int_equal(vn_vfio_user_open_fd(r->sock, join_server, r, &d), 0);
 	assert_string_equal(d->access, "vfio-user");
 	return d;
 }
@@ -361,12 +193,18 @@ static void test_doorbell(void **state)
 	d->ops->close(d);
 }
 
+/* Have the fake device touch 32 bytes at iova; whether it could. */
+static bool dma_probe(struct rig *r, struct vn_devio *d, uint64_t iova)
+{
+	assert_int_equal(vn_devio_write(d, VFIO_PCI_CONFIG_REGION_INDEX, PROBE_REG, &iova, 8), 0);
+	return r->f.dma_ok;
+}
+
 static void test_dma(void **state)
 {
 	struct rig *r = *state;
 	struct vn_devio *d = open_client(r);
 	struct vn_dma_mem m, m2;
-	uint64_t probe;
 
 	assert_int_equal(vn_dma_alloc(&m, 64 * 1024, "test-dma"), 0);
 	assert_int_equal(vn_dma_alloc(&m2, 4096, "test-dma2"), 0);
@@ -377,27 +215,18 @@ static void test_dma(void **state)
 	assert_true(m2.iova >= m.iova + m.len || m2.iova + m2.len <= m.iova);
 	assert_int_equal(d->ops->dma_map(d, &m), -EINVAL); /* already mapped */
 	memcpy((char *)m.va + 0x200, "client-wrote-it", 16);
-	probe = vn_dma_iova(&m, (char *)m.va + 0x200);
-	assert_int_equal(vn_devio_write(d, VFIO_PCI_CONFIG_REGION_INDEX, PROBE_REG, &probe, 8), 0);
-	assert_true(r->f.dma_ok);
+	assert_true(dma_probe(r, d, vn_dma_iova(&m, (char *)m.va + 0x200)));
 	assert_memory_equal(r->f.dma_seen, "client-wrote-it", 16);
 	assert_memory_equal((char *)m.va + 0x210, "written-by-dev!", 16);
 	/* the last bytes of the window, and one past it */
-	probe = m.iova + m.len - 32;
-	assert_int_equal(vn_devio_write(d, VFIO_PCI_CONFIG_REGION_INDEX, PROBE_REG, &probe, 8), 0);
-	assert_true(r->f.dma_ok);
-	probe = m.iova + m.len - 31;
-	assert_int_equal(vn_devio_write(d, VFIO_PCI_CONFIG_REGION_INDEX, PROBE_REG, &probe, 8), 0);
-	assert_false(r->f.dma_ok);
+	assert_true(dma_probe(r, d, m.iova + m.len - 32));
+	assert_false(dma_probe(r, d, m.iova + m.len - 31));
 	/* the second window, then gone after unmap */
-	probe = m2.iova;
-	assert_int_equal(vn_devio_write(d, VFIO_PCI_CONFIG_REGION_INDEX, PROBE_REG, &probe, 8), 0);
-	assert_true(r->f.dma_ok);
+	assert_true(dma_probe(r, d, m2.iova));
 	assert_int_equal(d->ops->dma_unmap(d, &m2), 0);
 	assert_false(m2.mapped);
 	assert_int_equal(LOAD(r->f.unmaps), 1);
-	assert_int_equal(vn_devio_write(d, VFIO_PCI_CONFIG_REGION_INDEX, PROBE_REG, &probe, 8), 0);
-	assert_false(r->f.dma_ok);
+	assert_false(dma_probe(r, d, m2.iova));
 	assert_int_equal(d->ops->dma_unmap(d, &m2), -EINVAL);
 	assert_int_equal(d->ops->dma_unmap(d, &m), 0);
 	assert_int_equal(LOAD(r->f.unmaps), 2);
@@ -414,15 +243,12 @@ static void test_irqs(void **state)
 {
 	struct rig *r = *state;
 	struct vn_devio *d = open_client(r);
-	int e[3], fds[4];
 	uint64_t one = 1;
+	int e[3];
 
 	for (int i = 0; i < 3; i++)
 		e[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	fds[0] = e[0];
-	fds[1] = e[1];
-	fds[2] = -1;
-	fds[3] = e[2];
+	int fds[4] = { e[0], e[1], -1, e[2] };
 	assert_int_equal(d->ops->set_irqs(d, MSIX, 0, 4, fds), 0);
 	assert_true(r->f.irq[0] >= 0 && r->f.irq[1] >= 0 && r->f.irq[3] >= 0);
 	assert_int_equal(r->f.irq[2], -1);
@@ -504,19 +330,14 @@ static void test_reconnect(void **state)
 static void test_server_gone(void **state)
 {
 	struct rig *r = *state;
-	struct vn_devio *d = NULL;
+	struct vn_devio *d = open_client(r);
 	struct vn_dma_mem m;
-	int sv[2];
 	uint32_t v;
 
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-	assert_int_equal(vfu_server_attach(r->srv, sv[1]), 0);
-	assert_int_equal(pthread_create(&r->thread, NULL, serve, r), 0);
-	assert_int_equal(vn_vfio_user_open_fd(sv[0], NULL, NULL, &d), 0);
 	assert_int_equal(vn_dma_alloc(&m, 4096, "gone"), 0);
 	assert_int_equal(d->ops->dma_map(d, &m), 0);
-	shutdown(sv[0], SHUT_WR); /* the server sees EOF and drops us */
-	pthread_join(r->thread, NULL);
+	shutdown(r->sock, SHUT_WR); /* the server sees EOF and drops us */
+	join_server(r);
 	assert_int_equal(d->ops->alive(d), -ENODEV);
 	assert_true(vn_devio_read(d, VFIO_PCI_CONFIG_REGION_INDEX, 0, &v, 4) < 0);
 	assert_int_equal(vn_devio_read(d, VFIO_PCI_CONFIG_REGION_INDEX, 0, &v, 4), -ENODEV);
@@ -609,15 +430,6 @@ static int raw_call(struct rig *r, int sock, uint16_t cmd, const void *p, size_t
 	return 0;
 }
 
-static int raw_attach(struct rig *r)
-{
-	int sv[2];
-
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-	assert_int_equal(vfu_server_attach(r->srv, sv[1]), 0);
-	return sv[0];
-}
-
 static void raw_version(struct rig *r, int sock)
 {
 	struct vfio_user_version_info v = { .major = 0, .minor = 1,
@@ -640,93 +452,96 @@ static void check_good_client(struct rig *r)
 	d->ops->close(d);
 }
 
+/* A header whose size the server cannot take: the connection is dropped. */
 static void test_raw_bad_header(void **state)
 {
+	static const uint32_t sizes[] = {
+		4,          /* smaller than the header */
+		0x7fffffff, /* huge */
+		64,         /* a message that never completes: dropped after the timeout */
+	};
 	struct rig *r = *state;
-	uint8_t junk[16];
 	struct vfio_user_hdr h;
-	int s = raw_attach(r);
 
-	/* size smaller than the header: dropped */
 	vfio_user_hdr_init(&h, 1, VFIO_USER_VERSION, 0, 0);
-	h.size = 4;
-	memcpy(junk, &h, sizeof(h));
-	assert_int_equal(write(s, junk, sizeof(junk)), sizeof(junk));
-	assert_int_equal(vfu_server_handle(r->srv), -ECONNRESET);
-	assert_int_equal(vfu_server_fd(r->srv), -1);
-	close(s);
-	/* a huge size: dropped */
-	s = raw_attach(r);
-	h.size = 0x7fffffff;
-	memcpy(junk, &h, sizeof(h));
-	assert_int_equal(write(s, junk, sizeof(junk)), sizeof(junk));
-	assert_int_equal(vfu_server_handle(r->srv), -ECONNRESET);
-	close(s);
-	/* a message that never completes: dropped after the timeout */
-	s = raw_attach(r);
-	h.size = 64;
-	memcpy(junk, &h, sizeof(h));
-	assert_int_equal(write(s, junk, sizeof(junk)), sizeof(junk));
-	assert_int_equal(vfu_server_handle(r->srv), -ECONNRESET);
-	close(s);
+	for (unsigned i = 0; i < VN_ARRAY_SIZE(sizes); i++) {
+		int s = raw_attach(r);
+
+		h.size = sizes[i];
+		assert_int_equal(write(s, &h, sizeof(h)), sizeof(h));
+		assert_int_equal(vfu_server_handle(r->srv), -ECONNRESET);
+		assert_int_equal(vfu_server_fd(r->srv), -1);
+		close(s);
+	}
 	check_good_client(r);
+}
+
+/* One raw command, with n_fds copies of the fd raw_cases() is given, and
+ * the errno of the server's reply (0: success). */
+struct raw_case { uint16_t cmd; const void *p; size_t len; unsigned n_fds; int err; };
+
+#define RAW(cmd, obj, n_fds, err) { (cmd), &(obj), sizeof(obj), (n_fds), (err) }
+#define RW(o, reg, n) ((struct vfio_user_region_rw){ .offset = (o), .region = (reg), .count = (n) })
+#define IRQS(i, n, data, act) ((struct vfio_user_irq_set){ .argsz = sizeof(struct vfio_user_irq_set), \
+	.index = (i), .count = (n), .flags = VFIO_IRQ_SET_DATA_##data | VFIO_IRQ_SET_ACTION_##act })
+#define DMAP(fl, a, o, sz) ((struct vfio_user_dma_map){ .argsz = sizeof(struct vfio_user_dma_map), \
+							.flags = (fl), .addr = (a), .offset = (o), .size = (sz) })
+
+static void raw_cases(struct rig *r, int sock, int fd, const struct raw_case *c, size_t n)
+{
+	const int fds[2] = { fd, fd };
+
+	for (size_t i = 0; i < n; i++) {
+		int rc = raw_call(r, sock, c[i].cmd, c[i].p, c[i].len, fds, c[i].n_fds, NULL, 0);
+
+		if (rc != c[i].err)
+			fail_msg("raw case %zu (%s): %d, not %d", i, vfio_user_cmd_name(c[i].cmd), rc, c[i].err);
+	}
 }
 
 static void test_raw_bad_commands(void **state)
 {
 	struct rig *r = *state;
-	struct vfio_user_device_info di = { .argsz = sizeof(di) };
+	struct vfio_user_device_info di = { .argsz = sizeof(di) }, di_short = { .argsz = 4 };
 	struct vfio_user_region_info ri = { .argsz = sizeof(ri), .index = 0 };
-	struct vfio_user_region_rw rw = { .offset = 250, .region = VFIO_PCI_CONFIG_REGION_INDEX,
-					  .count = 8 };
-	struct {
-		struct vfio_user_region_rw rw;
-		uint32_t v;
-	} wr = { .rw = { .offset = 0, .region = 2, .count = 4 } };
-	struct vfio_user_irq_set is = { .argsz = sizeof(is), .index = MSIX, .count = 2,
-					.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER };
+	struct { struct vfio_user_region_rw rw; uint32_t v; } wr = { .rw = RW(0, 2, 4) };
+	const struct raw_case before_version[] = {
+		/* anything before VERSION; VERSION with bad JSON */
+		RAW(VFIO_USER_DEVICE_GET_INFO, di, 0, -EINVAL),
+		{ VFIO_USER_VERSION, "\0\0\1\0{x}", 8, 0, -EINVAL },
+	}, after_version[] = {
+		/* a second VERSION */
+		{ VFIO_USER_VERSION, "\0\0\1\0", 4, 0, -EINVAL },
+		/* unknown and server-to-client commands */
+		{ 99, NULL, 0, 0, -ENOSYS },
+		{ VFIO_USER_DMA_WRITE, NULL, 0, 0, -ENOSYS },
+		/* an fd where none belongs is refused and closed */
+		RAW(VFIO_USER_DEVICE_GET_INFO, di, 1, -EINVAL),
+		/* bad argsz, truncated payload */
+		RAW(VFIO_USER_DEVICE_GET_INFO, di_short, 0, -EINVAL),
+		{ VFIO_USER_DEVICE_GET_REGION_INFO, &ri, 8, 0, -EINVAL },
+		/* bad region index, out of range, absent, read-only, oversize count
+		 * (above the 4096 this client negotiated) */
+		RAW(VFIO_USER_DEVICE_GET_REGION_INFO,
+		    ((struct vfio_user_region_info){ .argsz = sizeof(ri), .index = 30 }), 0, -EINVAL),
+		RAW(VFIO_USER_REGION_READ, RW(250, VFIO_PCI_CONFIG_REGION_INDEX, 8), 0, -EINVAL),
+		RAW(VFIO_USER_REGION_READ, RW(0, 5, 8), 0, -EINVAL),
+		{ VFIO_USER_REGION_WRITE, &wr, sizeof(wr.rw) + 4, 0, -EACCES },
+		RAW(VFIO_USER_REGION_READ, RW(0, 0, 8192), 0, -EINVAL),
+		/* SET_IRQS: fewer fds than vectors, bad index, MASK action */
+		RAW(VFIO_USER_DEVICE_SET_IRQS, IRQS(MSIX, 2, EVENTFD, TRIGGER), 1, -EINVAL),
+		RAW(VFIO_USER_DEVICE_SET_IRQS, IRQS(7, 1, EVENTFD, TRIGGER), 1, -EINVAL),
+		RAW(VFIO_USER_DEVICE_SET_IRQS, IRQS(MSIX, 1, EVENTFD, MASK), 1, -ENOTSUP),
+		/* DATA_NONE | ACTION_MASK masks, through the device model */
+		RAW(VFIO_USER_DEVICE_SET_IRQS, IRQS(INTX, 1, NONE, MASK), 0, 0),
+	};
 	int e = eventfd(0, EFD_CLOEXEC);
 	int before = count_fds();
 	int s = raw_attach(r);
 
-	/* anything before VERSION */
-	assert_int_equal(raw_call(r, s, VFIO_USER_DEVICE_GET_INFO, &di, sizeof(di), NULL, 0, NULL, 0), -EINVAL);
-	/* VERSION with bad JSON, then a good one, then a second one */
-	assert_int_equal(raw_call(r, s, VFIO_USER_VERSION, "\0\0\1\0{x}", 8, NULL, 0, NULL, 0), -EINVAL);
+	raw_cases(r, s, e, before_version, VN_ARRAY_SIZE(before_version));
 	raw_version(r, s);
-	assert_int_equal(raw_call(r, s, VFIO_USER_VERSION, "\0\0\1\0", 4, NULL, 0, NULL, 0), -EINVAL);
-	/* unknown and server-to-client commands */
-	assert_int_equal(raw_call(r, s, 99, NULL, 0, NULL, 0, NULL, 0), -ENOSYS);
-	assert_int_equal(raw_call(r, s, VFIO_USER_DMA_WRITE, NULL, 0, NULL, 0, NULL, 0), -ENOSYS);
-	/* an fd where none belongs is refused and closed */
-	assert_int_equal(raw_call(r, s, VFIO_USER_DEVICE_GET_INFO, &di, sizeof(di), &e, 1, NULL, 0), -EINVAL);
-	/* bad argsz, truncated payload */
-	di.argsz = 4;
-	assert_int_equal(raw_call(r, s, VFIO_USER_DEVICE_GET_INFO, &di, sizeof(di), NULL, 0, NULL, 0), -EINVAL);
-	assert_int_equal(raw_call(r, s, VFIO_USER_DEVICE_GET_REGION_INFO, &ri, 8, NULL, 0, NULL, 0), -EINVAL);
-	/* bad region index, out of range, read-only, oversize count */
-	ri.index = 30;
-	assert_int_equal(raw_call(r, s, VFIO_USER_DEVICE_GET_REGION_INFO, &ri, sizeof(ri), NULL, 0, NULL, 0), -EINVAL);
-	assert_int_equal(raw_call(r, s, VFIO_USER_REGION_READ, &rw, sizeof(rw), NULL, 0, NULL, 0), -EINVAL);
-	rw.offset = 0;
-	rw.region = 5;
-	assert_int_equal(raw_call(r, s, VFIO_USER_REGION_READ, &rw, sizeof(rw), NULL, 0, NULL, 0), -EINVAL);
-	assert_int_equal(raw_call(r, s, VFIO_USER_REGION_WRITE, &wr, sizeof(wr.rw) + 4, NULL, 0, NULL, 0), -EACCES);
-	rw.region = 0;
-	rw.count = 8192; /* above the 4096 this client negotiated */
-	assert_int_equal(raw_call(r, s, VFIO_USER_REGION_READ, &rw, sizeof(rw), NULL, 0, NULL, 0), -EINVAL);
-	/* SET_IRQS: fewer fds than vectors, bad index, MASK action */
-	assert_int_equal(raw_call(r, s, VFIO_USER_DEVICE_SET_IRQS, &is, sizeof(is), &e, 1, NULL, 0), -EINVAL);
-	is.count = 1;
-	is.index = 7;
-	assert_int_equal(raw_call(r, s, VFIO_USER_DEVICE_SET_IRQS, &is, sizeof(is), &e, 1, NULL, 0), -EINVAL);
-	is.index = MSIX;
-	is.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_MASK;
-	assert_int_equal(raw_call(r, s, VFIO_USER_DEVICE_SET_IRQS, &is, sizeof(is), &e, 1, NULL, 0), -ENOTSUP);
-	/* DATA_NONE | ACTION_MASK masks, through the device model */
-	is.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_MASK;
-	is.index = INTX;
-	assert_int_equal(raw_call(r, s, VFIO_USER_DEVICE_SET_IRQS, &is, sizeof(is), NULL, 0, NULL, 0), 0);
+	raw_cases(r, s, e, after_version, VN_ARRAY_SIZE(after_version));
 	assert_int_equal(LOAD(r->f.mask[0]), INTX);
 	assert_int_equal(LOAD(r->f.mask[3]), 1);
 	/* a reply sent to the server is ignored; no_reply gets no reply */
@@ -734,10 +549,7 @@ static void test_raw_bad_commands(void **state)
 	assert_int_equal(raw_send(r, s, VFIO_USER_DEVICE_RESET, VFIO_USER_F_NO_REPLY, NULL, 0, NULL, 0), 0);
 	assert_false(readable(s));
 	/* still in sync: a good command works */
-	di.argsz = sizeof(di);
-	memset(&ri, 0, sizeof(ri));
-	assert_int_equal(raw_call(r, s, VFIO_USER_DEVICE_GET_INFO, &di, sizeof(di), NULL, 0, &ri, 16), 0);
-	memcpy(&di, &ri, sizeof(di));
+	assert_int_equal(raw_call(r, s, VFIO_USER_DEVICE_GET_INFO, &di, sizeof(di), NULL, 0, &di, sizeof(di)), 0);
 	assert_int_equal(di.num_regions, VFU_MAX_REGIONS);
 	assert_true(di.flags & VFIO_DEVICE_FLAGS_PCI);
 	close(s);
@@ -749,37 +561,31 @@ static void test_raw_bad_commands(void **state)
 
 static void test_raw_dma(void **state)
 {
+	const uint32_t rd = VFIO_USER_F_DMA_READ, rdwr = rd | VFIO_USER_F_DMA_WRITE;
 	struct rig *r = *state;
 	int mfd = memfd_create("raw-dma", MFD_CLOEXEC);
-	struct vfio_user_dma_map m = { .argsz = sizeof(m), .flags = VFIO_USER_F_DMA_READ,
-				       .addr = 0x100000, .size = 0x2000 };
+	const struct raw_case maps[] = {
+		/* without an fd, with two */
+		RAW(VFIO_USER_DMA_MAP, DMAP(rd, 0x100000, 0, 0x2000), 0, -ENOTSUP),
+		RAW(VFIO_USER_DMA_MAP, DMAP(rd, 0x100000, 0, 0x2000), 2, -EINVAL),
+		/* larger than the file, unaligned offset, wrapping address */
+		RAW(VFIO_USER_DMA_MAP, DMAP(rd, 0x100000, 0, 0x5000), 1, -EINVAL),
+		RAW(VFIO_USER_DMA_MAP, DMAP(rd, 0x100000, 0x10, 0x2000), 1, -EINVAL),
+		RAW(VFIO_USER_DMA_MAP, DMAP(rd, UINT64_MAX - 0xfff, 0, 0x2000), 1, -EINVAL),
+		/* a read-only window at 1 MiB, and one below it */
+		RAW(VFIO_USER_DMA_MAP, DMAP(rd, 0x100000, 0, 0x2000), 1, 0),
+		RAW(VFIO_USER_DMA_MAP, DMAP(rdwr, 0x80000, 0, 0x2000), 1, 0),
+	};
 	struct vfio_user_dma_unmap u = { .argsz = sizeof(u), .addr = 0x100000, .size = 0x1000 };
-	int before, s, two[2];
+	struct vfio_user_dma_map m = DMAP(rdwr, 0, 0, 0x2000);
+	int before, s;
 	char *p;
 
 	assert_int_equal(ftruncate(mfd, 0x4000), 0);
-	two[0] = two[1] = mfd;
 	before = count_fds();
 	s = raw_attach(r);
 	raw_version(r, s);
-	/* without an fd, with two */
-	assert_int_equal(raw_call(r, s, VFIO_USER_DMA_MAP, &m, sizeof(m), NULL, 0, NULL, 0), -ENOTSUP);
-	assert_int_equal(raw_call(r, s, VFIO_USER_DMA_MAP, &m, sizeof(m), two, 2, NULL, 0), -EINVAL);
-	/* larger than the file, unaligned offset, wrapping address */
-	m.size = 0x5000;
-	assert_int_equal(raw_call(r, s, VFIO_USER_DMA_MAP, &m, sizeof(m), &mfd, 1, NULL, 0), -EINVAL);
-	m.size = 0x2000;
-	m.offset = 0x10;
-	assert_int_equal(raw_call(r, s, VFIO_USER_DMA_MAP, &m, sizeof(m), &mfd, 1, NULL, 0), -EINVAL);
-	m.offset = 0;
-	m.addr = UINT64_MAX - 0xfff;
-	assert_int_equal(raw_call(r, s, VFIO_USER_DMA_MAP, &m, sizeof(m), &mfd, 1, NULL, 0), -EINVAL);
-	/* a read-only window at 1 MiB, and one below it */
-	m.addr = 0x100000;
-	assert_int_equal(raw_call(r, s, VFIO_USER_DMA_MAP, &m, sizeof(m), &mfd, 1, NULL, 0), 0);
-	m.addr = 0x80000;
-	m.flags |= VFIO_USER_F_DMA_WRITE;
-	assert_int_equal(raw_call(r, s, VFIO_USER_DMA_MAP, &m, sizeof(m), &mfd, 1, NULL, 0), 0);
+	raw_cases(r, s, mfd, maps, VN_ARRAY_SIZE(maps));
 	/* overlaps: inside, straddling either end */
 	static const uint64_t clash[] = { 0x7f000, 0x80000, 0x81000, 0xff000, 0x100000, 0x101000 };
 	for (unsigned i = 0; i < VN_ARRAY_SIZE(clash); i++) {
