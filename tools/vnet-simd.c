@@ -28,6 +28,7 @@ static void usage(FILE *f)
 		"usage: vnet-simd --socket PATH --mode loopback|pair|tap:IFNAME|sink|source\n"
 		"                 [--socket PATH2 (pair)] [--mac XX:XX:XX:XX:XX:XX] [--queues N]\n"
 		"                 [--qsize N] [--mtu N] [--size N] [--fault NAME[@N]]\n"
+		"                 [--irq msix|intx] [--vectors N]\n"
 		"See vnet-simd(8).\n");
 }
 
@@ -108,7 +109,8 @@ static void print_stats(struct sim_host *h, const char *const *paths)
 			frames += st.qp[q].tx_frames + st.qp[q].rx_frames;
 		}
 		printf("  ctrl_ok: %" PRIu64 "\n  ctrl_err: %" PRIu64 "\n  bad_desc: %" PRIu64
-		       "\n  faults: %" PRIu64 "\n", st.ctrl_ok, st.ctrl_err, st.bad_desc, st.faults);
+		       "\n  faults: %" PRIu64 "\n  intx: %" PRIu64 "\n", st.ctrl_ok, st.ctrl_err,
+		       st.bad_desc, st.faults, st.intx);
 		cpu = st.cpu_ns; /* one thread serves every end */
 	}
 	printf("device thread CPU: %.3f ms, %.1f ns per frame (tx_frames + rx_frames = %" PRIu64 ")\n",
@@ -122,6 +124,7 @@ int main(int argc, char **argv)
 		{ "mac", required_argument, NULL, 'a' },    { "queues", required_argument, NULL, 'q' },
 		{ "qsize", required_argument, NULL, 'z' },  { "mtu", required_argument, NULL, 'u' },
 		{ "size", required_argument, NULL, 'n' },   { "fault", required_argument, NULL, 'f' },
+		{ "irq", required_argument, NULL, 'i' },    { "vectors", required_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
 	};
 	const char *paths[2] = { NULL, NULL }, *mode = NULL, *colon;
