@@ -244,13 +244,23 @@ static void relay(struct vn_net *n)
 		vn_debug("virtio-net: relaying an interrupt: %s", strerror(errno));
 }
 
-/* The single MSI-X vector fired (engine thread): it may be a configuration
- * change (MSI-X has no ISR status to tell, virtio 1.2 §4.1.4.5), so look,
- * then wake the queues. */
+/*
+ * The single MSI-X vector fired (engine thread): a configuration change or
+ * queue work. The device sets ISR status's configuration bit before it
+ * notifies a configuration change, MSI-X or not (virtio 1.2 §4.1.4.5.1), so
+ * one ISR read (which clears it) tells; without ISR access, or when the
+ * read fails, look at the device anyway. Then wake the queues.
+ */
 static void on_single(void *arg)
 {
-	vn_net_config_event(arg);
-	relay(arg);
+	struct vn_net *n = arg;
+	uint8_t isr = VIRTIO_PCI_ISR_CONFIG;
+
+	if (n->t->ops->isr_read && n->t->ops->isr_read(n->t, &isr))
+		isr = VIRTIO_PCI_ISR_CONFIG;
+	if (isr & VIRTIO_PCI_ISR_CONFIG)
+		vn_net_config_event(n);
+	relay(n);
 }
 
 /*
