@@ -45,6 +45,7 @@
 #include <net/if.h>
 
 #include "port.h"
+#include "linkwatch.h"
 #include "relay.h"
 #include "log.h"
 
@@ -75,6 +76,7 @@ struct tap_port {
 	uint8_t mac[6];
 	unsigned mtu, qsize;
 	struct tap_queue *q;
+	struct vn_linkwatch links; /* link events; the queues' ev_src */
 };
 
 static struct tap_port *tp(struct vn_port *p)
@@ -286,9 +288,33 @@ static int queue_watch(struct tap_port *p, struct tap_queue *q)
 	return rc;
 }
 
+/* Link up/down events (linkwatch.h), from the state the interface has now;
+ * they also wake waiters, who then see an interface that went away. */
+static int watch_links(struct tap_port *p)
+{
+	struct ifreq ifr;
+	int rc = if_ioctl(p, SIOCGIFINDEX, &ifr), idx;
+
+	if (rc)
+		return vn_err(rc, "tap: SIOCGIFINDEX %s: %s", p->ifname, strerror(-rc));
+	idx = ifr.ifr_ifindex;
+	rc = if_ioctl(p, SIOCGIFFLAGS, &ifr);
+	if (rc)
+		return vn_err(rc, "tap: SIOCGIFFLAGS %s: %s", p->ifname, strerror(-rc));
+	rc = vn_linkwatch_open(&p->links, idx, (ifr.ifr_flags & IFF_RUNNING) != 0, NULL, NULL,
+			       "tap");
+	if (rc)
+		return rc;
+	p->port.event_fd = p->links.ev_fd;
+	for (unsigned i = 0; i < p->port.pairs; i++)
+		p->q[i].pub.ev_src = p->links.src;
+	return 0;
+}
+
 /* Release what exists of p; safe on a partly opened port. */
 static void tap_free(struct tap_port *p)
 {
+	vn_linkwatch_close(&p->links);
 	for (unsigned i = 0; p->q && i < p->port.pairs; i++) {
 		struct tap_queue *q = &p->q[i];
 
@@ -330,6 +356,7 @@ static int tap_open(const struct vn_uri *u, const struct vnet_dev_opts *o, struc
 		return vn_err(-ENOMEM, "tap: out of memory");
 	p->port.ops = &vn_tap_port_ops;
 	p->port.event_fd = -1;
+	vn_linkwatch_init(&p->links);
 	p->qsize = qsize;
 	memcpy(p->ifname, u->target, strnlen(u->target, IFNAMSIZ - 1)); /* uri.c checked the length */
 	/* Any socket takes the SIOC[GS]IF* ioctls; AF_UNIX needs no network stack. */
@@ -361,6 +388,9 @@ static int tap_open(const struct vn_uri *u, const struct vnet_dev_opts *o, struc
 	if (rc)
 		goto err;
 	link_up(p);
+	rc = watch_links(p);
+	if (rc)
+		goto err;
 	*out = &p->port;
 	return 0;
 err:
@@ -595,12 +625,9 @@ static void tap_disarm(struct vnet_queue *pub, bool tx)
 		vn_relay_disarm(&tq(pub)->wake);
 }
 
-/* No device events: link changes are only visible in vnet_dev_info(). */
 static int tap_event(struct vn_port *p, int *type)
 {
-	(void)p;
-	(void)type;
-	return 0;
+	return vn_linkwatch_pop(&tp(p)->links, type);
 }
 
 const struct vn_port_ops vn_tap_port_ops = {

@@ -10,8 +10,9 @@
  * (relay.h) turns that into the queue's eventfd (rx_fd), as vnet.h wants
  * of vnet_queue_fd(). TX has no descriptor (tx_fd -1):
  * waits for TX look again every millisecond (wait.c). The port's event
- * source (ev_src) is an rtnetlink socket that fires on link changes, so a
- * waiter learns that the interface went away (see on_link()).
+ * source (ev_src) is its link watch (linkwatch.h): link up and down reach
+ * vnet_dev_event(), and a waiter learns that the interface went away (see
+ * on_link()).
  */
 #include "xdp.h"
 
@@ -28,7 +29,6 @@
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
-#include <linux/rtnetlink.h>
 #include <linux/sockios.h>
 
 #include "event.h"
@@ -170,43 +170,35 @@ static int xq_open(struct xdp_port *x, struct xq *q, unsigned queue_id)
 /*
  * The kernel tells an AF_XDP socket that its interface went away only by
  * the socket's error, and its poll then reports nothing, so a waiter
- * sleeping on RX would never hear of it. So the port listens to rtnetlink's
- * link group: on each notification (in the event engine's thread) it
- * drains the socket and checks every queue's socket error, which the
- * kernel sets before it announces the deletion. The engine then wakes the
- * waiters (the queues' ev_src), who find the port broken. The messages
- * themselves are not read: any link change is reason enough to look.
+ * sleeping on RX would never hear of it. So on each link notification
+ * (linkwatch.h, in the event engine's thread) the port checks every
+ * queue's socket error, which the kernel sets before it announces the
+ * deletion. The engine then wakes the waiters (the queues' ev_src), who
+ * find the port broken.
  */
 static void on_link(void *arg)
 {
 	struct xdp_port *x = arg;
-	char buf[4096];
 
-	for (;;) {
-		ssize_t n = recv(x->nl_fd, buf, sizeof(buf), MSG_DONTWAIT);
-
-		/* ENOBUFS: messages were lost to an overrun; read on. */
-		if (n <= 0 && !(n < 0 && errno == ENOBUFS))
-			break;
-	}
 	for (unsigned i = 0; i < x->port.pairs; i++)
 		vn_xq_check_alive(&x->q[i]);
 }
 
-static int watch_links(struct xdp_port *x)
+static int watch_links(struct xdp_port *x, int ifindex)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	struct ifreq ifr = { 0 };
 	int rc;
 
-	x->nl_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
-	if (x->nl_fd < 0 || bind(x->nl_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return vn_err(-errno, "xdp: listening to link changes (rtnetlink): %s",
-			      strerror(errno));
-	rc = vn_ev_add(x->nl_fd, on_link, x, &x->nl_src);
+	memcpy(ifr.ifr_name, x->ifname, sizeof(x->ifname));
+	if (ioctl(x->ctl_fd, SIOCGIFFLAGS, &ifr) < 0)
+		return vn_err(-errno, "xdp: reading the flags of %s: %s", x->ifname, strerror(errno));
+	rc = vn_linkwatch_open(&x->links, ifindex, (ifr.ifr_flags & IFF_RUNNING) != 0, on_link, x,
+			       "xdp");
 	if (rc)
 		return rc;
+	x->port.event_fd = x->links.ev_fd;
 	for (unsigned i = 0; i < x->port.pairs; i++)
-		x->q[i].pub.ev_src = x->nl_src;
+		x->q[i].pub.ev_src = x->links.src;
 	return 0;
 }
 
@@ -214,10 +206,7 @@ static int watch_links(struct xdp_port *x)
 static void teardown(struct xdp_port *x, unsigned nq)
 {
 	/* First the link watch, whose callback looks at the queues. */
-	if (x->nl_src)
-		vn_ev_del(x->nl_src);
-	if (x->nl_fd >= 0)
-		close(x->nl_fd);
+	vn_linkwatch_close(&x->links);
 	drain(x, nq);
 	/* First the program, so that no frame is redirected to a socket that
 	 * is going away. */
@@ -266,7 +255,8 @@ static int xp_open(const struct vn_uri *u, const struct vnet_dev_opts *o, struct
 	x = calloc(1, sizeof(*x));
 	if (!x)
 		return vn_err(-ENOMEM, "xdp: out of memory");
-	x->ctl_fd = x->nl_fd = -1;
+	x->ctl_fd = -1;
+	vn_linkwatch_init(&x->links);
 	x->prog = (struct vn_xdp_prog){ .map_fd = -1, .prog_fd = -1 };
 	x->q = aligned_alloc(64, pairs * sizeof(*x->q));
 	if (!x->q) {
@@ -293,7 +283,7 @@ static int xp_open(const struct vn_uri *u, const struct vnet_dev_opts *o, struct
 		nq++;
 	}
 	if (!rc)
-		rc = watch_links(x);
+		rc = watch_links(x, ifindex);
 	if (rc)
 		goto fail;
 	vn_info("xdp: %s queues %u..%u, %s mode, %u frames of %u bytes each", x->ifname, first,
@@ -351,9 +341,7 @@ static struct vnet_queue *xp_queue(struct vn_port *p, unsigned qp)
 
 static int xp_event(struct vn_port *p, int *type)
 {
-	(void)p; /* no device events: link changes are the kernel's business */
-	(void)type;
-	return 0;
+	return vn_linkwatch_pop(&xport(p)->links, type);
 }
 
 const struct vn_port_ops vn_xdp_port_ops = {

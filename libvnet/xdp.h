@@ -20,6 +20,7 @@
 
 #include <xdp/xsk.h>
 
+#include "linkwatch.h"
 #include "port.h"
 #include "relay.h"
 #include "xdp_prog.h"
@@ -58,8 +59,7 @@ struct xdp_port {
 	uint8_t broken;        /* atomic */
 	uint32_t qsize, tx_cap;
 	struct vn_xdp_prog prog;
-	int nl_fd;             /* rtnetlink link notifications (see xdp.c) */
-	uint32_t nl_src;       /* its event engine source */
+	struct vn_linkwatch links; /* link events, and the queues' ev_src (see xdp.c) */
 	struct xq *q;
 };
 

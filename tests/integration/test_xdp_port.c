@@ -34,6 +34,7 @@
 #include "vnet/socket.h"
 #include "vnet/vnet.h"
 #include "../unit/testutil.h"
+#include "events.h"
 #include "frames.h"
 
 #define MIN_LEN 60
@@ -187,7 +188,7 @@ static void test_info(void **state)
 	assert_true(vnet_queue_fd(q, VNET_WAIT_RX) >= 0);
 	assert_int_equal(vnet_queue_fd(q, VNET_WAIT_TX), -1);
 	assert_int_equal(errno, ENOTSUP);
-	assert_int_equal(vnet_dev_event_fd(dev), -1);
+	assert_true(vnet_dev_event_fd(dev) >= 0); /* link events */
 	vnet_dev_close(dev);
 }
 
@@ -534,6 +535,28 @@ static int app_recv_any(struct vnet_wait *w, uint8_t *f, size_t *len)
 }
 
 /* queues=2 binds a socket to each queue; @QUEUE picks where to start. */
+/* The peer going down takes va's carrier: LINK_DOWN, then LINK_UP, through
+ * vnet_dev_event() and its descriptor; vnet_dev_info() agrees. */
+static void test_link_events(void **state)
+{
+	struct vnet_dev_info i = { .sz = sizeof(i) };
+	struct vnet_queue *q;
+	struct vnet_dev *dev = open_dev("xdp:va", &q);
+
+	(void)state;
+	assert_int_equal(next_event(dev, 0), 0);
+	assert_int_equal(system("ip link set vb down"), 0);
+	assert_int_equal(next_event(dev, TIMEOUT_MS), VNET_EV_LINK_DOWN);
+	assert_int_equal(vnet_dev_info(dev, &i), 0);
+	assert_int_equal(i.link_up, 0);
+	assert_int_equal(i.broken, 0);
+	assert_int_equal(system("ip link set vb up"), 0);
+	assert_int_equal(next_event(dev, TIMEOUT_MS), VNET_EV_LINK_UP);
+	assert_int_equal(vnet_dev_info(dev, &i), 0);
+	assert_int_equal(i.link_up, 1);
+	vnet_dev_close(dev);
+}
+
 static void test_two_queues(void **state)
 {
 	struct vnet_dev_info i = { .sz = sizeof(i) };
@@ -631,6 +654,7 @@ int main(void)
 		cmocka_unit_test(test_close_detaches),
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_vanish),
+		cmocka_unit_test(test_link_events),
 		cmocka_unit_test(test_two_queues),
 	};
 	struct vnet_dev *dev = NULL;

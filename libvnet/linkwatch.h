@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Link events of a kernel interface, for the ports on one (tap:, xdp:):
+ * an rtnetlink socket on the link group, whose messages the event engine's
+ * thread reads (a callback source, event.h). Each change of the interface's
+ * running state (IFF_RUNNING: up, with a carrier; gone counts as down)
+ * queues VNET_EV_LINK_UP or VNET_EV_LINK_DOWN for vnet_dev_event() and
+ * signals an eventfd, its vnet_dev_event_fd(). On every notification the
+ * port's own hook runs too (xdp: checks its sockets' errors).
+ */
+#ifndef VN_LINKWATCH_H
+#define VN_LINKWATCH_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#define VN_LINKWATCH_EVQ 16 /* events kept until read; later ones are dropped */
+
+struct vn_linkwatch {
+	int nl_fd;             /* rtnetlink socket, RTMGRP_LINK */
+	int ev_fd;             /* eventfd: signalled when an event is queued */
+	uint32_t src;          /* the engine source of nl_fd: waiters' ev_src */
+	int ifindex;
+	int up;                /* the running state last seen: 1 or 0 */
+	void (*hook)(void *arg);
+	void *arg;
+	pthread_mutex_t lock;  /* evq */
+	uint8_t evq[VN_LINKWATCH_EVQ];
+	unsigned head, len;
+};
+
+/* Set w up empty (vn_linkwatch_close() is then harmless). */
+void vn_linkwatch_init(struct vn_linkwatch *w);
+
+/*
+ * Watch interface ifindex, whose running state is up now (1 or 0); hook
+ * (may be NULL) is called with arg in the engine thread on each link
+ * notification. who names the port in messages. 0 or -errno.
+ */
+int vn_linkwatch_open(struct vn_linkwatch *w, int ifindex, int up, void (*hook)(void *arg),
+		      void *arg, const char *who);
+
+/* The oldest queued event in *type: 1, 0 when none (the eventfd's count is
+ * then consumed, so its next signal is news). */
+int vn_linkwatch_pop(struct vn_linkwatch *w, int *type);
+
+void vn_linkwatch_close(struct vn_linkwatch *w);
+
+#endif
