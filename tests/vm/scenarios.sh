@@ -175,7 +175,8 @@ s_info() {
 }
 
 # 4b. The kernel sends FRAMES frames in vnetperf's format (vm-rawsend, over
-# AF_PACKET on NIC B): libvnet receives all of them, in order, intact.
+# AF_PACKET on NIC B): libvnet receives all of them, intact, in order but for
+# what QEMU itself swaps (below).
 s_rx() {
 	rm -f /tmp/rx.out
 	# -i 1: the progress lines flush stdout, header line included.
@@ -192,11 +193,18 @@ s_rx() {
 	wait $ppid
 	prc=$?
 	[ $prc -eq 0 ] || { fail rx "vnetperf rx exited with $prc" /tmp/rx.out; return; }
-	if ! grep -q "^  rx $frames frames" /tmp/rx.out ||
-		! grep -q "^  lost 0  reordered 0  corrupt 0" /tmp/rx.out; then
-		fail rx "frames lost, reordered or corrupt" /tmp/rx.out
+	# Every frame, intact. Order: QEMU's net queue (net/queue.c,
+	# qemu_net_queue_send()) hands a new packet to a receiver that has buffers
+	# again before it flushes one it had to queue while the receiver had none,
+	# so a pair can arrive swapped; each late frame counts as lost, then as
+	# reordered. Frames that never arrive (lost > reordered) fail.
+	set -- $(sed -n 's/^  lost \([0-9]*\)  reordered \([0-9]*\)  corrupt \([0-9]*\)$/\1 \2 \3/p' /tmp/rx.out)
+	if ! grep -q "^  rx $frames frames" /tmp/rx.out || [ $# -ne 3 ] || [ "$1" -ne "$2" ] ||
+		[ "$3" -ne 0 ]; then
+		fail rx "frames lost or corrupt" /tmp/rx.out
 		return
 	fi
+	[ "$2" -eq 0 ] || echo "    rx: $2 frame(s) overtaken inside QEMU's net queue, all arrived"
 	pass rx
 }
 
