@@ -28,10 +28,7 @@ static void push(struct vn_linkwatch *w, int type)
 	uint64_t one = 1;
 
 	pthread_mutex_lock(&w->lock);
-	if (w->len < VN_LINKWATCH_EVQ) {
-		w->evq[(w->head + w->len) % VN_LINKWATCH_EVQ] = (uint8_t)type;
-		w->len++;
-	}
+	vn_evq_push(&w->evq, type);
 	pthread_mutex_unlock(&w->lock);
 	if (write(w->ev_fd, &one, sizeof(one)) != sizeof(one))
 		vn_debug("link watch: eventfd: %s", strerror(errno));
@@ -103,15 +100,10 @@ int vn_linkwatch_open(struct vn_linkwatch *w, int ifindex, int up, void (*hook)(
 
 static int take(struct vn_linkwatch *w, int *type)
 {
-	int got = 0;
+	int got;
 
 	pthread_mutex_lock(&w->lock);
-	if (w->len) {
-		*type = w->evq[w->head];
-		w->head = (w->head + 1) % VN_LINKWATCH_EVQ;
-		w->len--;
-		got = 1;
-	}
+	got = vn_evq_pop(&w->evq, type);
 	pthread_mutex_unlock(&w->lock);
 	return got;
 }

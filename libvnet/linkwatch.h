@@ -14,7 +14,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#define VN_LINKWATCH_EVQ 16 /* events kept until read; later ones are dropped */
+#include "evq.h"
 
 struct vn_linkwatch {
 	int nl_fd;             /* rtnetlink socket, RTMGRP_LINK */
@@ -25,8 +25,7 @@ struct vn_linkwatch {
 	void (*hook)(void *arg);
 	void *arg;
 	pthread_mutex_t lock;  /* evq */
-	uint8_t evq[VN_LINKWATCH_EVQ];
-	unsigned head, len;
+	struct vn_evq evq;
 };
 
 /* Set w up empty (vn_linkwatch_close() is then harmless). */

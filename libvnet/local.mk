@@ -6,7 +6,7 @@ libvnet_libvnet_core_la_SOURCES += \
 	libvnet/compiler.h
 # public device and queue API (vnet.h); the io_uring event engine and waits
 libvnet_libvnet_core_la_SOURCES += libvnet/device.c \
-	libvnet/event.c libvnet/event.h libvnet/wait.c libvnet/port.h
+	libvnet/event.c libvnet/event.h libvnet/wait.c libvnet/port.h libvnet/evq.h
 # the tap: port (a kernel TAP interface)
 libvnet_libvnet_core_la_SOURCES += libvnet/tap.c libvnet/relay.c libvnet/relay.h \
 	libvnet/linkwatch.c libvnet/linkwatch.h

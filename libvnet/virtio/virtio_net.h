@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "vnet/vnet.h"
+#include "evq.h"
 #include "port.h"
 #include "virtio/transport.h"
 #include "virtio/virtqueue.h"
@@ -35,7 +36,6 @@
 #define VN_NET_CTRL_TIMEOUT_MS 1000
 #define VN_NET_CLOSE_DRAIN_MS 200 /* vn_net_close(): time frames in flight get to leave */
 #define VN_NET_ETH_OVERHEAD 18u /* Ethernet header and one VLAN tag */
-#define VN_NET_EVQ 16u          /* device events kept until read */
 
 struct vn_net;
 
@@ -90,8 +90,7 @@ struct vn_net {
 	uint32_t *irq_src;
 	/* Device events from configuration change interrupts (under ev_lock). */
 	pthread_mutex_t ev_lock;
-	uint8_t evq[VN_NET_EVQ];
-	unsigned ev_head, ev_len;
+	struct vn_evq evq;
 	int link;              /* last link state seen: 1 up, 0 down */
 	bool reset_seen;       /* NEEDS_RESET (or a vanished device) reported */
 };

@@ -333,16 +333,6 @@ void vn_net_irq_stop(struct vn_net *n)
 	n->intx = n->relay = false;
 }
 
-static void push_event(struct vn_net *n, int type)
-{
-	/* A full queue keeps the oldest events and drops the newest: the
-	 * current state can always be read with vnet_dev_info(). */
-	if (n->ev_len < VN_NET_EVQ) {
-		n->evq[(n->ev_head + n->ev_len) % VN_NET_EVQ] = (uint8_t)type;
-		n->ev_len++;
-	}
-}
-
 void vn_net_config_event(struct vn_net *n)
 {
 	uint8_t st;
@@ -356,7 +346,7 @@ void vn_net_config_event(struct vn_net *n)
 	rc = n->t->ops->get_status(n->t, &st);
 	if (rc || st == 0xff || (st & VIRTIO_CONFIG_S_NEEDS_RESET)) {
 		n->reset_seen = true;
-		push_event(n, VNET_EV_NEEDS_RESET);
+		vn_evq_push(&n->evq, VNET_EV_NEEDS_RESET);
 		if (!__atomic_exchange_n(&n->broken, 1, __ATOMIC_RELAXED))
 			vn_log(VN_LOG_ERR, "device broken: %s; the device is stopped",
 			       rc ? "its status cannot be read" : "it set NEEDS_RESET");
@@ -365,7 +355,7 @@ void vn_net_config_event(struct vn_net *n)
 	/* virtio 1.2 §5.1.4: the link state lives in the status field. */
 	if (vn_net_link_up(n, &up) == 0 && up != n->link) {
 		n->link = up;
-		push_event(n, up ? VNET_EV_LINK_UP : VNET_EV_LINK_DOWN);
+		vn_evq_push(&n->evq, up ? VNET_EV_LINK_UP : VNET_EV_LINK_DOWN);
 	}
 out:
 	pthread_mutex_unlock(&n->ev_lock);
@@ -373,15 +363,10 @@ out:
 
 int vn_net_event_pop(struct vn_net *n, int *type)
 {
-	int got = 0;
+	int got;
 
 	pthread_mutex_lock(&n->ev_lock);
-	if (n->ev_len) {
-		*type = n->evq[n->ev_head];
-		n->ev_head = (n->ev_head + 1) % VN_NET_EVQ;
-		n->ev_len--;
-		got = 1;
-	}
+	got = vn_evq_pop(&n->evq, type);
 	pthread_mutex_unlock(&n->ev_lock);
 	return got;
 }
