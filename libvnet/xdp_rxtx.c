@@ -347,9 +347,11 @@ bool vn_xq_ready(struct vnet_queue *pub, bool tx)
 
 /*
  * Arming: make sure the kernel can make progress (TX descriptors still
- * queued are kicked, the fill ring is rung if the kernel asks), check the
- * socket is alive, renew the relay's watch (RX), then a full barrier and
- * one more look at the rings.
+ * queued are kicked, the fill ring is rung if the kernel asks), renew the
+ * relay's watch (RX), then a full barrier and one more look at the rings.
+ * An interface that went away is the link watch's to notice (xdp.c
+ * on_link(), which marks the port broken and wakes waiters): no system
+ * call for it here.
  */
 bool vn_xq_arm(struct vnet_queue *pub, bool tx)
 {
@@ -358,7 +360,6 @@ bool vn_xq_arm(struct vnet_queue *pub, bool tx)
 	if (!vn_xq_broken(q)) {
 		vn_xq_tx_kick(q);
 		vn_xq_rx_kick(q);
-		vn_xq_check_alive(q);
 	}
 	/* No wake-up would come when the watch cannot be renewed: have the
 	 * caller poll instead. */
