@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Waiting for device events in tests (include after <cmocka.h>). */
+/* Device events and device state in tests (include after <cmocka.h>). */
 #ifndef VNET_TEST_EVENTS_H
 #define VNET_TEST_EVENTS_H
 
+#include <errno.h>
 #include <poll.h>
 
 #include "vnet/vnet.h"
@@ -21,6 +22,22 @@ static inline int next_event(struct vnet_dev *d, int timeout_ms)
 			return 0;
 	assert_int_equal(rc, 1);
 	return ev.type;
+}
+
+/* d's interface went away: queue q's calls fail with ENETDOWN, and
+ * vnet_dev_info() reports it broken with its link down. */
+static inline void expect_gone(struct vnet_dev *d, struct vnet_queue *q)
+{
+	struct vnet_dev_info i = { .sz = sizeof(i) };
+	struct vnet_buf b;
+
+	assert_int_equal(vnet_rx_peek(q, &b, 1), -1);
+	assert_int_equal(errno, ENETDOWN);
+	assert_int_equal(vnet_tx_reserve(q, &b, 1), -1);
+	assert_int_equal(errno, ENETDOWN);
+	assert_int_equal(vnet_dev_info(d, &i), 0);
+	assert_int_equal(i.broken, 1);
+	assert_int_equal(i.link_up, 0);
 }
 
 #endif
