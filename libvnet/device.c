@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,9 @@
 
 struct vnet_dev {
 	struct vn_port *port;
+	pthread_mutex_t set_lock; /* serialises settings (vnet_dev_set_*()) */
 	char uri[256];
+	char name[16];            /* control-plane name; "" without one */
 };
 
 static int fail(int rc)
@@ -113,6 +116,7 @@ static int dev_open(const char *uri, const struct vnet_dev_opts *opts, struct vn
 		free(dev);
 		return rc;
 	}
+	pthread_mutex_init(&dev->set_lock, NULL);
 	*devp = dev;
 	return 0;
 }
@@ -132,6 +136,7 @@ VNET_API void vnet_dev_close(struct vnet_dev *dev)
 	if (!dev)
 		return;
 	dev->port->ops->close(dev->port);
+	pthread_mutex_destroy(&dev->set_lock);
 	free(dev);
 }
 
@@ -145,6 +150,7 @@ VNET_API int vnet_dev_info(struct vnet_dev *dev, struct vnet_dev_info *info)
 	if (info->sz < sizeof(size_t))
 		return fail(vn_err(-EINVAL, "vnet_dev_info: sz %zu is too small", info->sz));
 	strcpy(i.uri, dev->uri);
+	strcpy(i.name, dev->name);
 	dev->port->ops->info(dev->port, &i);
 	i.sz = info->sz;
 	memcpy(info, &i, VN_MIN(info->sz, sizeof(i)));
@@ -241,4 +247,123 @@ VNET_API int vnet_dev_event_fd(struct vnet_dev *dev)
 	if (dev->port->event_fd < 0)
 		return fail(vn_err(-ENOTSUP, "vnet_dev_event_fd: the device runs without interrupts"));
 	return dev->port->event_fd;
+}
+
+/* Settings: one port op, serialised here (port.h). */
+static int dev_set(struct vnet_dev *dev, const struct vn_set *s, const char *what)
+{
+	int rc;
+
+	vn_err_clear();
+	if (!dev)
+		return fail(vn_err(-EINVAL, "%s: dev is NULL", what));
+	if (!dev->port->ops->set)
+		return fail(vn_err(-EOPNOTSUPP, "%s: a %s device has no settings", what,
+				   dev->port->ops->name));
+	pthread_mutex_lock(&dev->set_lock);
+	rc = dev->port->ops->set(dev->port, s);
+	pthread_mutex_unlock(&dev->set_lock);
+	return rc ? fail(rc) : 0;
+}
+
+static int set_val(struct vnet_dev *dev, enum vn_set_kind kind, unsigned val, const char *what)
+{
+	struct vn_set s = { .kind = kind, .val = val };
+
+	return dev_set(dev, &s, what);
+}
+
+static int set_mac(struct vnet_dev *dev, enum vn_set_kind kind, const uint8_t mac[6],
+		   const char *what)
+{
+	struct vn_set s = { .kind = kind };
+
+	if (!mac) {
+		vn_err_clear();
+		return fail(vn_err(-EINVAL, "%s: mac is NULL", what));
+	}
+	memcpy(s.mac, mac, sizeof(s.mac));
+	return dev_set(dev, &s, what);
+}
+
+VNET_API int vnet_dev_set_mtu(struct vnet_dev *dev, unsigned mtu)
+{
+	return set_val(dev, VN_SET_MTU, mtu, "vnet_dev_set_mtu");
+}
+
+VNET_API int vnet_dev_set_up(struct vnet_dev *dev, int up)
+{
+	return set_val(dev, VN_SET_UP, up != 0, "vnet_dev_set_up");
+}
+
+VNET_API int vnet_dev_set_promisc(struct vnet_dev *dev, int on)
+{
+	return set_val(dev, VN_SET_PROMISC, on != 0, "vnet_dev_set_promisc");
+}
+
+VNET_API int vnet_dev_set_allmulti(struct vnet_dev *dev, int on)
+{
+	return set_val(dev, VN_SET_ALLMULTI, on != 0, "vnet_dev_set_allmulti");
+}
+
+VNET_API int vnet_dev_set_queue_pairs(struct vnet_dev *dev, unsigned n)
+{
+	return set_val(dev, VN_SET_QUEUE_PAIRS, n, "vnet_dev_set_queue_pairs");
+}
+
+VNET_API int vnet_dev_vlan_add(struct vnet_dev *dev, unsigned vid)
+{
+	return set_val(dev, VN_SET_VLAN_ADD, vid, "vnet_dev_vlan_add");
+}
+
+VNET_API int vnet_dev_vlan_del(struct vnet_dev *dev, unsigned vid)
+{
+	return set_val(dev, VN_SET_VLAN_DEL, vid, "vnet_dev_vlan_del");
+}
+
+VNET_API int vnet_dev_set_mac(struct vnet_dev *dev, const uint8_t mac[6])
+{
+	return set_mac(dev, VN_SET_MAC, mac, "vnet_dev_set_mac");
+}
+
+VNET_API int vnet_dev_mac_add(struct vnet_dev *dev, const uint8_t mac[6])
+{
+	return set_mac(dev, VN_SET_MAC_ADD, mac, "vnet_dev_mac_add");
+}
+
+VNET_API int vnet_dev_mac_del(struct vnet_dev *dev, const uint8_t mac[6])
+{
+	return set_mac(dev, VN_SET_MAC_DEL, mac, "vnet_dev_mac_del");
+}
+
+VNET_API int vnet_dev_filters(struct vnet_dev *dev, struct vnet_dev_filters *f)
+{
+	struct vnet_dev_filters all = { .sz = sizeof(all) };
+
+	vn_err_clear();
+	if (!dev || !f)
+		return fail(vn_err(-EINVAL, "vnet_dev_filters: dev and f are required"));
+	if (f->sz < sizeof(size_t))
+		return fail(vn_err(-EINVAL, "vnet_dev_filters: sz %zu is too small", f->sz));
+	if (dev->port->ops->filters) {
+		pthread_mutex_lock(&dev->set_lock);
+		dev->port->ops->filters(dev->port, &all);
+		pthread_mutex_unlock(&dev->set_lock);
+	}
+	all.sz = f->sz;
+	memcpy(f, &all, VN_MIN(f->sz, sizeof(all)));
+	return 0;
+}
+
+VNET_API int vnet_dev_xstats(struct vnet_dev *dev, struct vnet_xstat *xs, unsigned n)
+{
+	int rc;
+
+	vn_err_clear();
+	if (!dev || (n && !xs))
+		return fail(vn_err(-EINVAL, "vnet_dev_xstats: dev (and xs for n > 0) are required"));
+	if (!dev->port->ops->xstats)
+		return 0;
+	rc = dev->port->ops->xstats(dev->port, xs, n);
+	return rc < 0 ? fail(rc) : rc;
 }

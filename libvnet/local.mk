@@ -1,5 +1,5 @@
 # libvnet/: core (logging and errors, URI parsing, public device API)
-vnetinclude_HEADERS += libvnet/include/vnet/vnet.h
+vnetinclude_HEADERS += libvnet/include/vnet/vnet.h libvnet/include/vnet/ctl.h
 libvnet_libvnet_core_la_SOURCES += \
 	libvnet/log.c libvnet/log.h \
 	libvnet/uri.c libvnet/uri.h \

@@ -39,6 +39,33 @@ struct vnet_queue {
 	uint32_t ev_src;       /* the device's event source, which also ends waits; 0: none */
 };
 
+/* One change of vnet_dev_set_*() (and of the control plane, which calls them). */
+enum vn_set_kind {
+	VN_SET_MTU,         /* val: 68 .. max_mtu */
+	VN_SET_UP,          /* val: 1 up, 0 down */
+	VN_SET_PROMISC,     /* val: 1 on, 0 off */
+	VN_SET_ALLMULTI,    /* val: 1 on, 0 off */
+	VN_SET_MAC,         /* mac: station address */
+	VN_SET_QUEUE_PAIRS, /* val: 1 .. pairs */
+	VN_SET_MAC_ADD,     /* mac: unicast or multicast filter entry */
+	VN_SET_MAC_DEL,
+	VN_SET_VLAN_ADD,    /* val: VLAN id 0 .. 4095 */
+	VN_SET_VLAN_DEL,
+};
+
+struct vn_set {
+	enum vn_set_kind kind;
+	unsigned val;
+	uint8_t mac[6];
+};
+
+/* Who is told of device events as a port queues them (the control plane's
+ * notifications); see vn_port_notify(). */
+struct vn_port_observer {
+	void (*fn)(void *arg, int type); /* any thread; must not block */
+	void *arg;
+};
+
 struct vn_port_ops {
 	const char *name;
 	/* Open what u names, with the caller's options (defaults filled in). */
@@ -72,13 +99,36 @@ struct vn_port_ops {
 
 	/* The oldest device event (VNET_EV_*) in *type: 1, 0 when none, or -errno. */
 	int (*event)(struct vn_port *p, int *type);
+
+	/*
+	 * Settings (vnet.h "Device settings"). set() changes one; 0, or -errno
+	 * with vn_err() (-EOPNOTSUPP and the reason where the port or its
+	 * device cannot). device.c serialises calls; a change that took effect
+	 * queues VNET_EV_SETTINGS (and tells the observer). filters() and
+	 * xstats() are optional (NULL: no filters; no device-level counters).
+	 */
+	int (*set)(struct vn_port *p, const struct vn_set *s);
+	void (*filters)(struct vn_port *p, struct vnet_dev_filters *f);
+	int (*xstats)(struct vn_port *p, struct vnet_xstat *xs, unsigned n);
 };
 
 struct vn_port {
 	const struct vn_port_ops *ops;
 	unsigned pairs;   /* queue pairs in use */
 	int event_fd;     /* vnet_dev_event_fd(): readable when an event may wait; -1: none */
+	/* Set and cleared by device.c (atomically); NULL: nobody listens. */
+	struct vn_port_observer *observer;
 };
+
+/* Tell the observer, if any, of event type (VNET_EV_*): ports call it each
+ * time they queue an event. */
+static inline void vn_port_notify(struct vn_port *p, int type)
+{
+	struct vn_port_observer *o = __atomic_load_n(&p->observer, __ATOMIC_ACQUIRE);
+
+	if (o)
+		o->fn(o->arg, type);
+}
 
 extern const struct vn_port_ops vn_virtio_port_ops;
 extern const struct vn_port_ops vn_tap_port_ops;

@@ -93,7 +93,19 @@ struct vnet_dev_info {
 	uint64_t features;          /**< negotiated virtio feature bits */
 	int link_up;                /**< 1 when the device reports link up */
 	int broken;                 /**< 1 once the device misbehaved and was stopped */
+	/* Fields below were added in libvnet 0.2; a caller's smaller sz leaves them out. */
+	unsigned flags;             /**< VNET_IFF_* bits: administrative state and RX mode */
+	uint16_t max_mtu;           /**< largest MTU vnet_dev_set_mtu() accepts */
+	uint16_t active_pairs;      /**< queue pairs the device delivers to (vnet_dev_set_queue_pairs()) */
+	char name[16];              /**< control-plane name ("vnet0", or `?name=`); "" without a control socket */
 };
+
+/** vnet_dev_info::flags: administratively up; frames move only while it is set. */
+#define VNET_IFF_UP 0x1
+/** vnet_dev_info::flags: the device delivers frames for every destination. */
+#define VNET_IFF_PROMISC 0x2
+/** vnet_dev_info::flags: the device delivers every multicast frame. */
+#define VNET_IFF_ALLMULTI 0x4
 
 /** Fill @p info (whose sz the caller sets). @return 0, or -1 with errno. */
 VNET_API int vnet_dev_info(struct vnet_dev *dev, struct vnet_dev_info *info);
@@ -115,6 +127,95 @@ struct vnet_queue_stats {
 /** Read the counters of queue pair @p qp. @return 0, or -1 with errno. */
 VNET_API int vnet_queue_stats(struct vnet_dev *dev, unsigned qp,
 			      struct vnet_queue_stats *stats);
+
+/**
+ * @name Device settings
+ * What `ip link set`, `ip maddr` and `bridge vlan` do for a kernel
+ * interface. Each call changes the device itself where the device
+ * implements the setting (virtio-net: its control queue, virtio 1.2
+ * §5.1.6.5; tap:/xdp:: the kernel interface) and fails with EOPNOTSUPP,
+ * and a reason in vnet_last_error(), where it does not: nothing is faked.
+ * A command the device refuses fails with EIO. A change that took effect
+ * queues a VNET_EV_SETTINGS event. Any thread may call these; they take
+ * the device's control lock, never a queue's.
+ * @{
+ */
+
+/**
+ * Set the MTU (68 .. vnet_dev_info::max_mtu): frames longer than MTU + 18
+ * are refused on send (EMSGSIZE, tx_errors) and dropped on receive
+ * (rx_dropped, rx_errors). @return 0, or -1 with errno (ERANGE, EOPNOTSUPP)
+ */
+VNET_API int vnet_dev_set_mtu(struct vnet_dev *dev, unsigned mtu);
+
+/**
+ * Bring the device administratively up (@p up 1, the state after open) or
+ * down (0). While down, sends fail with ENETDOWN and frames that arrive are
+ * dropped and counted (rx_dropped). @return 0, or -1 with errno
+ */
+VNET_API int vnet_dev_set_up(struct vnet_dev *dev, int up);
+
+/** Promiscuous reception on (1) or off (0). @return 0, or -1 with errno */
+VNET_API int vnet_dev_set_promisc(struct vnet_dev *dev, int on);
+
+/** Reception of every multicast frame on (1) or off (0). @return 0, or -1 with errno */
+VNET_API int vnet_dev_set_allmulti(struct vnet_dev *dev, int on);
+
+/** Set the station MAC address (unicast). @return 0, or -1 with errno (EINVAL, EOPNOTSUPP) */
+VNET_API int vnet_dev_set_mac(struct vnet_dev *dev, const uint8_t mac[6]);
+
+/**
+ * Spread received frames over the first @p n queue pairs (1 .. queue_pairs
+ * opened; virtio-net VQ_PAIRS_SET, §5.1.6.5.5). @return 0, or -1 with errno
+ */
+VNET_API int vnet_dev_set_queue_pairs(struct vnet_dev *dev, unsigned n);
+
+/**
+ * Accept (add) or stop accepting (del) frames sent to @p mac besides the
+ * station address: a unicast or, with the group bit set, multicast filter
+ * entry. @return 0, or -1 with errno (EEXIST, ENOENT, ENOSPC: the filter is full)
+ */
+VNET_API int vnet_dev_mac_add(struct vnet_dev *dev, const uint8_t mac[6]);
+/** See vnet_dev_mac_add(). */
+VNET_API int vnet_dev_mac_del(struct vnet_dev *dev, const uint8_t mac[6]);
+
+/**
+ * Accept (add) or drop (del) frames tagged with VLAN @p vid (0 .. 4095).
+ * Once the device filters VLANs, tagged frames of other VLANs are dropped.
+ * @return 0, or -1 with errno (EINVAL, EEXIST, ENOENT, EOPNOTSUPP)
+ */
+VNET_API int vnet_dev_vlan_add(struct vnet_dev *dev, unsigned vid);
+/** See vnet_dev_vlan_add(). */
+VNET_API int vnet_dev_vlan_del(struct vnet_dev *dev, unsigned vid);
+
+/** The MAC and VLAN filters a device holds (vnet_dev_filters()). */
+struct vnet_dev_filters {
+	size_t sz;             /**< sizeof(struct vnet_dev_filters), set by the caller */
+	unsigned n_mac;        /**< entries of mac[] in use */
+	uint8_t mac[64][6];    /**< unicast and multicast addresses added */
+	unsigned n_vlan;       /**< entries of vlan[] in use */
+	uint16_t vlan[64];     /**< the first 64 VLAN ids accepted, ascending */
+};
+
+/** Read the filters of @p dev. @return 0, or -1 with errno */
+VNET_API int vnet_dev_filters(struct vnet_dev *dev, struct vnet_dev_filters *f);
+
+/** One named device-level counter. */
+struct vnet_xstat {
+	char name[32];  /**< ethtool-style name, e.g. "dev_rx_filtered" */
+	uint64_t value; /**< its value */
+};
+
+/**
+ * Device-level counters beyond the per queue ones of vnet_queue_stats():
+ * what the device itself counts (for sim: devices, frames its RX filter
+ * refused, frames dropped for want of a buffer, ...) and the control
+ * plane's own. Fills up to @p n entries of @p xs (NULL with 0 to count).
+ * @return the number of counters the device has (may exceed @p n), or -1 with errno
+ */
+VNET_API int vnet_dev_xstats(struct vnet_dev *dev, struct vnet_xstat *xs, unsigned n);
+
+/** @} */
 
 /** Queue pair @p qp of @p dev, or NULL with errno EINVAL. */
 VNET_API struct vnet_queue *vnet_dev_queue(struct vnet_dev *dev, unsigned qp);
@@ -237,6 +338,10 @@ enum vnet_dev_event_type {
 	VNET_EV_LINK_DOWN = 2,   /**< the device reports its link down */
 	VNET_EV_NEEDS_RESET = 3, /**< the device failed (DEVICE_NEEDS_RESET, or
 				      vanished) and was marked broken: reopen it */
+	VNET_EV_SETTINGS = 4,    /**< a setting changed (vnet_dev_set_*(), maybe from
+				      vnetconf): read vnet_dev_info() again */
+	VNET_EV_CONFIG = 5,      /**< the device changed its configuration space
+				      (other than link state) */
 };
 
 /** One device event. */

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file ctl.h
+ * @brief The libvnet control protocol: generic-netlink messages over a
+ *        per-device AF_UNIX socket (what vnetconf(8) speaks).
+ *
+ * Every device a process opens serves a control socket (unless the URI says
+ * `?ctl=off` or the environment VNET_CTL=off):
+ *   - an AF_UNIX SOCK_SEQPACKET socket `DIR/NAME.sock`, mode 0600, where DIR
+ *     is VNET_RUN_DIR when set, else `/run/vnet` for root (euid 0), else
+ *     `$XDG_RUNTIME_DIR/vnet`; DIR is created mode 0700 and refused when
+ *     anyone but its owner can write it;
+ *   - NAME is the URI's `?name=` or the lowest free `vnetN` on the host;
+ *     a socket whose server is gone (connect() refused) is removed and its
+ *     name reused;
+ *   - a client whose uid (SO_PEERCRED) is neither the server's euid nor 0
+ *     is refused: the server closes the connection without an answer.
+ *
+ * Each message (one per datagram) is a netlink message: struct nlmsghdr,
+ * struct genlmsghdr (cmd, version VNET_CTL_VERSION), then attributes
+ * (struct nlattr, 4-byte aligned), as libmnl builds them. nlmsg_type is
+ * VNET_CTL_FAMILY_ID; a request of type GENL_ID_CTRL, cmd
+ * CTRL_CMD_GETFAMILY with CTRL_ATTR_FAMILY_NAME "vnet" is answered with
+ * CTRL_ATTR_FAMILY_ID, as the kernel's generic netlink controller does.
+ *
+ * Requests carry NLM_F_REQUEST. A GET answers with one message of the same
+ * cmd (NLM_F_DUMP: the same, then NLMSG_DONE). Every failure is an
+ * NLMSG_ERROR with a negative errno, the offending request's header, and
+ * NLMSGERR_ATTR_MSG (a string saying why) with NLM_F_ACK_TLVS; success of a
+ * request with NLM_F_ACK is an NLMSG_ERROR with error 0. Requests longer
+ * than VNET_CTL_MSG_MAX, truncated, or with attributes of the wrong type or
+ * length are answered EINVAL; unknown commands EOPNOTSUPP; unknown
+ * attributes are ignored (newer clients). Answers to one client keep the
+ * order of its requests.
+ *
+ * Notifications: after VNET_CMD_SUBSCRIBE the server sends the client a
+ * VNET_CMD_EVENT message (nlmsg_seq 0, nlmsg_pid 0) for each device event
+ * as it happens, with VNET_A_NAME, VNET_A_EVENT and the link state
+ * (VNET_A_OPER_UP, VNET_A_ADMIN_UP), until the client closes.
+ */
+#ifndef VNET_CTL_H
+#define VNET_CTL_H
+
+/** Generic netlink family name (CTRL_CMD_GETFAMILY). */
+#define VNET_CTL_FAMILY_NAME "vnet"
+/** nlmsg_type of every libvnet control message. */
+#define VNET_CTL_FAMILY_ID 0x76
+/** genlmsghdr::version. */
+#define VNET_CTL_VERSION 1
+/** Largest message either side sends or accepts, in bytes. */
+#define VNET_CTL_MSG_MAX 16384
+/** Socket file suffix in the run directory. */
+#define VNET_CTL_SUFFIX ".sock"
+
+/** genlmsghdr::cmd values. */
+enum vnet_ctl_cmd {
+	VNET_CMD_UNSPEC,
+	/** Device state: every VNET_A_* of the "link" group below. Takes NLM_F_DUMP. */
+	VNET_CMD_LINK_GET,
+	/** Change what the request carries, in this order: VNET_A_ADMIN_UP
+	 *  (down first), VNET_A_MTU, VNET_A_MAC, VNET_A_PROMISC,
+	 *  VNET_A_ALLMULTI, VNET_A_QUEUE_PAIRS, VNET_A_ADMIN_UP (up last).
+	 *  The first that fails ends the request with its error. */
+	VNET_CMD_LINK_SET,
+	/** Counters: VNET_A_NAME and VNET_A_STATS. */
+	VNET_CMD_STATS_GET,
+	/** VNET_A_MAC: add to / remove from the MAC filter. */
+	VNET_CMD_MAC_ADD,
+	VNET_CMD_MAC_DEL,
+	/** VNET_A_VLAN: add to / remove from the VLAN filter. */
+	VNET_CMD_VLAN_ADD,
+	VNET_CMD_VLAN_DEL,
+	/** Receive VNET_CMD_EVENT notifications on this connection. */
+	VNET_CMD_SUBSCRIBE,
+	/** A notification (server to client only). */
+	VNET_CMD_EVENT,
+	__VNET_CMD_MAX
+};
+
+/** Attribute types (struct nlattr::nla_type); the type of each in brackets. */
+enum vnet_ctl_attr {
+	VNET_A_UNSPEC,
+	VNET_A_NAME,            /**< [string] control-plane name, e.g. "vnet0" */
+	VNET_A_URI,             /**< [string] the URI the device was opened with */
+	VNET_A_PID,             /**< [u32] the process serving the device */
+	VNET_A_ACCESS,          /**< [string] vfio-cdev, vfio-group, vfio-noiommu, vfio-user, tap, af_xdp */
+	VNET_A_MAC,             /**< [binary, 6 bytes] station address (MAC_ADD/DEL: the entry) */
+	VNET_A_MTU,             /**< [u32] */
+	VNET_A_MAX_MTU,         /**< [u32] */
+	VNET_A_OPER_UP,         /**< [u8] 1: the link (carrier) is up */
+	VNET_A_ADMIN_UP,        /**< [u8] 1: administratively up */
+	VNET_A_PROMISC,         /**< [u8] */
+	VNET_A_ALLMULTI,        /**< [u8] */
+	VNET_A_BROKEN,          /**< [u8] 1: the device failed and was stopped */
+	VNET_A_QUEUE_PAIRS,     /**< [u32] queue pairs the device delivers to (settable) */
+	VNET_A_OPEN_PAIRS,      /**< [u32] queue pairs the application opened */
+	VNET_A_MAX_PAIRS,       /**< [u32] queue pairs the device offers */
+	VNET_A_QUEUE_SIZE,      /**< [u32] entries per ring */
+	VNET_A_FEATURES,        /**< [u64] negotiated virtio feature bits (0 for tap:, xdp:) */
+	VNET_A_FEATURE_NAMES,   /**< [nested] VNET_A_FEATURE_NAME strings, e.g. "VIRTIO_NET_F_MRG_RXBUF" */
+	VNET_A_FEATURE_NAME,    /**< [string] */
+	VNET_A_MAC_FILTERS,     /**< [nested] VNET_A_MAC entries added */
+	VNET_A_VLAN,            /**< [u16] a VLAN id 0 .. 4095 */
+	VNET_A_VLANS,           /**< [nested] VNET_A_VLAN entries accepted */
+	VNET_A_STATS,           /**< [nested] VNET_A_STAT entries, per queue then device-level */
+	VNET_A_STAT,            /**< [nested] VNET_A_STAT_NAME, VNET_A_STAT_VALUE */
+	VNET_A_STAT_NAME,       /**< [string] ethtool-style: "rx_queue_0_packets", "dev_rx_filtered" */
+	VNET_A_STAT_VALUE,      /**< [u64] */
+	VNET_A_EVENT,           /**< [u32] enum vnet_dev_event_type (vnet.h) */
+	__VNET_A_MAX
+};
+
+/** Highest attribute type. */
+#define VNET_A_MAX (__VNET_A_MAX - 1)
+
+#endif
