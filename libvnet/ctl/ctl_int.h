@@ -21,6 +21,7 @@
 
 #include "vnet/ctl.h"
 #include "vnet/vnet.h"
+#include "port.h"
 
 /* A device name with its NUL: 1 .. 15 characters, as an interface name. */
 #define VN_CTL_NAME_MAX 16
@@ -85,6 +86,53 @@ int vn_ctl_listen(const char *dir, const char *name, struct vn_ctl_bound *b);
 /* Remove the socket file of b when it is still ours (a later server may
  * have replaced it after someone removed ours). */
 void vn_ctl_unlink(const struct vn_ctl_bound *b);
+
+/*
+ * The request handler (ctl_msg.c). It reaches the device only through ops,
+ * so that it can be run against a fake (tests/fuzz/fuzz_ctl.c): the server
+ * passes the public vnet_dev_*() calls. Each returns 0 (xstats: the count)
+ * or -errno with the reason in vn_err_msg() (vnet_last_error()).
+ */
+struct vn_ctl_dev_ops {
+	int (*info)(void *dev, struct vnet_dev_info *i);
+	int (*queue_stats)(void *dev, unsigned qp, struct vnet_queue_stats *st);
+	int (*xstats)(void *dev, struct vnet_xstat *xs, unsigned n);
+	int (*filters)(void *dev, struct vnet_dev_filters *f);
+	/* One change: kind as in port.h's enum vn_set_kind (val or mac). */
+	int (*set)(void *dev, const struct vn_set *s);
+};
+
+struct vn_ctl_ctx {
+	const struct vn_ctl_dev_ops *ops;
+	void *dev;
+	const char *name;  /* VNET_A_NAME */
+	uint32_t pid;      /* VNET_A_PID */
+};
+
+/* Most answers one request gets: a GET's answer and NLMSG_DONE or an ACK. */
+#define VN_CTL_REPLY_MAX 2
+
+struct vn_ctl_reply {
+	unsigned n;                 /* messages in buf[] */
+	bool subscribe;             /* a SUBSCRIBE succeeded: send events from now on */
+	uint32_t len[VN_CTL_REPLY_MAX];
+	/* nlmsghdr-aligned: the messages are built in place. */
+	uint32_t buf[VN_CTL_REPLY_MAX][VNET_CTL_MSG_MAX / 4];
+	uint32_t in[VNET_CTL_MSG_MAX / 4 + 1]; /* an aligned copy of the request */
+};
+
+/*
+ * Answer one request of len bytes (a datagram; len may exceed what req
+ * holds, VNET_CTL_MSG_MAX, when the datagram was truncated: only the first
+ * VNET_CTL_MSG_MAX bytes are read). Never fails: whatever the bytes, r
+ * holds the answers (at least an NLMSG_ERROR) to send in order.
+ */
+void vn_ctl_handle(const struct vn_ctl_ctx *c, const void *req, size_t len,
+		   struct vn_ctl_reply *r);
+
+/* A VNET_CMD_EVENT notification of type into buf (VNET_CTL_MSG_MAX bytes,
+ * 4-byte aligned). Returns its length. */
+size_t vn_ctl_event_msg(const struct vn_ctl_ctx *c, int type, void *buf);
 
 /* The name of virtio feature bit (VIRTIO_NET_F_*, VIRTIO_F_*,
  * VIRTIO_RING_F_*), or NULL when libvnet does not know it. */
