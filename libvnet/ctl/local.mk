@@ -30,3 +30,6 @@ tests/fuzz/fuzz_ctl: $(VN_FUZZ_CTL_SRC)
 fuzz-ctl: tests/fuzz/fuzz_ctl
 .PHONY: fuzz-ctl
 CLEANFILES += tests/fuzz/fuzz_ctl
+
+# the protocol, for other clients
+dist_man_MANS += man/vnet-ctl.7
