@@ -312,9 +312,18 @@ static void test_link_get(void **state)
 	char names[4][VN_CTL_NAME_MAX];
 	struct cli c;
 
+	struct stat st;
+	char path[128];
+
 	assert_int_equal(vn_ctl_list(run_dir, names, 4), 2);
 	assert_string_equal(names[0], "vnet0");
 	assert_string_equal(names[1], "vnet1");
+	vn_ctl_sock_path(run_dir, "vnet0", path, sizeof(path));
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(stat(run_dir, &st), 0);
+	assert_int_equal(st.st_mode & 077, 0);
 	for (int k = 0; k < 2; k++) {
 		struct vnet_dev_info i = info_of(devs[k]);
 
@@ -364,6 +373,67 @@ static void test_lowest_free_name(void **state)
 	assert_string_equal(info_of(d[2]).name, "vnet2");
 	for (int i = 0; i < 3; i++)
 		vnet_dev_close(d[i]);
+}
+
+/* A socket file nobody serves, as a killed process leaves it. */
+static void make_stale(const char *name)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+
+	assert_int_equal(vn_ctl_sock_path(run_dir, name, sa.sun_path, sizeof(sa.sun_path)), 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+}
+
+/* Listing: sockets only, in natural order; automatic names skip what is
+ * not a socket and reclaim stale ones. */
+static void test_list(void **state)
+{
+	char names[8][VN_CTL_NAME_MAX], path[128];
+	struct vnet_dev *d0, *d1;
+	int fd;
+
+	make_stale("vnet10");
+	make_stale("vnet2");
+	vn_ctl_sock_path(run_dir, "vnet1", path, sizeof(path));
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	d0 = open_dev("sim:loopback");
+	d1 = open_dev("sim:loopback");
+	assert_string_equal(info_of(d0).name, "vnet0");
+	assert_string_equal(info_of(d1).name, "vnet2");
+	assert_int_equal(vn_ctl_list(run_dir, names, 8), 3);
+	assert_string_equal(names[0], "vnet0");
+	assert_string_equal(names[1], "vnet2");
+	assert_string_equal(names[2], "vnet10");
+	/* Fewer slots than sockets: the count says so. */
+	assert_int_equal(vn_ctl_list(run_dir, names, 1), 3);
+	vnet_dev_close(d0);
+	vnet_dev_close(d1);
+	unlink(path);
+	vn_ctl_sock_path(run_dir, "vnet10", path, sizeof(path));
+	unlink(path);
+}
+
+/* At most 16 clients: the 17th is closed at once, and counted. */
+static void test_client_limit(void **state)
+{
+	struct vnet_dev *d = open_dev("sim:loopback");
+	struct cli *c = calloc(17, sizeof(*c));
+
+	assert_non_null(c);
+	for (int i = 0; i < 17; i++)
+		cli_open(&c[i], "vnet0");
+	assert_int_equal(recv_wait(c[16].fd, c[16].in, sizeof(c[16].in), 5000), 0);
+	assert_int_equal(xstat(d, "ctl_clients_refused"), 1);
+	for (int i = 0; i < 16; i++)
+		link_get(&c[i], (const struct nlattr *[VNET_A_MAX + 1]){ NULL });
+	for (int i = 0; i < 17; i++)
+		cli_close(&c[i]);
+	free(c);
+	vnet_dev_close(d);
 }
 
 /* NLM_F_DUMP: the answer (NLM_F_MULTI), then NLMSG_DONE; no ACK. */
@@ -1078,6 +1148,8 @@ static void test_subscribe(void **state)
 	cmocka_unit_test_setup_teardown(test_getfamily, setup, teardown),          \
 	cmocka_unit_test_setup_teardown(test_link_get, setup, teardown),           \
 	cmocka_unit_test_setup_teardown(test_lowest_free_name, setup, teardown),   \
+	cmocka_unit_test_setup_teardown(test_list, setup, teardown),               \
+	cmocka_unit_test_setup_teardown(test_client_limit, setup, teardown),       \
 	cmocka_unit_test_setup_teardown(test_dump, setup, teardown),               \
 	cmocka_unit_test_setup_teardown(test_stats, setup, teardown),              \
 	cmocka_unit_test_setup_teardown(test_link_set, setup, teardown),           \
