@@ -683,6 +683,12 @@ static size_t bad_u32_len(struct nlmsghdr *n)
 	return n->nlmsg_len;
 }
 
+static size_t bad_u32_long(struct nlmsghdr *n)
+{
+	mnl_attr_put_u64(n, VNET_A_PID, 1);
+	return n->nlmsg_len;
+}
+
 static size_t bad_mac_len(struct nlmsghdr *n)
 {
 	((struct genlmsghdr *)mnl_nlmsg_get_payload(n))->cmd = VNET_CMD_MAC_ADD;
@@ -786,6 +792,7 @@ static const struct {
 	{ "unknown family", bad_family, EOPNOTSUPP },
 	{ "not a request", bad_not_request, EINVAL },
 	{ "u32 of 2 bytes", bad_u32_len, EINVAL },
+	{ "u32 of 8 bytes", bad_u32_long, EINVAL },
 	{ "MAC of 5 bytes", bad_mac_len, EINVAL },
 	{ "u8 flag of 2", bad_u8_range, EINVAL },
 	{ "VLAN 5000", bad_vlan_range, EINVAL },
