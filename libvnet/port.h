@@ -141,6 +141,19 @@ static inline void vn_port_notify(struct vn_port *p, int type)
 		o->fn(o->arg, type);
 }
 
+/* VN_SET_UP on a port's VN_STOP_* byte: the data path sees it at its
+ * next burst (a relaxed atomic; no ordering with anything else needed). */
+static inline void vn_port_set_up(uint8_t *stop, bool up)
+{
+	if (up)
+		__atomic_fetch_and(stop, (uint8_t)~VN_STOP_DOWN, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_or(stop, VN_STOP_DOWN, __ATOMIC_RELAXED);
+}
+
+/* The error of a send while VN_STOP_DOWN: -ENETDOWN, recorded (device.c). */
+int vn_port_admin_down(void);
+
 extern const struct vn_port_ops vn_virtio_port_ops;
 extern const struct vn_port_ops vn_tap_port_ops;
 extern const struct vn_port_ops vn_xdp_port_ops; /* built when configure found libxdp (HAVE_XDP) */

@@ -31,7 +31,7 @@
 
 void vn_xq_mark_broken(struct xq *q, int err, const char *what)
 {
-	if (!__atomic_exchange_n(&q->x->broken, 1, __ATOMIC_RELAXED))
+	if (!(__atomic_fetch_or(&q->x->broken, VN_STOP_BROKEN, __ATOMIC_RELAXED) & VN_STOP_BROKEN))
 		vn_log(VN_LOG_ERR, "xdp: %s queue %u: %s: %s; the port is stopped", q->x->ifname,
 		       q->queue_id, what, strerror(err));
 }
@@ -39,6 +39,18 @@ void vn_xq_mark_broken(struct xq *q, int err, const char *what)
 static int down(void)
 {
 	return vn_err(-ENETDOWN, "xdp: the interface is gone or its socket failed; reopen it");
+}
+
+static int stop_error(uint8_t stop)
+{
+	return stop & VN_STOP_BROKEN ? down() : vn_port_admin_down();
+}
+
+/* The MTU's frame limit (vnet_dev_set_mtu() may change it on another
+ * thread): one relaxed load per burst. */
+static uint32_t frame_max(const struct xq *q)
+{
+	return __atomic_load_n(&q->x->frame_max, __ATOMIC_RELAXED);
 }
 
 /* A failed kick: errors that only mean "not now" pass; the interface gone
@@ -205,22 +217,25 @@ static int fill(struct xq *q, const struct vnet_buf *bufs, unsigned n)
 int vn_xq_tx_reserve(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n)
 {
 	struct xq *q = vn_xq(pub);
+	uint8_t stop = vn_xq_stopped(q);
+	uint32_t cap;
 	unsigned got;
 
-	if (VN_UNLIKELY(vn_xq_broken(q)))
-		return down();
+	if (VN_UNLIKELY(stop))
+		return stop_error(stop);
 	/* Lazy reclaim: only when the stack cannot serve the burst. */
 	if (q->n_free < n) {
 		vn_xq_tx_kick(q);
 		vn_xq_tx_reclaim(q);
 	}
 	got = VN_MIN(n, q->n_free);
+	cap = frame_max(q);
 	for (unsigned i = 0; i < got; i++) {
 		uint16_t fr = q->free[--q->n_free];
 
 		q->state[fr] = FR_APP;
 		bufs[i] = (struct vnet_buf){ .data = q->area + (size_t)fr * FRAME,
-					     .len = q->x->tx_cap, .id = fr };
+					     .len = cap, .id = fr };
 	}
 	tick(q, got);
 	return (int)got;
@@ -230,11 +245,12 @@ int vn_xq_tx_submit(struct vnet_queue *pub, const struct vnet_buf *bufs, unsigne
 {
 	struct xq *q = vn_xq(pub);
 	uint32_t idx = 0, sending = 0;
+	uint8_t stop = vn_xq_stopped(q);
 	int rc;
 
-	if (VN_UNLIKELY(vn_xq_broken(q)))
-		return down();
-	rc = claim(q, bufs, n, q->qsize, 2u * q->qsize, q->x->tx_cap);
+	if (VN_UNLIKELY(stop))
+		return stop_error(stop);
+	rc = claim(q, bufs, n, q->qsize, 2u * q->qsize, frame_max(q));
 	if (VN_UNLIKELY(rc)) {
 		if (rc == -EMSGSIZE)
 			vn_xq_count(&q->st.tx_errors, 1);
@@ -281,14 +297,42 @@ static void rx_drop(struct xq *q, uint64_t fr, bool ours)
 		(void)fill(q, &(struct vnet_buf){ .id = (uint16_t)fr }, 1);
 }
 
+/*
+ * Administratively down: every frame waiting goes back to the fill ring,
+ * counted in rx_dropped; nothing is returned.
+ */
+static int rx_discard(struct xq *q)
+{
+	uint32_t idx, got = xsk_ring_cons__peek(&q->rx, q->qsize, &idx);
+
+	for (uint32_t i = 0; i < got; i++) {
+		struct xdp_desc d = *xsk_ring_cons__rx_desc(&q->rx, idx + i);
+		uint64_t fr = d.addr / FRAME;
+
+		if (fr >= q->qsize || q->state[fr] != FR_KERNEL) {
+			rx_drop(q, fr, false);
+			continue;
+		}
+		q->state[fr] = FR_APP;
+		vn_xq_count(&q->st.rx_dropped, 1);
+		(void)fill(q, &(struct vnet_buf){ .id = (uint16_t)fr }, 1);
+	}
+	/* Store-release in libxdp: the descriptors were read first. */
+	if (got)
+		xsk_ring_cons__release(&q->rx, got);
+	return 0;
+}
+
 int vn_xq_rx_peek(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n)
 {
 	struct xq *q = vn_xq(pub);
-	uint32_t idx, got;
+	uint8_t stop = vn_xq_stopped(q);
+	uint32_t idx, got, lim;
 	unsigned out = 0;
 
-	if (VN_UNLIKELY(vn_xq_broken(q)))
-		return down();
+	if (VN_UNLIKELY(stop))
+		return stop & VN_STOP_BROKEN ? down() : rx_discard(q);
+	lim = frame_max(q);
 	/* Load-acquire of the producer index in libxdp: the descriptors and
 	 * the frames they point to are the kernel's finished writes. */
 	got = xsk_ring_cons__peek(&q->rx, n, &idx);
@@ -302,7 +346,8 @@ int vn_xq_rx_peek(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n)
 			continue;
 		}
 		q->state[fr] = FR_APP;
-		if (!d.len || d.len > FRAME - off) {
+		/* Empty, past its frame, or longer than the MTU allows. */
+		if (!d.len || d.len > FRAME - off || d.len > lim) {
 			rx_drop(q, fr, true);
 			continue;
 		}
