@@ -457,22 +457,10 @@ static struct vnet_queue *tap_queue(struct vn_port *p, unsigned qp)
 
 static void tap_stats(struct vnet_queue *pub, struct vnet_queue_stats *st)
 {
-	const struct vnet_queue_stats *c = &tq(pub)->st;
 	struct vnet_queue_stats s;
-	size_t sz = VN_MIN(st->sz, sizeof(s));
 
-	/* The queue's thread may be counting right now (VN_STAT_ADD). */
-	s.rx_packets = VN_STAT_GET(c->rx_packets);
-	s.rx_bytes = VN_STAT_GET(c->rx_bytes);
-	s.rx_dropped = VN_STAT_GET(c->rx_dropped);
-	s.rx_errors = VN_STAT_GET(c->rx_errors);
-	s.tx_packets = VN_STAT_GET(c->tx_packets);
-	s.tx_bytes = VN_STAT_GET(c->tx_bytes);
-	s.tx_errors = VN_STAT_GET(c->tx_errors);
-	s.rx_kicks = VN_STAT_GET(c->rx_kicks);
-	s.tx_kicks = VN_STAT_GET(c->tx_kicks);
-	s.sz = st->sz;
-	memcpy(st, &s, sz);
+	vn_port_stats_load(&tq(pub)->st, &s);
+	vn_port_stats_out(&s, st);
 }
 
 /* --- the data path ------------------------------------------------------ */

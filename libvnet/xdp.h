@@ -71,12 +71,6 @@ static inline struct xq *vn_xq(struct vnet_queue *q)
 	return (struct xq *)q; /* pub is the first member (C11 §6.7.2.1p15) */
 }
 
-/* Counters: one writer; relaxed atomics so other threads may read them. */
-static inline void vn_xq_count(uint64_t *c, uint64_t v)
-{
-	__atomic_store_n(c, *c + v, __ATOMIC_RELAXED);
-}
-
 /* The port's VN_STOP_* bits: the data path's one test per burst. */
 static inline uint8_t vn_xq_stopped(const struct xq *q)
 {

@@ -105,7 +105,7 @@ void vn_xq_rx_kick(struct xq *q)
 	wakeup_fence();
 	if (!xsk_ring_prod__needs_wakeup(&q->fill))
 		return;
-	vn_xq_count(&q->st.rx_kicks, 1);
+	VN_STAT_ADD(q->st.rx_kicks, 1);
 	if (recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL) < 0)
 		kick_failed(q, "recvfrom");
 }
@@ -126,7 +126,7 @@ void vn_xq_tx_kick(struct xq *q)
 
 	wakeup_fence();
 	while (queued && xsk_ring_prod__needs_wakeup(&q->tx)) {
-		vn_xq_count(&q->st.tx_kicks, 1);
+		VN_STAT_ADD(q->st.tx_kicks, 1);
 		if (sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 && errno != EAGAIN) {
 			kick_failed(q, "sendto");
 			return;
@@ -253,7 +253,7 @@ int vn_xq_tx_submit(struct vnet_queue *pub, const struct vnet_buf *bufs, unsigne
 	rc = claim(q, bufs, n, q->qsize, 2u * q->qsize, frame_max(q));
 	if (VN_UNLIKELY(rc)) {
 		if (rc == -EMSGSIZE)
-			vn_xq_count(&q->st.tx_errors, 1);
+			VN_STAT_ADD(q->st.tx_errors, 1);
 		return rc;
 	}
 	for (unsigned i = 0; i < n; i++)
@@ -275,8 +275,8 @@ int vn_xq_tx_submit(struct vnet_queue *pub, const struct vnet_buf *bufs, unsigne
 		d = xsk_ring_prod__tx_desc(&q->tx, idx++);
 		*d = (struct xdp_desc){ .addr = (uint64_t)fr * FRAME, .len = bufs[i].len };
 		q->state[fr] = FR_KERNEL;
-		vn_xq_count(&q->st.tx_packets, 1);
-		vn_xq_count(&q->st.tx_bytes, bufs[i].len);
+		VN_STAT_ADD(q->st.tx_packets, 1);
+		VN_STAT_ADD(q->st.tx_bytes, bufs[i].len);
 	}
 	if (sending) {
 		/* Store-release in libxdp: descriptors before the producer index. */
@@ -291,8 +291,8 @@ int vn_xq_tx_submit(struct vnet_queue *pub, const struct vnet_buf *bufs, unsigne
  * back to the fill ring when it is one of ours. */
 static void rx_drop(struct xq *q, uint64_t fr, bool ours)
 {
-	vn_xq_count(&q->st.rx_dropped, 1);
-	vn_xq_count(&q->st.rx_errors, 1);
+	VN_STAT_ADD(q->st.rx_dropped, 1);
+	VN_STAT_ADD(q->st.rx_errors, 1);
 	if (ours)
 		(void)fill(q, &(struct vnet_buf){ .id = (uint16_t)fr }, 1);
 }
@@ -314,7 +314,7 @@ static int rx_discard(struct xq *q)
 			continue;
 		}
 		q->state[fr] = FR_APP;
-		vn_xq_count(&q->st.rx_dropped, 1);
+		VN_STAT_ADD(q->st.rx_dropped, 1);
 		(void)fill(q, &(struct vnet_buf){ .id = (uint16_t)fr }, 1);
 	}
 	/* Store-release in libxdp: the descriptors were read first. */
@@ -353,8 +353,8 @@ int vn_xq_rx_peek(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n)
 		}
 		bufs[out++] = (struct vnet_buf){ .data = q->area + d.addr, .len = d.len,
 						 .id = (uint16_t)fr };
-		vn_xq_count(&q->st.rx_packets, 1);
-		vn_xq_count(&q->st.rx_bytes, d.len);
+		VN_STAT_ADD(q->st.rx_packets, 1);
+		VN_STAT_ADD(q->st.rx_bytes, d.len);
 	}
 	/* Store-release in libxdp: the descriptors were read first. */
 	if (got)
@@ -425,27 +425,18 @@ void vn_xq_disarm(struct vnet_queue *pub, bool tx)
 void vn_xq_stats(struct vnet_queue *pub, struct vnet_queue_stats *st)
 {
 	struct xq *q = vn_xq(pub);
-	struct vnet_queue_stats s = { 0 };
+	struct vnet_queue_stats s;
 	struct xdp_statistics ks = { 0 };
 	socklen_t len = sizeof(ks);
 
-	s.rx_packets = __atomic_load_n(&q->st.rx_packets, __ATOMIC_RELAXED);
-	s.rx_bytes = __atomic_load_n(&q->st.rx_bytes, __ATOMIC_RELAXED);
-	s.rx_dropped = __atomic_load_n(&q->st.rx_dropped, __ATOMIC_RELAXED);
-	s.rx_errors = __atomic_load_n(&q->st.rx_errors, __ATOMIC_RELAXED);
-	s.tx_packets = __atomic_load_n(&q->st.tx_packets, __ATOMIC_RELAXED);
-	s.tx_bytes = __atomic_load_n(&q->st.tx_bytes, __ATOMIC_RELAXED);
-	s.tx_errors = __atomic_load_n(&q->st.tx_errors, __ATOMIC_RELAXED);
-	s.rx_kicks = __atomic_load_n(&q->st.rx_kicks, __ATOMIC_RELAXED);
-	s.tx_kicks = __atomic_load_n(&q->st.tx_kicks, __ATOMIC_RELAXED);
+	vn_port_stats_load(&q->st, &s);
 	/* The kernel's drops: no fill buffer or frame too long (rx_dropped),
 	 * RX ring full; and TX descriptors it refused. */
 	if (getsockopt(q->fd, SOL_XDP, XDP_STATISTICS, &ks, &len) == 0) {
 		s.rx_dropped += ks.rx_dropped + ks.rx_ring_full;
 		s.tx_errors += ks.tx_invalid_descs;
 	}
-	s.sz = st->sz;
-	memcpy(st, &s, VN_MIN(st->sz, sizeof(s)));
+	vn_port_stats_out(&s, st);
 }
 
 
