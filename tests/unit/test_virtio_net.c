@@ -264,6 +264,38 @@ static void test_settings_commands(void **state)
 	vn_net_close(n);
 }
 
+/* A config mtu that moves (a config interrupt, or the health check) is
+ * VNET_EV_CONFIG; a link change stays LINK_*, an unchanged mtu nothing. */
+static void test_config_mtu_event(void **state)
+{
+	struct vn_net_cfg cfg = { 0 };
+	struct fake_vtr f;
+	struct vn_net *n;
+	int type;
+
+	(void)state;
+	fake_mq(&f, B(VIRTIO_NET_F_MTU));
+	fake_set_cfg16(&f, offsetof(struct virtio_net_config, mtu), 1400);
+	assert_int_equal(vn_net_open(&f.t, &cfg, &n), 0);
+	assert_int_equal(n->mtu, 1400);
+	vn_net_config_event(n);
+	assert_int_equal(vn_net_event_pop(n, &type), 0);
+	fake_set_cfg16(&f, offsetof(struct virtio_net_config, mtu), 1300);
+	vn_net_config_event(n);
+	assert_int_equal(vn_net_event_pop(n, &type), 1);
+	assert_int_equal(type, VNET_EV_CONFIG);
+	vn_net_config_event(n);
+	assert_int_equal(vn_net_event_pop(n, &type), 0);
+	fake_set_cfg16(&f, offsetof(struct virtio_net_config, status), 0);
+	vn_net_config_event(n);
+	assert_int_equal(vn_net_event_pop(n, &type), 1);
+	assert_int_equal(type, VNET_EV_LINK_DOWN);
+	assert_int_equal(vn_net_event_pop(n, &type), 0);
+	/* the driver keeps the MTU its buffers were sized for */
+	assert_int_equal(n->mtu, 1400);
+	vn_net_close(n);
+}
+
 static void test_queue_options(void **state)
 {
 	struct fake_vtr f;
@@ -465,6 +497,7 @@ int main(void)
 		cmocka_unit_test(test_open_mq),
 		cmocka_unit_test(test_mask_ctrl_vq_drops_mq),
 		cmocka_unit_test(test_settings_commands),
+		cmocka_unit_test(test_config_mtu_event),
 		cmocka_unit_test(test_queue_options),
 		cmocka_unit_test(test_config_values),
 		cmocka_unit_test(test_contig_limit),
