@@ -3,6 +3,8 @@
 #include "ifctl.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -156,4 +158,52 @@ void vn_ifctl_filters(struct vn_ifctl *c, struct vnet_dev_filters *f)
 	f->n_mac = c->n_mc;
 	memcpy(f->mac, c->mc, c->n_mc * 6u);
 	f->n_vlan = 0;
+}
+
+/* The 16 counters of ifname's line in /proc/net/dev; false when it has none. */
+static bool proc_net_dev(const char *ifname, uint64_t v[16])
+{
+	FILE *f = fopen("/proc/net/dev", "re");
+	char line[512];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':'), *name = line;
+
+		if (!colon)
+			continue; /* the two header lines */
+		*colon = '\0';
+		name += strspn(name, " ");
+		found = !strcmp(name, ifname) &&
+			sscanf(colon + 1, "%" SCNu64 "%" SCNu64 "%" SCNu64 "%" SCNu64 "%" SCNu64 "%" SCNu64
+			       "%" SCNu64 "%" SCNu64 "%" SCNu64 "%" SCNu64 "%" SCNu64 "%" SCNu64 "%" SCNu64
+			       "%" SCNu64 "%" SCNu64 "%" SCNu64, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+			       &v[6], &v[7], &v[8], &v[9], &v[10], &v[11], &v[12], &v[13], &v[14],
+			       &v[15]) == 16;
+	}
+	fclose(f);
+	return found;
+}
+
+int vn_ifctl_xstats(struct vn_ifctl *c, struct vnet_xstat *xs, unsigned n)
+{
+	/* Columns of /proc/net/dev: RX bytes packets errs drop ..., TX from 8. */
+	static const struct {
+		const char *name;
+		unsigned col;
+	} cols[] = {
+		{ "if_rx_errors", 2 }, { "if_rx_dropped", 3 },
+		{ "if_tx_errors", 10 }, { "if_tx_dropped", 11 },
+	};
+	uint64_t v[16];
+
+	if (!proc_net_dev(c->ifname, v))
+		return 0;
+	for (unsigned k = 0; k < VN_ARRAY_SIZE(cols) && k < n; k++) {
+		snprintf(xs[k].name, sizeof(xs[k].name), "%s", cols[k].name);
+		xs[k].value = v[cols[k].col];
+	}
+	return (int)VN_ARRAY_SIZE(cols);
 }

@@ -50,4 +50,14 @@ unsigned vn_ifctl_flags(struct vn_ifctl *c);
 /* The multicast entries added through this port. */
 void vn_ifctl_filters(struct vn_ifctl *c, struct vnet_dev_filters *f);
 
+/*
+ * xstats(): the interface's own error and drop counters, as the kernel
+ * counts them in /proc/net/dev (of this network namespace): "if_rx_errors",
+ * "if_rx_dropped", "if_tx_errors", "if_tx_dropped". The kernel's RX is what
+ * the application sent (tap:) or the wire delivered (xdp:); its TX drops on
+ * a TAP are frames the application did not read in time. None (0) once the
+ * interface is gone.
+ */
+int vn_ifctl_xstats(struct vn_ifctl *c, struct vnet_xstat *xs, unsigned n);
+
 #endif

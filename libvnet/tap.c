@@ -713,6 +713,11 @@ static void tap_filters(struct vn_port *p, struct vnet_dev_filters *f)
 	vn_ifctl_filters(&tp(p)->ifc, f);
 }
 
+static int tap_xstats(struct vn_port *p, struct vnet_xstat *xs, unsigned n)
+{
+	return vn_ifctl_xstats(&tp(p)->ifc, xs, n);
+}
+
 const struct vn_port_ops vn_tap_port_ops = {
 	.name = "tap",
 	.open = tap_open,
@@ -730,4 +735,5 @@ const struct vn_port_ops vn_tap_port_ops = {
 	.event = tap_event,
 	.set = tap_set,
 	.filters = tap_filters,
+	.xstats = tap_xstats,
 };

@@ -370,6 +370,11 @@ static void xp_filters(struct vn_port *p, struct vnet_dev_filters *f)
 	vn_ifctl_filters(&xport(p)->ifc, f);
 }
 
+static int xp_xstats(struct vn_port *p, struct vnet_xstat *xs, unsigned n)
+{
+	return vn_ifctl_xstats(&xport(p)->ifc, xs, n);
+}
+
 const struct vn_port_ops vn_xdp_port_ops = {
 	.name = "xdp",
 	.open = xp_open,
@@ -387,4 +392,5 @@ const struct vn_port_ops vn_xdp_port_ops = {
 	.event = xp_event,
 	.set = xp_set,
 	.filters = xp_filters,
+	.xstats = xp_xstats,
 };

@@ -772,6 +772,42 @@ static void test_admin_down(void **state)
 	vnet_dev_close(dev);
 }
 
+/* The kernel's counters of the interface: frames the application did not
+ * read in time (a TAP queue of one frame) are its TX drops. */
+static void test_xstats(void **state)
+{
+	struct ifreq ifr = { .ifr_qlen = 1 };
+	struct vnet_xstat xs[8];
+	struct vnet_dev *dev;
+	uint8_t f[200];
+	int ps, fd, n;
+
+	(void)state;
+	assert_int_equal(vnet_dev_open("tap:vt7", NULL, &dev), 0);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "vt7");
+	assert_int_equal(ioctl(fd, SIOCSIFTXQLEN, &ifr), 0);
+	close(fd);
+	n = vnet_dev_xstats(dev, xs, 8);
+	assert_int_equal(n, 4);
+	assert_string_equal(xs[0].name, "if_rx_errors");
+	assert_string_equal(xs[1].name, "if_rx_dropped");
+	assert_string_equal(xs[2].name, "if_tx_errors");
+	assert_string_equal(xs[3].name, "if_tx_dropped");
+	assert_int_equal(xs[3].value, 0);
+	ps = pkt_open("vt7");
+	for (uint64_t i = 0; i < 5; i++) {
+		tf_fill(f, sizeof(f), peer_mac, i);
+		assert_int_equal(send(ps, f, sizeof(f), 0), (ssize_t)sizeof(f));
+	}
+	/* one waits in the TAP's queue, the others were dropped */
+	assert_int_equal(vnet_dev_xstats(dev, xs, 8), 4);
+	assert_true(xs[3].value >= 4);
+	close(ps);
+	vnet_dev_close(dev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -781,6 +817,7 @@ int main(void)
 		cmocka_unit_test(test_queue_fd), cmocka_unit_test(test_persistent),
 		cmocka_unit_test(test_vanish),  cmocka_unit_test(test_link_events),
 		cmocka_unit_test(test_settings), cmocka_unit_test(test_admin_down),
+		cmocka_unit_test(test_xstats),
 	};
 	int fd;
 

@@ -241,8 +241,10 @@ struct vnet_xstat {
  * "dev_rx_queue_Q_filtered" (refused by its RX filter),
  * "dev_rx_queue_Q_no_buffer", "dev_tx_queue_Q_dropped",
  * "dev_tx_queue_Q_bad", then "dev_ctrl_ok", "dev_ctrl_errors" and
- * "dev_bad_desc". tap: and xdp: have none. Fills up to @p n entries of
- * @p xs (NULL with 0 to count).
+ * "dev_bad_desc". tap: and xdp: report the kernel interface's own
+ * "if_rx_errors", "if_rx_dropped", "if_tx_errors" and "if_tx_dropped"
+ * (/proc/net/dev; on tap: its TX drops are frames the application did not
+ * read in time). Fills up to @p n entries of @p xs (NULL with 0 to count).
  * @return the number of counters the device has (may exceed @p n), or -1 with errno
  */
 VNET_API int vnet_dev_xstats(struct vnet_dev *dev, struct vnet_xstat *xs, unsigned n);
