@@ -8,7 +8,7 @@ if HAVE_CMOCKA
 # The control server end to end on sim:loopback, through a libmnl client.
 check_PROGRAMS += tests/integration/test_ctl
 TESTS += tests/integration/test_ctl
-tests_integration_test_ctl_SOURCES = tests/integration/test_ctl.c
+tests_integration_test_ctl_SOURCES = tests/integration/test_ctl.c tests/integration/ctl_client.h
 tests_integration_test_ctl_LDADD = libvnet/libvnet-core.la $(CMOCKA_LIBS) $(LIBMNL_LIBS) -lpthread
 endif
 
