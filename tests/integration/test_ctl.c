@@ -993,6 +993,41 @@ static void wait_event(struct cli *c, uint32_t want, const struct nlattr **tb)
 	fail_msg("no event %u", want);
 }
 
+/* Where the run directory is (vnet/ctl.h), and a path too long for a
+ * socket address: the device then opens without a control socket. */
+static void test_run_dir(void **state)
+{
+	char buf[VN_CTL_PATH_MAX], longer[120], xdg[256] = "";
+	const char *was = getenv("XDG_RUNTIME_DIR");
+	struct vnet_dev *d;
+
+	if (was)
+		snprintf(xdg, sizeof(xdg), "%s", was);
+	assert_int_equal(vn_ctl_run_dir(buf, sizeof(buf)), 0);
+	assert_string_equal(buf, run_dir);
+	memset(longer, 'x', sizeof(longer) - 1);
+	longer[0] = '/';
+	longer[sizeof(longer) - 1] = '\0';
+	setenv("VNET_RUN_DIR", longer, 1);
+	assert_int_equal(vn_ctl_run_dir(buf, sizeof(buf)), -ENAMETOOLONG);
+	d = open_dev("sim:loopback");
+	assert_string_equal(info_of(d).name, "");
+	vnet_dev_close(d);
+	unsetenv("VNET_RUN_DIR");
+	setenv("XDG_RUNTIME_DIR", "/tmp/xdg-test", 1);
+	assert_int_equal(vn_ctl_run_dir(buf, sizeof(buf)), 0);
+	assert_string_equal(buf, geteuid() == 0 ? "/run/vnet" : "/tmp/xdg-test/vnet");
+	if (geteuid() != 0) {
+		unsetenv("XDG_RUNTIME_DIR");
+		assert_int_equal(vn_ctl_run_dir(buf, sizeof(buf)), -ENOENT);
+	}
+	if (*xdg)
+		setenv("XDG_RUNTIME_DIR", xdg, 1);
+	else
+		unsetenv("XDG_RUNTIME_DIR");
+	setenv("VNET_RUN_DIR", run_dir, 1);
+}
+
 /* Subscribers hear of the link going down (the sim fault) and of settings. */
 static void test_subscribe(void **state)
 {
@@ -1040,6 +1075,7 @@ static void test_subscribe(void **state)
 	cmocka_unit_test_setup_teardown(test_name_option, setup, teardown),        \
 	cmocka_unit_test_setup_teardown(test_stale_socket, setup, teardown),       \
 	cmocka_unit_test_setup_teardown(test_ctl_off, setup, teardown),            \
+	cmocka_unit_test_setup_teardown(test_run_dir, setup, teardown),            \
 	cmocka_unit_test_setup_teardown(test_subscribe, setup, teardown)
 
 int main(void)
