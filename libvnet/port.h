@@ -129,7 +129,8 @@ struct vn_port {
 	const struct vn_port_ops *ops;
 	unsigned pairs;   /* queue pairs in use */
 	int event_fd;     /* vnet_dev_event_fd(): readable when an event may wait; -1: none */
-	/* Set and cleared by device.c (atomically); NULL: nobody listens. */
+	/* Set and cleared (atomically) by the control server that device.c
+	 * starts and stops (ctl/ctl_server.c); NULL: nobody listens. */
 	struct vn_port_observer *observer;
 };
 
