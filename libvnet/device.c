@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "vnet/vnet.h"
+#include "ctl/ctl_int.h"
 #include "log.h"
 #include "port.h"
 #include "uri.h"
@@ -23,6 +24,7 @@ struct vnet_dev {
 	pthread_mutex_t set_lock; /* serialises settings (vnet_dev_set_*()) */
 	char uri[256];
 	char name[16];            /* control-plane name; "" without one */
+	struct vn_ctl_server *ctl; /* its control server (ctl/ctl_int.h); NULL: none */
 };
 
 static int fail(int rc)
@@ -117,6 +119,15 @@ static int dev_open(const char *uri, const struct vnet_dev_opts *opts, struct vn
 		return rc;
 	}
 	pthread_mutex_init(&dev->set_lock, NULL);
+	/* Last: the server answers requests about the device at once. */
+	rc = vn_ctl_start(dev, dev->port, &u, &dev->ctl);
+	if (rc) {
+		dev->port->ops->close(dev->port);
+		pthread_mutex_destroy(&dev->set_lock);
+		free(dev);
+		return rc;
+	}
+	strcpy(dev->name, vn_ctl_name(dev->ctl));
 	*devp = dev;
 	return 0;
 }
@@ -135,6 +146,8 @@ VNET_API void vnet_dev_close(struct vnet_dev *dev)
 {
 	if (!dev)
 		return;
+	/* The server first: nobody asks about the device while it goes. */
+	vn_ctl_stop(dev->ctl);
 	dev->port->ops->close(dev->port);
 	pthread_mutex_destroy(&dev->set_lock);
 	free(dev);
@@ -247,6 +260,12 @@ VNET_API int vnet_dev_event_fd(struct vnet_dev *dev)
 	if (dev->port->event_fd < 0)
 		return fail(vn_err(-ENOTSUP, "vnet_dev_event_fd: the device runs without interrupts"));
 	return dev->port->event_fd;
+}
+
+int vn_port_admin_down(void)
+{
+	return vn_err(-ENETDOWN, "the device is administratively down (vnet_dev_set_up(dev, 1) "
+		      "brings it up)");
 }
 
 /* Settings: one port op, serialised here (port.h). */
