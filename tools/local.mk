@@ -4,11 +4,13 @@ tools_vnetperf_SOURCES = tools/vnetperf.c
 tools_vnetperf_LDADD = libvnet/libvnet.la
 dist_man_MANS += man/vnetperf.1
 
-# vnetconf: device control (dev list|bind|unbind); reads and writes sysfs only,
-# probing it with libvnet's internal VFIO sysfs and PCI address helpers
+# vnetconf: device control. dev list|bind|unbind work on sysfs with libvnet's
+# internal VFIO sysfs and PCI address helpers; link, stats, monitor, mac and
+# vlan speak the control protocol (vnet/ctl.h) to running devices over libmnl.
 sbin_PROGRAMS += tools/vnetconf
-tools_vnetconf_SOURCES = tools/vnetconf.c
-tools_vnetconf_LDADD = libvnet/libvnet-core.la
+tools_vnetconf_SOURCES = tools/vnetconf.c tools/vnetconf.h tools/vnetconf_link.c \
+	tools/vnetconf_monitor.c tools/ctl_client.c tools/ctl_client.h tools/json.c tools/json.h
+tools_vnetconf_LDADD = libvnet/libvnet-core.la $(LIBMNL_LIBS)
 dist_man_MANS += man/vnetconf.8
 
 # vnet-simd: the simulated virtio-net device served over vfio-user sockets
@@ -18,6 +20,13 @@ tools_vnet_simd_LDADD = libvnet/libvnet-core.la
 dist_man_MANS += man/vnet-simd.8
 
 if HAVE_CMOCKA
+# vnetconf's JSON writer: escaping and layout.
+check_PROGRAMS += tests/unit/test_json
+TESTS += tests/unit/test_json
+tests_unit_test_json_SOURCES = tests/unit/test_json.c tools/json.c
+tests_unit_test_json_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools
+tests_unit_test_json_LDADD = $(CMOCKA_LIBS)
+
 # Runs the built tools/vnetconf against a fake sysfs tree.
 check_PROGRAMS += tests/unit/test_vnetconf_dev
 TESTS += tests/unit/test_vnetconf_dev

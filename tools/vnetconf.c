@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vnetconf: configure libvnet devices (see vnetconf(8)).
+ * vnetconf: see and change libvnet devices (see vnetconf(8)).
  *
- *   vnetconf [-j] OBJECT COMMAND [ARGS]
+ *   vnetconf [OPTIONS] OBJECT [COMMAND] [ARGS]
  *
  * Commands live in one table (OBJECT, COMMAND, handler); object and command
  * may be abbreviated to any prefix, as in iproute2: the first table entry
- * that matches wins. Today the table holds the PCI commands `dev list`,
- * `dev bind` and `dev unbind`, which work on sysfs alone.
+ * that matches wins, and `help` at any level prints that level's usage.
+ * This file holds the table, the options and the PCI commands `dev list`,
+ * `dev bind` and `dev unbind`, which work on sysfs alone; the commands that
+ * talk to a running device over its control socket are in
+ * vnetconf_link.c and vnetconf_monitor.c (protocol: ctl_client.c).
  *
  * sysfs is read through libvnet's own probing (iommu/vfio.h), so vnetconf
  * and the library agree on what a device offers, and PCI addresses are
@@ -32,8 +35,10 @@
 
 #include "compiler.h"
 #include "iommu/vfio.h"
+#include "json.h"
 #include "log.h"
 #include "uri.h"
+#include "vnetconf.h"
 
 #define VFIO_DRIVER "vfio-pci"
 #define NAME_MAX_LEN 64 /* driver and cdev names */
@@ -42,13 +47,6 @@
 /* libvnet's VFIO modes, named as in VNET_VFIO_MODE and `?mode=`. */
 enum { MODE_CDEV, MODE_GROUP, MODE_NOIOMMU, N_MODES };
 static const char *const mode_names[N_MODES] = { "cdev", "group", "noiommu" };
-
-/* sysfs and /dev are the library's VFIO roots (vn_vfio_set_roots()). */
-struct ctx {
-	const char *state; /* where bind remembers the previous driver */
-	bool json;
-	bool real_sys;     /* sysfs is the real /sys: privilege checks apply */
-};
 
 /* What sysfs says about one PCI function. */
 struct pci_fn {
@@ -61,11 +59,9 @@ struct pci_fn {
 	bool noiommu_grp;           /* its group is a no-IOMMU group */
 };
 
-static void err(const char *fmt, ...) VN_PRINTF(1, 2);
-
 /* ---- Output ---- */
 
-static void err(const char *fmt, ...)
+void err(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -74,23 +70,6 @@ static void err(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-/* JSON string with the escapes RFC 8259 requires. */
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
 }
 
 /* ---- sysfs reading ---- */
@@ -143,48 +122,56 @@ static int filter_dots(const struct dirent *e)
 	return e->d_name[0] != '.';
 }
 
-/* The usable modes joined by ",", each in quote; false when there is none. */
-static bool print_modes(const struct pci_fn *fn, const char *quote)
+/* The usable modes joined by ","; false when there is none. */
+static bool print_modes(const struct pci_fn *fn)
 {
 	bool any = false;
 
 	for (int m = 0; m < N_MODES; m++)
 		if (fn->modes[m]) {
-			printf("%s%s%s%s", any ? "," : "", quote, mode_names[m], quote);
+			printf("%s%s", any ? "," : "", mode_names[m]);
 			any = true;
 		}
 	return any;
 }
 
-static bool usable(const struct pci_fn *fn)
+static void json_kstr_or_null(struct json *j, const char *key, const char *s)
 {
-	for (int m = 0; m < N_MODES; m++)
-		if (fn->modes[m])
-			return true;
-	return false;
+	json_key(j, key);
+	if (s[0])
+		json_str(j, s);
+	else
+		json_null(j);
 }
 
-static void print_fn_json(const struct pci_fn *fn, bool first)
+static void print_fn_json(struct json *j, const struct pci_fn *fn)
 {
-	printf("%s{\"pci\":", first ? "" : ",");
-	json_str(fn->addr);
-	printf(",\"vendor\":\"%04x\",\"device\":\"%04x\",\"driver\":", fn->vendor, fn->device);
-	if (fn->driver[0])
-		json_str(fn->driver);
-	else
-		printf("null");
+	char id[8];
+	bool usable = false;
+
+	json_obj_open(j);
+	json_kstr(j, "pci", fn->addr);
+	snprintf(id, sizeof(id), "%04x", fn->vendor);
+	json_kstr(j, "vendor", id);
+	snprintf(id, sizeof(id), "%04x", fn->device);
+	json_kstr(j, "device", id);
+	json_kstr_or_null(j, "driver", fn->driver);
+	json_key(j, "iommu_group");
 	if (fn->group >= 0)
-		printf(",\"iommu_group\":%ld", fn->group);
+		json_int(j, fn->group);
 	else
-		printf(",\"iommu_group\":null");
-	printf(",\"vfio_cdev\":");
-	if (fn->cdev[0])
-		json_str(fn->cdev);
-	else
-		printf("null");
-	printf(",\"usable\":%s,\"modes\":[", usable(fn) ? "true" : "false");
-	print_modes(fn, "\"");
-	printf("]}");
+		json_null(j);
+	json_kstr_or_null(j, "vfio_cdev", fn->cdev);
+	for (int m = 0; m < N_MODES; m++)
+		usable |= fn->modes[m];
+	json_kbool(j, "usable", usable);
+	json_key(j, "modes");
+	json_arr_open(j);
+	for (int m = 0; m < N_MODES; m++)
+		if (fn->modes[m])
+			json_str(j, mode_names[m]);
+	json_arr_close(j);
+	json_obj_close(j);
 }
 
 static void print_fn_text(const struct pci_fn *fn)
@@ -195,7 +182,7 @@ static void print_fn_text(const struct pci_fn *fn)
 		snprintf(group, sizeof(group), "%ld", fn->group);
 	printf("%-13s %04x:%04x  %-12s %-6s %-8s ", fn->addr, fn->vendor, fn->device,
 	       fn->driver[0] ? fn->driver : "-", group, fn->cdev[0] ? fn->cdev : "-");
-	if (!print_modes(fn, ""))
+	if (!print_modes(fn))
 		printf("no");
 	printf("\n");
 }
@@ -205,7 +192,8 @@ static int dev_list(const struct ctx *c, int argc, char **argv)
 	struct dirent **ents;
 	char p[PATH_MAX], addr[VN_PCI_ADDR_LEN + 1];
 	struct pci_fn fn;
-	int n, shown = 0;
+	struct json j;
+	int n;
 
 	(void)argv;
 	if (argc) {
@@ -221,8 +209,9 @@ static int dev_list(const struct ctx *c, int argc, char **argv)
 		err("cannot list %s: %s (is sysfs mounted?)", p, strerror(errno));
 		return 1;
 	}
+	json_init(&j, stdout, c->pretty);
 	if (c->json)
-		printf("[");
+		json_arr_open(&j);
 	else
 		printf("%-13s %-10s %-12s %-6s %-8s %s\n", "PCI", "ID", "DRIVER", "GROUP",
 		       "CDEV", "USABLE");
@@ -233,16 +222,17 @@ static int dev_list(const struct ctx *c, int argc, char **argv)
 		    !strcmp(addr, ents[i]->d_name) && read_fn(addr, &fn) &&
 		    fn.class >> 16 == PCI_CLASS_NETWORK) {
 			if (c->json)
-				print_fn_json(&fn, shown == 0);
+				print_fn_json(&j, &fn);
 			else
 				print_fn_text(&fn);
-			shown++;
 		}
 		free(ents[i]);
 	}
 	free(ents);
-	if (c->json)
-		printf("]\n");
+	if (c->json) {
+		json_arr_close(&j);
+		json_end(&j);
+	}
 	return 0;
 }
 
@@ -519,66 +509,132 @@ static int dev_unbind(const struct ctx *c, int argc, char **argv)
 
 /* ---- Command table and main ---- */
 
-struct cmd {
-	const char *object, *verb, *args;
-	int (*fn)(const struct ctx *c, int argc, char **argv);
-};
+static cmd_fn help;
 
-static const struct cmd cmds[] = {
+/* verb NULL: the object is the command and takes the arguments itself. */
+static const struct cmd {
+	const char *object, *verb, *args;
+	cmd_fn *fn;
+} cmds[] = {
+	{ "link", "show", " [DEV]", link_show },
+	{ "link", "set", " DEV { mtu N | address MAC | promisc on|off | allmulti on|off |\n"
+			 "                         queues N | up | down } ...", link_set },
+	{ "stats", NULL, " [DEV]", stats_show },
+	{ "monitor", NULL, " [DEV]", monitor },
+	{ "mac", "add", " DEV MAC", mac_add },
+	{ "mac", "del", " DEV MAC", mac_del },
+	{ "vlan", "add", " DEV ID", vlan_add },
+	{ "vlan", "del", " DEV ID", vlan_del },
 	{ "dev", "list", "", dev_list },
 	{ "dev", "bind", " PCI", dev_bind },
 	{ "dev", "unbind", " PCI", dev_unbind },
+	{ "help", NULL, "", help },
 };
+
+/* The usage lines of object (all when NULL) and, given verb, of that one. */
+static void usage_of(FILE *f, const char *object, const char *verb)
+{
+	for (size_t i = 0; i < VN_ARRAY_SIZE(cmds); i++)
+		if ((!object || !strcmp(object, cmds[i].object)) &&
+		    (!verb || (cmds[i].verb && !strcmp(verb, cmds[i].verb))))
+			fprintf(f, "       vnetconf %s%s%s%s\n", cmds[i].object, cmds[i].verb ? " " : "",
+				cmds[i].verb ? cmds[i].verb : "", cmds[i].args);
+}
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vnetconf [-j] OBJECT COMMAND [ARGS]\n");
-	for (size_t i = 0; i < VN_ARRAY_SIZE(cmds); i++)
-		fprintf(f, "       vnetconf %s %s%s\n", cmds[i].object, cmds[i].verb, cmds[i].args);
-	fprintf(f, "  -j, --json   JSON output of list commands\n"
+	fprintf(f, "usage: vnetconf [OPTIONS] OBJECT [COMMAND] [ARGS]\n");
+	usage_of(f, NULL, NULL);
+	fprintf(f, "  -j, --json     JSON output (monitor: one object per line)\n"
+		   "  -p, --pretty   pretty-printed JSON (implies -j)\n"
+		   "  -s, --stats    link show: with counters; stats: twice for every counter\n"
+		   "  -d, --details  link show: with the negotiated features\n"
 		   "  -h, --help\n"
-		   "PCI is a PCI address, DDDD:BB:DD.F or BB:DD.F. See vnetconf(8).\n");
+		   "DEV is a device's control-plane name (vnet0, or its URI's ?name=); PCI is a\n"
+		   "PCI address, DDDD:BB:DD.F or BB:DD.F. Exit status: 0 done, 1 failed, 2 usage.\n"
+		   "See vnetconf(8).\n");
 }
 
-/* s abbreviates word (iproute2 style: any non-empty prefix). */
-static bool matches(const char *s, const char *word)
+static int help(const struct ctx *c, int argc, char **argv)
+{
+	(void)c;
+	(void)argc;
+	(void)argv;
+	usage(stdout);
+	return EXIT_OK;
+}
+
+bool matches(const char *s, const char *word)
 {
 	size_t n = strlen(s);
 
 	return n && n <= strlen(word) && !strncmp(s, word, n);
 }
 
+static bool is_help(int argc, char **argv)
+{
+	return argc >= 1 && matches(argv[0], "help");
+}
+
 static int dispatch(const struct ctx *c, int argc, char **argv)
 {
-	bool object_known = false;
+	const char *object = NULL;
 
 	if (argc < 1) {
 		usage(stderr);
-		return 2;
+		return EXIT_USAGE;
 	}
-	for (size_t i = 0; i < VN_ARRAY_SIZE(cmds); i++) {
-		if (!matches(argv[0], cmds[i].object))
-			continue;
-		object_known = true;
-		if (argc < 2) {
-			err("%s: which command? (see vnetconf --help)", cmds[i].object);
-			return 2;
-		}
-		if (matches(argv[1], cmds[i].verb))
-			return cmds[i].fn(c, argc - 2, argv + 2);
-	}
-	if (object_known)
-		err("unknown command \"%s %s\" (see vnetconf --help)", argv[0], argv[1]);
-	else
+	for (size_t i = 0; i < VN_ARRAY_SIZE(cmds) && !object; i++)
+		if (matches(argv[0], cmds[i].object))
+			object = cmds[i].object;
+	if (!object) {
 		err("unknown object \"%s\" (see vnetconf --help)", argv[0]);
-	return 2;
+		return EXIT_USAGE;
+	}
+	/* "link" alone is "link show", as "ip link" is. */
+	if (argc < 2 && !strcmp(object, "link"))
+		return link_show(c, 0, NULL);
+	for (size_t i = 0; i < VN_ARRAY_SIZE(cmds); i++) {
+		const struct cmd *k = &cmds[i];
+
+		if (strcmp(object, k->object))
+			continue;
+		if (!k->verb && is_help(argc - 1, argv + 1)) {
+			printf("usage:\n");
+			usage_of(stdout, object, NULL);
+			return EXIT_OK;
+		}
+		if (!k->verb)
+			return k->fn(c, argc - 1, argv + 1);
+		if (argc < 2) {
+			err("%s: which command? (see vnetconf %s help)", object, object);
+			return EXIT_USAGE;
+		}
+		if (!matches(argv[1], k->verb))
+			continue;
+		if (is_help(argc - 2, argv + 2)) {
+			printf("usage:\n");
+			usage_of(stdout, object, k->verb);
+			return EXIT_OK;
+		}
+		return k->fn(c, argc - 2, argv + 2);
+	}
+	if (matches(argv[1], "help")) {
+		printf("usage:\n");
+		usage_of(stdout, object, NULL);
+		return EXIT_OK;
+	}
+	err("unknown command \"%s %s\" (see vnetconf %s help)", object, argv[1], object);
+	return EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
 {
 	enum { OPT_SYSFS = 256, OPT_DEV, OPT_STATE };
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' }, { "pretty", no_argument, NULL, 'p' },
+		{ "stats", no_argument, NULL, 's' }, { "details", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
 		/* Tests only: a fake sysfs tree, /dev and state directory. */
 		{ "sysfs-root", required_argument, NULL, OPT_SYSFS },
 		{ "dev-root", required_argument, NULL, OPT_DEV },
@@ -590,20 +646,23 @@ int main(int argc, char **argv)
 	int opt;
 
 	/* "+": options end at the object, so commands can take their own. */
-	while ((opt = getopt_long(argc, argv, "+jh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+jpsdh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'j': c.json = true; break;
-		case 'h': usage(stdout); return 0;
+		case 'p': c.json = c.pretty = true; break;
+		case 's': c.stats++; break;
+		case 'd': c.details = true; break;
+		case 'h': usage(stdout); return EXIT_OK;
 		case OPT_SYSFS: sys = optarg; c.real_sys = false; break;
 		case OPT_DEV: dev = optarg; break;
 		case OPT_STATE: c.state = optarg; break;
-		default: usage(stderr); return 2;
+		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
 	/* vnetconf reads no /proc: NULL keeps that root at its default. */
 	if (vn_vfio_set_roots(sys, dev, NULL)) {
 		err("%s", vn_err_msg());
-		return 2;
+		return EXIT_USAGE;
 	}
 	return dispatch(&c, argc - optind, argv + optind);
 }
