@@ -15,4 +15,15 @@
 #define VN_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define VN_MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/*
+ * Counters with one writer (the thread that owns a queue) and readers on
+ * other threads (vnet_queue_stats(), the control server): the writer adds
+ * with a relaxed load and store (no read-modify-write, so x86 code is the
+ * same as c += n), readers load with VN_STAT_GET(). C11 §5.1.2.4: no data
+ * race, and a reader never sees a torn 64-bit value.
+ */
+#define VN_STAT_ADD(c, n) \
+	__atomic_store_n(&(c), __atomic_load_n(&(c), __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
+#define VN_STAT_GET(c) __atomic_load_n(&(c), __ATOMIC_RELAXED)
+
 #endif

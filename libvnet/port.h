@@ -33,11 +33,22 @@ struct vn_port;
  */
 struct vnet_queue {
 	struct vn_port *port;
-	const uint8_t *broken; /* the device-wide flag (atomic reads): waits report VNET_WAIT_ERR */
+	const uint8_t *broken; /* the device-wide VN_STOP_* bits (atomic reads); waits
+				  report VNET_WAIT_ERR on VN_STOP_BROKEN */
 	int rx_fd, tx_fd;      /* readable while the direction has work (vnet_queue_fd()); -1: none */
 	uint32_t rx_src, tx_src; /* their event engine sources (event.h); 0: polled */
 	uint32_t ev_src;       /* the device's event source, which also ends waits; 0: none */
 };
+
+/*
+ * Why a port's data path stops, in the one device-wide byte each burst
+ * call loads once (vnet_queue::broken): any bit set sends the call to its
+ * slow path, which tells the two apart. BROKEN is for good (reopen);
+ * DOWN is vnet_dev_set_up(0): sends fail with ENETDOWN, received frames
+ * are dropped and counted, until vnet_dev_set_up(1) clears it.
+ */
+#define VN_STOP_BROKEN 0x1
+#define VN_STOP_DOWN 0x2
 
 /* One change of vnet_dev_set_*() (and of the control plane, which calls them). */
 enum vn_set_kind {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl/ctl_int.h"
 #include "log.h"
 
 /* Which schemes an option applies to. */
@@ -22,7 +23,7 @@
 #define FOR_XDP  0x10
 #define FOR_ALL  (FOR_VFIO | FOR_USER | FOR_SIM | FOR_TAP | FOR_XDP)
 
-enum val_kind { VAL_UINT, VAL_MODE, VAL_MAC, VAL_FAULT, VAL_ATTACH, VAL_IRQ };
+enum val_kind { VAL_UINT, VAL_MODE, VAL_MAC, VAL_FAULT, VAL_ATTACH, VAL_IRQ, VAL_NAME, VAL_ONOFF };
 
 static const struct {
 	const char *key;
@@ -39,6 +40,8 @@ static const struct {
 	{ "irq", FOR_SIM, VAL_IRQ },
 	{ "vectors", FOR_SIM, VAL_UINT },
 	{ "attach", FOR_XDP, VAL_ATTACH },
+	{ "name", FOR_ALL, VAL_NAME },
+	{ "ctl", FOR_ALL, VAL_ONOFF },
 };
 
 static const struct {
@@ -208,6 +211,12 @@ static int check_value(const char *key, enum val_kind kind, const char *v)
 	case VAL_IRQ:
 		if (strcmp(v, "msix") && strcmp(v, "intx"))
 			return vn_err(-EINVAL, "option irq=%s: want msix or intx", v);
+		return 0;
+	case VAL_NAME: /* the control-plane name (vnet/ctl.h) */
+		return vn_ctl_name_valid(v);
+	case VAL_ONOFF:
+		if (strcmp(v, "on") && strcmp(v, "off"))
+			return vn_err(-EINVAL, "option %s=%s: want on or off", key, v);
 		return 0;
 	}
 	return -EINVAL;

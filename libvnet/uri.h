@@ -12,6 +12,7 @@
  *   irq=msix|intx (intx: no MSI-X capability, legacy INTx only), vectors=N (MSI-X
  *   vectors offered)  (sim; mac also tap)
  *   attach=drv|skb           (xdp: native or generic XDP; default: native, then generic)
+ *   name=NAME, ctl=on|off    (all: the control-plane name, vnet/ctl.h; ctl=off: no control socket)
  * Unknown keys, duplicate keys and malformed values are rejected with EINVAL
  * and a message naming the offending part.
  */

@@ -48,7 +48,7 @@ static unsigned ready(struct vnet_queue *q, unsigned events)
 		r |= VNET_WAIT_RX;
 	if ((events & VNET_WAIT_TX) && q->port->ops->ready(q, true))
 		r |= VNET_WAIT_TX;
-	if (__atomic_load_n(q->broken, __ATOMIC_RELAXED))
+	if (__atomic_load_n(q->broken, __ATOMIC_RELAXED) & VN_STOP_BROKEN)
 		r = VNET_WAIT_ERR;
 	return r;
 }

@@ -10,12 +10,18 @@
 #include "uri.h"
 #include "iommu/devio.h"
 
+/* One end of an in-process simulated device, as vn_sim_open() opened it. */
+struct vn_sim;
+
 /*
  * Start the device a sim: URI describes in a thread of this process and
  * open it through the vfio-user client over a socketpair. Closing the devio
- * stops the device (for sim:pair, when both ends are closed).
+ * stops the device (for sim:pair, when both ends are closed). *sim (when
+ * sim is not NULL) is a handle on this very device end for
+ * vn_sim_dev_stats(), valid until the devio is closed: unlike a name, it
+ * cannot mean another device (two sim:loopback open at once).
  */
-int vn_sim_open(const struct vn_uri *u, struct vn_devio **out);
+int vn_sim_open(const struct vn_uri *u, struct vn_devio **out, struct vn_sim **sim);
 
 #define VN_SIM_MAX_PAIRS 8
 
@@ -56,5 +62,8 @@ struct vn_sim_stats {
  * 1 for the second end of a pair. -ENOENT when no such device is open.
  */
 int vn_sim_stats(const char *name, unsigned end, struct vn_sim_stats *st);
+
+/* Counters of the device end sim (from vn_sim_open()). */
+void vn_sim_dev_stats(const struct vn_sim *sim, struct vn_sim_stats *st);
 
 #endif

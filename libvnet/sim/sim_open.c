@@ -25,8 +25,8 @@ struct sim_inst {
 	unsigned open_ends;      /* bit per end with an open client */
 };
 
-/* What the client's release callback gets back. */
-struct sim_ref {
+/* What the client's release callback gets back; also the caller's handle. */
+struct vn_sim {
 	struct sim_inst *inst;
 	unsigned end;
 };
@@ -75,7 +75,7 @@ static void inst_put(struct sim_inst *inst, unsigned end)
 
 static void sim_release(void *arg)
 {
-	struct sim_ref *ref = arg;
+	struct vn_sim *ref = arg;
 
 	inst_put(ref->inst, ref->end);
 	free(ref);
@@ -143,11 +143,11 @@ static int inst_get(const struct sim_params *p, const char *mode, unsigned end,
 	return 0;
 }
 
-int vn_sim_open(const struct vn_uri *u, struct vn_devio **out)
+int vn_sim_open(const struct vn_uri *u, struct vn_devio **out, struct vn_sim **sim)
 {
 	struct sim_params p;
 	struct sim_inst *inst = NULL;
-	struct sim_ref *ref;
+	struct vn_sim *ref;
 	unsigned end;
 	int sv[2], err;
 
@@ -164,7 +164,7 @@ int vn_sim_open(const struct vn_uri *u, struct vn_devio **out)
 		free(ref);
 		return err;
 	}
-	*ref = (struct sim_ref){ .inst = inst, .end = end };
+	*ref = (struct vn_sim){ .inst = inst, .end = end };
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		err = vn_err(-errno, "sim: socketpair: %m");
 		goto fail;
@@ -176,7 +176,10 @@ int vn_sim_open(const struct vn_uri *u, struct vn_devio **out)
 	}
 	/* From here the client owns sv[1] and calls sim_release() when it
 	 * closes, also when this open fails. */
-	return vn_vfio_user_open_fd(sv[1], sim_release, ref, out);
+	err = vn_vfio_user_open_fd(sv[1], sim_release, ref, out);
+	if (!err && sim)
+		*sim = ref;
+	return err;
 fail:
 	inst_put(inst, end);
 	free(ref);
@@ -196,4 +199,10 @@ int vn_sim_stats(const char *name, unsigned end, struct vn_sim_stats *st)
 		err = vn_err(-ENOENT, "sim: no open device named '%s' with end %u", name, end);
 	pthread_mutex_unlock(&reg_lock);
 	return err;
+}
+
+void vn_sim_dev_stats(const struct vn_sim *sim, struct vn_sim_stats *st)
+{
+	/* The instance lives while this end is open (inst_put()). */
+	sim_host_stats(sim->inst->h, sim->end, st);
 }

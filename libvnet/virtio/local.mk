@@ -5,7 +5,8 @@ libvnet_libvnet_core_la_SOURCES += \
 	libvnet/virtio/virtio_pci.c libvnet/virtio/virtio_pci.h \
 	libvnet/virtio/virtqueue.c libvnet/virtio/virtqueue.h \
 	libvnet/virtio/virtio_net.c libvnet/virtio/virtio_net_rxtx.c libvnet/virtio/virtio_net.h \
-	libvnet/virtio/virtio_net_irq.c libvnet/virtio/virtio_port.c
+	libvnet/virtio/virtio_net_irq.c libvnet/virtio/virtio_net_ctl.c \
+	libvnet/virtio/virtio_port.c
 
 if HAVE_CMOCKA
 # The split ring against a fake device; the transport against a fake devio;

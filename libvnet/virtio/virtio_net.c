@@ -275,6 +275,7 @@ static int setup_queues(struct vn_net *n)
 		q->net = n;
 		q->pub.broken = &n->broken;
 		q->tx_cap = n->mtu + VN_NET_ETH_OVERHEAD;
+		q->frame_max = q->tx_cap;
 		q->mrg = has(n, VIRTIO_NET_F_MRG_RXBUF);
 		q->st.sz = sizeof(q->st);
 		rc = setup_vq(n, &q->rx, (uint16_t)(2 * i), n->qsize, &p[2 * i],
@@ -333,6 +334,14 @@ int vn_net_open(struct vn_vtr *t, const struct vn_net_cfg *cfg, struct vn_net **
 		return vn_err(-ENOMEM, "virtio-net: out of memory");
 	n->t = t;
 	n->link = 1;
+	n->notify = cfg->notify;
+	n->notify_arg = cfg->notify_arg;
+	/* The device's RX mode after reset: promiscuous, allmulti off. The
+	 * spec leaves it open (§5.1.6.5.1 only says a device without CTRL_RX
+	 * must be able to receive in promiscuous mode); QEMU and libvnet's
+	 * sim both start that way, and the driver changes it explicitly. */
+	n->iff = VNET_IFF_PROMISC;
+	n->active_pairs = 1;
 	pthread_mutex_init(&n->ctrl_lock, NULL);
 	pthread_mutex_init(&n->ev_lock, NULL);
 	/* virtio 1.2 §3.1.1: reset, negotiate, set up, DRIVER_OK. */
@@ -341,6 +350,7 @@ int vn_net_open(struct vn_vtr *t, const struct vn_net_cfg *cfg, struct vn_net **
 		rc = negotiate(n, cfg->features_mask, cfg->phys_addrs);
 	if (!rc)
 		rc = read_config(n);
+	n->cur_mtu = n->cfg_mtu = n->mtu;
 	if (!rc)
 		rc = size_queues(n, cfg);
 	if (!rc)
@@ -354,6 +364,7 @@ int vn_net_open(struct vn_vtr *t, const struct vn_net_cfg *cfg, struct vn_net **
 
 		rc = vn_net_ctrl(n, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &pairs,
 				 sizeof(pairs));
+		n->active_pairs = n->pairs;
 	}
 	if (!rc)
 		rc = vn_net_irq_start(n);
@@ -434,6 +445,7 @@ int vn_net_ctrl(struct vn_net *n, uint8_t cls, uint8_t cmd, const void *data, si
 		memcpy(hdr + 2, data, len);
 	*(uint8_t *)vq_buf(vq, in_id) = VIRTIO_NET_ERR;
 	vq_enqueue_chain(vq, out_id, (uint32_t)(2 + len), in_id, 1);
+	VN_STAT_ADD(n->ctrl_cmds, 1);
 	vq_publish(vq);
 	rc = ctrl_wait(n);
 	if (rc)
@@ -450,6 +462,8 @@ int vn_net_ctrl(struct vn_net *n, uint8_t cls, uint8_t cmd, const void *data, si
 		rc = vn_err(-EIO, "virtio-net: the device rejected control command class %u cmd %u",
 			    cls, cmd);
 out:
+	if (rc)
+		VN_STAT_ADD(n->ctrl_errors, 1);
 	pthread_mutex_unlock(&n->ctrl_lock);
 	return rc;
 }
@@ -487,11 +501,19 @@ void vn_net_health(struct vn_netq *q)
 void vn_net_queue_stats(struct vnet_queue *pub, struct vnet_queue_stats *st)
 {
 	struct vn_netq *q = vn_netq(pub);
-	struct vnet_queue_stats s = q->st;
+	struct vnet_queue_stats s;
 	size_t sz = VN_MIN(st->sz, sizeof(s));
 
-	s.rx_kicks = q->rx.kicks;
-	s.tx_kicks = q->tx.kicks;
+	/* The queue's thread may be counting right now (VN_STAT_ADD). */
+	s.rx_packets = VN_STAT_GET(q->st.rx_packets);
+	s.rx_bytes = VN_STAT_GET(q->st.rx_bytes);
+	s.rx_dropped = VN_STAT_GET(q->st.rx_dropped);
+	s.rx_errors = VN_STAT_GET(q->st.rx_errors);
+	s.tx_packets = VN_STAT_GET(q->st.tx_packets);
+	s.tx_bytes = VN_STAT_GET(q->st.tx_bytes);
+	s.tx_errors = VN_STAT_GET(q->st.tx_errors);
+	s.rx_kicks = VN_STAT_GET(q->rx.kicks);
+	s.tx_kicks = VN_STAT_GET(q->tx.kicks);
 	s.sz = st->sz;
 	memcpy(st, &s, sz);
 }

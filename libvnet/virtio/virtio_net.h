@@ -36,6 +36,7 @@
 #define VN_NET_CTRL_TIMEOUT_MS 1000
 #define VN_NET_CLOSE_DRAIN_MS 200 /* vn_net_close(): time frames in flight get to leave */
 #define VN_NET_ETH_OVERHEAD 18u /* Ethernet header and one VLAN tag */
+#define VN_NET_MAC_MAX 64u /* MAC filter entries, unicast and multicast (vnet_dev_filters) */
 
 struct vn_net;
 
@@ -45,10 +46,11 @@ struct vn_netq {
 	struct vnet_queue pub; /* rx_fd/tx_fd: interrupt eventfds (-1: polled) */
 	struct vq rx, tx;
 	struct vn_net *net;
-	uint32_t tx_cap;       /* frame bytes a TX buffer holds (MTU + 18) */
+	uint32_t tx_cap;       /* frame bytes a TX buffer holds (max MTU + 18) */
+	uint32_t frame_max;    /* the MTU's limit, <= tx_cap: relaxed atomic (vnet_dev_set_mtu()) */
 	bool mrg;              /* VIRTIO_NET_F_MRG_RXBUF */
 	uint32_t health_ticks; /* see vn_net_health() */
-	struct vnet_queue_stats st; /* kicks are filled in from the vqs */
+	struct vnet_queue_stats st; /* VN_STAT_ADD() by the queue's thread; kicks from the vqs */
 } __attribute__((aligned(64)));
 
 static inline struct vn_netq *vn_netq(struct vnet_queue *q)
@@ -58,6 +60,10 @@ static inline struct vn_netq *vn_netq(struct vnet_queue *q)
 
 struct vn_net_cfg {
 	unsigned queue_pairs;   /* 0: min(offered, VN_NET_MAX_PAIRS_DEFAULT) */
+	/* Called with each device event queued (any thread, under the event
+	 * lock; must not block), for the port's observer; NULL: none. */
+	void (*notify)(void *arg, int type);
+	void *notify_arg;
 	unsigned queue_size;    /* 0: min(VN_NET_QSIZE_DEFAULT, device maximum) */
 	uint64_t features_mask; /* bits not to negotiate */
 	/*
@@ -92,7 +98,22 @@ struct vn_net {
 	pthread_mutex_t ev_lock;
 	struct vn_evq evq;
 	int link;              /* last link state seen: 1 up, 0 down */
+	uint16_t cfg_mtu;      /* last config mtu seen (VNET_EV_CONFIG when it moves) */
 	bool reset_seen;       /* NEEDS_RESET (or a vanished device) reported */
+	void (*notify)(void *arg, int type); /* see vn_net_cfg */
+	void *notify_arg;
+	/* Settings (virtio_net_ctl.c), changed under device.c's set lock;
+	 * mtu above is the largest MTU (what the buffers were sized for). The
+	 * atomic ones are read by other threads without that lock. */
+	unsigned iff;          /* VNET_IFF_PROMISC/ALLMULTI as the device has them (atomic) */
+	uint16_t cur_mtu;      /* vnet_dev_set_mtu() (atomic) */
+	uint16_t active_pairs; /* VQ_PAIRS_SET (atomic) */
+	unsigned n_mac;
+	uint8_t mac_tab[VN_NET_MAC_MAX][6]; /* in the order added */
+	uint64_t vlan[4096 / 64];           /* VLAN ids accepted, a bit each */
+	/* Driver counters (VN_STAT_ADD; vnet_dev_xstats()). */
+	uint64_t ctrl_cmds, ctrl_errors; /* under ctrl_lock */
+	uint64_t events;                 /* device events queued, under ev_lock */
 };
 
 /*
@@ -154,6 +175,19 @@ void vn_net_config_event(struct vn_net *n);
 
 /* Take the oldest queued device event: 1 (in *type), 0 when none. */
 int vn_net_event_pop(struct vn_net *n, int *type);
+
+/* Queue a device event from the driver itself (VNET_EV_SETTINGS), tell
+ * the observer, and make the config eventfd readable. */
+void vn_net_event_push(struct vn_net *n, int type);
+
+/*
+ * Settings (virtio_net_ctl.c; port.h's set and filters; the caller
+ * serialises them). vn_net_flags(): VNET_IFF_* for vnet_dev_info(), any
+ * thread.
+ */
+int vn_net_set(struct vn_net *n, const struct vn_set *s);
+void vn_net_filters(struct vn_net *n, struct vnet_dev_filters *f);
+unsigned vn_net_flags(struct vn_net *n);
 
 /*
  * Used-buffer notifications of a virtqueue (virtio 1.2 §2.7.7, §2.7.10).

@@ -333,6 +333,39 @@ void vn_net_irq_stop(struct vn_net *n)
 	n->intx = n->relay = false;
 }
 
+/* Queue an event and tell the observer (under ev_lock). */
+static void event_add(struct vn_net *n, int type)
+{
+	vn_evq_push(&n->evq, type);
+	VN_STAT_ADD(n->events, 1);
+	if (n->notify)
+		n->notify(n->notify_arg, type);
+}
+
+void vn_net_event_push(struct vn_net *n, int type)
+{
+	pthread_mutex_lock(&n->ev_lock);
+	event_add(n, type);
+	pthread_mutex_unlock(&n->ev_lock);
+	/* vnet_dev_event_fd() is the config eventfd: readable now. The engine
+	 * sees it fire and re-reads the config, which finds nothing new. */
+	if (n->n_irq)
+		relay(n);
+}
+
+/* VNET_EV_CONFIG: the config mtu (§5.1.4, VIRTIO_NET_F_MTU) moved. The
+ * driver keeps its buffers; the new value is only reported. */
+static void config_mtu(struct vn_net *n)
+{
+	uint16_t v;
+
+	if (!(n->features & (1ULL << VIRTIO_NET_F_MTU)) ||
+	    vn_virtio_cfg_read(n->t, offsetof(struct virtio_net_config, mtu), &v, 2) || v == n->cfg_mtu)
+		return;
+	n->cfg_mtu = v;
+	event_add(n, VNET_EV_CONFIG);
+}
+
 void vn_net_config_event(struct vn_net *n)
 {
 	uint8_t st;
@@ -346,8 +379,9 @@ void vn_net_config_event(struct vn_net *n)
 	rc = n->t->ops->get_status(n->t, &st);
 	if (rc || st == 0xff || (st & VIRTIO_CONFIG_S_NEEDS_RESET)) {
 		n->reset_seen = true;
-		vn_evq_push(&n->evq, VNET_EV_NEEDS_RESET);
-		if (!__atomic_exchange_n(&n->broken, 1, __ATOMIC_RELAXED))
+		event_add(n, VNET_EV_NEEDS_RESET);
+		if (!(__atomic_fetch_or(&n->broken, VN_STOP_BROKEN, __ATOMIC_RELAXED) &
+		      VN_STOP_BROKEN))
 			vn_log(VN_LOG_ERR, "device broken: %s; the device is stopped",
 			       rc ? "its status cannot be read" : "it set NEEDS_RESET");
 		goto out;
@@ -355,8 +389,9 @@ void vn_net_config_event(struct vn_net *n)
 	/* virtio 1.2 §5.1.4: the link state lives in the status field. */
 	if (vn_net_link_up(n, &up) == 0 && up != n->link) {
 		n->link = up;
-		vn_evq_push(&n->evq, up ? VNET_EV_LINK_UP : VNET_EV_LINK_DOWN);
+		event_add(n, up ? VNET_EV_LINK_UP : VNET_EV_LINK_DOWN);
 	}
+	config_mtu(n);
 out:
 	pthread_mutex_unlock(&n->ev_lock);
 }

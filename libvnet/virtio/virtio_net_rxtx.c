@@ -35,6 +35,21 @@ static int down(void)
 	return vn_err(-ENETDOWN, "the device is broken or was reset; reopen it");
 }
 
+/* The slow path of a burst call that found VN_STOP_* bits (port.h). */
+static int stopped(uint8_t stop)
+{
+	if (stop & VN_STOP_BROKEN)
+		return down();
+	return vn_err(-ENETDOWN, "the device is administratively down (vnet_dev_set_up)");
+}
+
+/* The driver's frame limit, MTU + 18 (vnet_dev_set_mtu() may change it
+ * from another thread: one relaxed load per burst, no ordering needed). */
+static inline uint32_t frame_max(const struct vn_netq *q)
+{
+	return __atomic_load_n(&q->frame_max, __ATOMIC_RELAXED);
+}
+
 /*
  * Validate a whole burst of app-held buffers before touching the ring, so
  * that a bad one leaves everything as it was. Claimed ids are marked free
@@ -89,7 +104,8 @@ void vn_net_tx_drain(struct vn_net *n, unsigned timeout_ms)
 		struct vq *vq = &n->q[i].tx;
 
 		/* A broken or silent device must not hold close() up for long. */
-		while (vq->in_flight && !__atomic_load_n(&n->broken, __ATOMIC_RELAXED) &&
+		while (vq->in_flight &&
+		       !(__atomic_load_n(&n->broken, __ATOMIC_RELAXED) & VN_STOP_BROKEN) &&
 		       vn_virtio_now_ms() < deadline) {
 			if (tx_reclaim(vq))
 				break;
@@ -103,20 +119,23 @@ int vn_net_tx_reserve(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n)
 {
 	struct vn_netq *q = vn_netq(pub);
 	struct vq *vq = &q->tx;
+	uint8_t stop = vq_stopped(vq);
+	uint32_t cap;
 	unsigned got;
 
-	if (VN_UNLIKELY(vq_broken(vq)))
-		return down();
+	if (VN_UNLIKELY(stop))
+		return stopped(stop);
 	/* Lazy reclaim: only when the free stack runs low. */
 	if (vq->n_free < n || vq->n_free < vq->size / 4u)
 		if (VN_UNLIKELY(tx_reclaim(vq)))
 			return -ENETDOWN;
 	got = VN_MIN(n, (unsigned)vq->n_free);
+	cap = frame_max(q);
 	for (unsigned i = 0; i < got; i++) {
 		uint16_t id = vq_take(vq);
 
 		bufs[i].data = vq_buf(vq, id) + VN_NET_HDR_LEN;
-		bufs[i].len = q->tx_cap;
+		bufs[i].len = cap;
 		bufs[i].flags = 0;
 		bufs[i].id = id;
 	}
@@ -128,14 +147,15 @@ int vn_net_tx_submit(struct vnet_queue *pub, const struct vnet_buf *bufs, unsign
 {
 	struct vn_netq *q = vn_netq(pub);
 	struct vq *vq = &q->tx;
+	uint8_t stop = vq_stopped(vq);
 	int rc;
 
-	if (VN_UNLIKELY(vq_broken(vq)))
-		return down();
-	rc = claim(vq, bufs, n, q->tx_cap);
+	if (VN_UNLIKELY(stop))
+		return stopped(stop);
+	rc = claim(vq, bufs, n, frame_max(q));
 	if (VN_UNLIKELY(rc)) {
 		if (rc == -EMSGSIZE)
-			q->st.tx_errors++;
+			VN_STAT_ADD(q->st.tx_errors, 1);
 		return rc;
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -150,25 +170,25 @@ int vn_net_tx_submit(struct vnet_queue *pub, const struct vnet_buf *bufs, unsign
 		 * gso_type VIRTIO_NET_HDR_GSO_NONE: an all-zero header. */
 		memset(vq_buf(vq, id), 0, VN_NET_HDR_LEN);
 		vq_enqueue(vq, id, VN_NET_HDR_LEN + len);
-		q->st.tx_packets++;
-		q->st.tx_bytes += len;
+		VN_STAT_ADD(q->st.tx_packets, 1);
+		VN_STAT_ADD(q->st.tx_bytes, len);
 	}
 	vq_publish(vq);
 	return (int)n;
 }
 
 /*
- * Drop a malformed frame: its buffers go on the RX free stack (otherwise
- * unused: RX buffers live with the device or the application), to be
- * reposted once the burst's used entries are all read, so that none of
- * them can pass for a valid used id in the meantime.
+ * Drop a malformed or too long frame: its buffers go on the RX free stack
+ * (otherwise unused: RX buffers live with the device or the application),
+ * to be reposted once the burst's used entries are all read, so that none
+ * of them can pass for a valid used id in the meantime.
  */
 static void rx_drop(struct vn_netq *q, const struct vnet_buf *bufs, unsigned nb)
 {
 	for (unsigned k = 0; k < nb; k++)
 		vq_give(&q->rx, bufs[k].id);
-	q->st.rx_dropped++;
-	q->st.rx_errors++;
+	VN_STAT_ADD(q->st.rx_dropped, 1);
+	VN_STAT_ADD(q->st.rx_errors, 1);
 }
 
 /*
@@ -200,22 +220,66 @@ static unsigned frame_buffers(struct vn_netq *q)
 	return nb;
 }
 
+/*
+ * Administratively down (VN_STOP_DOWN): every whole frame waiting is taken,
+ * counted in rx_dropped and its buffers posted again; nothing is returned.
+ */
+static int rx_discard(struct vn_netq *q)
+{
+	struct vq *vq = &q->rx;
+	int p = vq_used_pending(vq);
+	unsigned pending;
+	bool took = false;
+	uint32_t len;
+
+	if (p < 0)
+		return -ENETDOWN;
+	pending = (unsigned)p;
+	while (pending) {
+		unsigned nb = frame_buffers(q);
+
+		if (nb == 0)
+			return -ENETDOWN;
+		if (nb > pending)
+			break; /* the rest of the frame is not there yet */
+		for (unsigned k = 0; k < nb; k++) {
+			int id = vq_used_get(vq, &len);
+
+			if (id < 0)
+				return -ENETDOWN;
+			vq_give(vq, (uint16_t)id);
+		}
+		pending -= nb;
+		took = true;
+		VN_STAT_ADD(q->st.rx_dropped, 1);
+	}
+	if (took) {
+		vq_used_done(vq);
+		vq_enqueue_free(vq);
+		vq_publish(vq);
+	}
+	return 0;
+}
+
 int vn_net_rx_peek(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n)
 {
 	struct vn_netq *q = vn_netq(pub);
 	struct vq *vq = &q->rx;
+	uint8_t stop = vq_stopped(vq);
 	unsigned out = 0, pending;
 	bool took = false, dropped = false;
+	uint32_t lim;
 	int p;
 
-	if (VN_UNLIKELY(vq_broken(vq)))
-		return down();
+	if (VN_UNLIKELY(stop))
+		return stop & VN_STOP_BROKEN ? down() : rx_discard(q);
 	if (VN_UNLIKELY(n == 0))
 		return 0;
 	p = vq_used_pending(vq);
 	if (VN_UNLIKELY(p < 0))
 		return -ENETDOWN;
 	pending = (unsigned)p;
+	lim = frame_max(q);
 	while (pending) {
 		unsigned nb = frame_buffers(q);
 		uint32_t total = 0;
@@ -252,15 +316,16 @@ int vn_net_rx_peek(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n)
 		}
 		pending -= nb;
 		took = true;
-		/* A header cut short, or a frame with no bytes: drop and count. */
-		if (VN_UNLIKELY(bad || total == 0)) {
+		/* A header cut short, a frame with no bytes, or one longer than
+		 * the MTU allows: drop and count. */
+		if (VN_UNLIKELY(bad || total == 0 || total > lim)) {
 			rx_drop(q, &bufs[out], nb);
 			dropped = true;
 			continue;
 		}
 		out += nb;
-		q->st.rx_packets++;
-		q->st.rx_bytes += total;
+		VN_STAT_ADD(q->st.rx_packets, 1);
+		VN_STAT_ADD(q->st.rx_bytes, total);
 	}
 	if (took)
 		vq_used_done(vq);

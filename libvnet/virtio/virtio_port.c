@@ -3,9 +3,10 @@
  * The virtio port (port.h): a virtio-net device (virtio_net.c) over the
  * virtio-pci transport (virtio_pci.c) over device access (iommu/devio.h),
  * for vfio:, vfio-user: and sim: URIs. The burst and wait operations are
- * virtio_net's own functions.
+ * virtio_net's own functions, the settings virtio_net_ctl.c's.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +24,18 @@ struct virtio_port {
 	struct vn_devio *d;
 	struct vn_vtr *t;
 	struct vn_net *net;
+	struct vn_sim *sim; /* sim: URIs: the in-process device (xstats); else NULL */
 };
 
 static struct virtio_port *vp(struct vn_port *p)
 {
 	return (struct virtio_port *)p; /* port is the first member */
+}
+
+/* virtio-net's events reach the port's observer (port.h). */
+static void vp_notify(void *arg, int type)
+{
+	vn_port_notify(arg, type);
 }
 
 /* Staged: device access, transport, virtio-net; undone in reverse. */
@@ -40,7 +48,7 @@ static int vp_open(const struct vn_uri *u, const struct vnet_dev_opts *o, struct
 	if (!v)
 		return vn_err(-ENOMEM, "vnet_dev_open: out of memory");
 	if (u->kind == VN_URI_SIM)
-		rc = vn_sim_open(u, &v->d);
+		rc = vn_sim_open(u, &v->d, &v->sim);
 	else
 		rc = vn_devio_open(u, (int)o->vfio_mode, &v->d);
 	if (rc)
@@ -52,6 +60,8 @@ static int vp_open(const struct vn_uri *u, const struct vnet_dev_opts *o, struct
 		.queue_pairs = o->queue_pairs,
 		.queue_size = o->queue_size,
 		.features_mask = o->features_mask,
+		.notify = vp_notify,
+		.notify_arg = &v->port,
 		.phys_addrs = !strcmp(v->d->access, "vfio-noiommu"),
 	};
 	rc = vn_net_open(v->t, &cfg, &v->net);
@@ -91,13 +101,18 @@ static void vp_info(struct vn_port *p, struct vnet_dev_info *i)
 	struct vn_net *n = v->net;
 
 	snprintf(i->access, sizeof(i->access), "%s", v->d->access ? v->d->access : "");
-	memcpy(i->mac, n->mac, sizeof(i->mac));
-	i->mtu = n->mtu;
+	/* set mac may be changing these bytes on another thread. */
+	for (unsigned b = 0; b < sizeof(i->mac); b++)
+		i->mac[b] = __atomic_load_n(&n->mac[b], __ATOMIC_RELAXED);
+	i->mtu = __atomic_load_n(&n->cur_mtu, __ATOMIC_RELAXED);
+	i->max_mtu = n->mtu;
+	i->active_pairs = __atomic_load_n(&n->active_pairs, __ATOMIC_RELAXED);
+	i->flags = vn_net_flags(n);
 	i->max_queue_pairs = n->max_pairs;
 	i->queue_pairs = n->pairs;
 	i->queue_size = n->qsize;
 	i->features = n->features;
-	i->broken = __atomic_load_n(&n->broken, __ATOMIC_RELAXED) != 0;
+	i->broken = (__atomic_load_n(&n->broken, __ATOMIC_RELAXED) & VN_STOP_BROKEN) != 0;
 	/* A device that cannot be read reports its link down. */
 	if (i->broken || vn_net_link_up(n, &i->link_up))
 		i->link_up = 0;
@@ -126,6 +141,72 @@ static int vp_event(struct vn_port *p, int *type)
 	return vn_net_event_pop(n, type);
 }
 
+static int vp_set(struct vn_port *p, const struct vn_set *s)
+{
+	return vn_net_set(vp(p)->net, s);
+}
+
+static void vp_filters(struct vn_port *p, struct vnet_dev_filters *f)
+{
+	vn_net_filters(vp(p)->net, f);
+}
+
+/* Fill xs[*at] if there is room; count it either way. */
+static void xput(struct vnet_xstat *xs, unsigned n, unsigned *at, uint64_t v, const char *fmt,
+		 unsigned qp)
+{
+	if (*at < n) {
+		snprintf(xs[*at].name, sizeof(xs[*at].name), fmt, qp);
+		xs[*at].value = v;
+	}
+	(*at)++;
+}
+
+/* The sim device's counters (struct vn_sim_stats), ethtool-style. */
+static const struct {
+	const char *fmt;
+	size_t off;
+} sim_qp_xstats[] = {
+	{ "dev_rx_queue_%u_filtered", offsetof(struct vn_sim_qp_stats, rx_filtered) },
+	{ "dev_rx_queue_%u_no_buffer", offsetof(struct vn_sim_qp_stats, rx_dropped_no_buffer) },
+	{ "dev_tx_queue_%u_dropped", offsetof(struct vn_sim_qp_stats, tx_dropped) },
+	{ "dev_tx_queue_%u_bad", offsetof(struct vn_sim_qp_stats, tx_bad) },
+}, sim_dev_xstats[] = {
+	{ "dev_ctrl_ok", offsetof(struct vn_sim_stats, ctrl_ok) },
+	{ "dev_ctrl_errors", offsetof(struct vn_sim_stats, ctrl_err) },
+	{ "dev_bad_desc", offsetof(struct vn_sim_stats, bad_desc) },
+};
+
+static uint64_t field(const void *base, size_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)base + off, sizeof(v));
+	return v;
+}
+
+/* The driver's own counters, then (sim:) the device's. */
+static int vp_xstats(struct vn_port *p, struct vnet_xstat *xs, unsigned n)
+{
+	struct virtio_port *v = vp(p);
+	struct vn_sim_stats st;
+	unsigned at = 0;
+
+	xput(xs, n, &at, VN_STAT_GET(v->net->ctrl_cmds), "ctrl_commands", 0);
+	xput(xs, n, &at, VN_STAT_GET(v->net->ctrl_errors), "ctrl_errors", 0);
+	xput(xs, n, &at, VN_STAT_GET(v->net->events), "events", 0);
+	if (!v->sim)
+		return (int)at;
+	vn_sim_dev_stats(v->sim, &st);
+	for (unsigned qp = 0; qp < st.n_pairs && qp < VN_SIM_MAX_PAIRS; qp++)
+		for (size_t k = 0; k < VN_ARRAY_SIZE(sim_qp_xstats); k++)
+			xput(xs, n, &at, field(&st.qp[qp], sim_qp_xstats[k].off), sim_qp_xstats[k].fmt,
+			     qp);
+	for (size_t k = 0; k < VN_ARRAY_SIZE(sim_dev_xstats); k++)
+		xput(xs, n, &at, field(&st, sim_dev_xstats[k].off), sim_dev_xstats[k].fmt, 0);
+	return (int)at;
+}
+
 const struct vn_port_ops vn_virtio_port_ops = {
 	.name = "virtio",
 	.open = vp_open,
@@ -141,4 +222,7 @@ const struct vn_port_ops vn_virtio_port_ops = {
 	.arm = vn_net_arm,
 	.disarm = vn_net_disarm,
 	.event = vp_event,
+	.set = vp_set,
+	.filters = vp_filters,
+	.xstats = vp_xstats,
 };

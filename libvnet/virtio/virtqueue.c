@@ -99,7 +99,7 @@ void vq_mark_broken(struct vq *vq, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	/* The first reason wins and is logged; later ones would only repeat it. */
-	if (__atomic_exchange_n(vq->dev_broken, 1, __ATOMIC_RELAXED) == 0)
+	if (!(__atomic_fetch_or(vq->dev_broken, VN_STOP_BROKEN, __ATOMIC_RELAXED) & VN_STOP_BROKEN))
 		vn_log(VN_LOG_ERR, "device broken: %s; the device is stopped", msg);
 	vn_err(-ENETDOWN, "device broken: %s", msg);
 }

@@ -31,6 +31,7 @@
 
 #include "compiler.h"
 #include "iommu/dma.h"
+#include "port.h"
 #include "virtio/transport.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -59,7 +60,7 @@ struct vq_cfg {
 	uint32_t stride;  /* power of two */
 	uint32_t buf_len; /* device-visible bytes of each buffer */
 	const struct vn_dma_mem *mem;
-	uint8_t *dev_broken; /* the device's shared "broken" flag */
+	uint8_t *dev_broken; /* the device's shared VN_STOP_* byte (port.h) */
 };
 
 struct vq {
@@ -95,7 +96,8 @@ size_t vq_used_bytes(uint16_t size);
 int vq_init(struct vq *vq, const struct vq_cfg *cfg);
 void vq_fini(struct vq *vq);
 
-/* Mark the device broken (once per device: the first reason is logged). */
+/* Mark the device broken (VN_STOP_BROKEN; once per device: the first
+ * reason is logged). */
 void vq_mark_broken(struct vq *vq, const char *fmt, ...) VN_PRINTF(2, 3);
 
 /*
@@ -143,9 +145,15 @@ static inline void vq_mb(const struct vq *vq)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
+/* The device's VN_STOP_* bits: the data path's one test per burst. */
+static inline uint8_t vq_stopped(const struct vq *vq)
+{
+	return __atomic_load_n(vq->dev_broken, __ATOMIC_RELAXED);
+}
+
 static inline bool vq_broken(const struct vq *vq)
 {
-	return __atomic_load_n(vq->dev_broken, __ATOMIC_RELAXED) != 0;
+	return vq_stopped(vq) & VN_STOP_BROKEN;
 }
 
 /* The device-visible start of buffer id. */
@@ -219,7 +227,7 @@ static inline void vq_publish(struct vq *vq)
 			 VRING_USED_F_NO_NOTIFY);
 	if (kick) {
 		vn_vtr_kick(&vq->notify);
-		vq->kicks++;
+		VN_STAT_ADD(vq->kicks, 1);
 	}
 }
 
