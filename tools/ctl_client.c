@@ -13,7 +13,6 @@
  * (attr_spec[]) before it is read; unknown attribute types are skipped, as
  * ctl.h asks of clients, so a newer server still works.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -31,7 +30,9 @@
 #include <linux/netlink.h>
 
 #include "compiler.h"
+#include "ctl/ctl_int.h"
 #include "ctl_client.h"
+#include "log.h"
 
 #define REQ_MAX 512       /* our requests carry a few small attributes */
 #define MAX_STATS 4096    /* more counters than any device has */
@@ -58,71 +59,29 @@ const char *ctl_why(void)
 
 int ctl_run_dir(char *buf, size_t sz)
 {
-	const char *env = getenv("VNET_RUN_DIR"), *xdg;
-	int n;
+	int r = vn_ctl_run_dir(buf, sz);
 
-	if (env && *env)
-		n = snprintf(buf, sz, "%s", env);
-	else if (geteuid() == 0)
-		n = snprintf(buf, sz, "/run/vnet");
-	else if ((xdg = getenv("XDG_RUNTIME_DIR")) && *xdg)
-		n = snprintf(buf, sz, "%s/vnet", xdg);
-	else
-		return fail(-ENOENT, "XDG_RUNTIME_DIR is not set: set it, or VNET_RUN_DIR, to the "
-			    "directory the application's devices serve in");
-	if (n < 0 || (size_t)n >= sz)
-		return fail(-ENAMETOOLONG, "the run directory name is too long");
-	return 0;
+	return r ? fail(r, "%s", vn_err_msg()) : 0;
 }
 
-static bool valid_name(const char *s, size_t len)
+bool ctl_valid_name(const char *name)
 {
-	if (len == 0 || len >= CTL_NAME_LEN || s[0] == '.')
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (s[i] == '/' || (unsigned char)s[i] <= ' ')
-			return false;
-	return true;
+	return vn_ctl_name_valid(name) == 0;
 }
 
-bool ctl_valid_name(const char *s)
+int ctl_list(char (*names)[VN_CTL_NAME_MAX], size_t max)
 {
-	return valid_name(s, strlen(s));
-}
+	char dir[VN_CTL_PATH_MAX];
+	int n = ctl_run_dir(dir, sizeof(dir));
 
-static int by_name(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
-
-int ctl_list(char (*names)[CTL_NAME_LEN], size_t max)
-{
-	const size_t suf = strlen(VNET_CTL_SUFFIX);
-	char dir[PATH_MAX];
-	struct dirent *e;
-	size_t n = 0;
-	DIR *d;
-	int r = ctl_run_dir(dir, sizeof(dir));
-
-	if (r)
-		return r;
-	d = opendir(dir);
-	if (!d)
-		return fail(-errno, "no libvnet device is running (cannot open the run directory "
-			    "%s: %s)", dir, strerror(errno));
-	while ((e = readdir(d))) {
-		size_t len = strlen(e->d_name);
-
-		if (len <= suf || strcmp(e->d_name + len - suf, VNET_CTL_SUFFIX) ||
-		    !valid_name(e->d_name, len - suf))
-			continue;
-		if (n < max)
-			snprintf(names[n], CTL_NAME_LEN, "%.*s", (int)(len - suf), e->d_name);
-		n++;
-	}
-	closedir(d);
-	qsort(names, n < max ? n : max, CTL_NAME_LEN, by_name);
-	return (int)(n < max ? n : max);
+	if (n)
+		return n;
+	n = vn_ctl_list(dir, names, (unsigned)max);
+	if (n == -ENOENT)
+		return fail(n, "no libvnet device is running (there is no run directory %s)", dir);
+	if (n < 0)
+		return fail(n, "%s", vn_err_msg());
+	return n < (int)max ? n : (int)max;
 }
 
 int ctl_connect(struct ctl_conn *c, const char *name)
@@ -134,18 +93,18 @@ int ctl_connect(struct ctl_conn *c, const char *name)
 			      .tv_usec = CTL_TIMEOUT_MS % 1000 * 1000 };
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
-	char dir[PATH_MAX];
-	int n, r = ctl_run_dir(dir, sizeof(dir));
+	char dir[VN_CTL_PATH_MAX];
+	int r = ctl_run_dir(dir, sizeof(dir));
 
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	if (r)
 		return r;
 	snprintf(c->name, sizeof(c->name), "%s", name);
-	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s%s", dir, name, VNET_CTL_SUFFIX);
-	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
-		return fail(-ENAMETOOLONG, "the socket path %s/%s%s is too long for AF_UNIX", dir,
-			    name, VNET_CTL_SUFFIX);
+	/* Not vn_ctl_connect(): its connect() has no time limit. */
+	r = vn_ctl_sock_path(dir, name, sa.sun_path, sizeof(sa.sun_path));
+	if (r)
+		return fail(r, "%s", vn_err_msg());
 	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		return fail(-errno, "socket: %s", strerror(errno));
@@ -177,7 +136,7 @@ int ctl_connect(struct ctl_conn *c, const char *name)
 /* "no libvnet device named X; running: ..." */
 static int no_device(const char *name)
 {
-	char names[CTL_MAX_LIST][CTL_NAME_LEN], dir[PATH_MAX];
+	char names[CTL_MAX_LIST][VN_CTL_NAME_MAX], dir[VN_CTL_PATH_MAX];
 	size_t len;
 	int n = ctl_list(names, CTL_MAX_LIST), shown = 0;
 
@@ -208,11 +167,10 @@ int ctl_open(struct ctl_conn *c, const char *name)
 {
 	int r;
 
-	if (!ctl_valid_name(name)) {
+	if (vn_ctl_name_valid(name)) {
 		memset(c, 0, sizeof(*c));
 		c->fd = -1;
-		return fail(-EINVAL, "\"%s\" is not a device name (vnet0, or what ?name= gave)",
-			    name);
+		return fail(-EINVAL, "%s", vn_err_msg());
 	}
 	r = ctl_connect(c, name);
 	if (r == -ENODEV)
@@ -396,6 +354,12 @@ static int error_answer(const struct ctl_conn *c, const struct nlmsghdr *nlh)
 	return fail(e->error, "%s", msg[0] ? msg : strerror(-e->error));
 }
 
+static int hung_up(const struct ctl_conn *c)
+{
+	return fail(-ECONNRESET, "%s (pid %ld) closed the connection without an answer (it "
+		    "answers only its own user and root)", c->name, (long)c->pid);
+}
+
 /* Receive one datagram into c->buf before the deadline; its length. */
 static int recv_answer(struct ctl_conn *c, const struct timespec *deadline)
 {
@@ -416,11 +380,10 @@ static int recv_answer(struct ctl_conn *c, const struct timespec *deadline)
 			    "stuck?)", c->name, (long)c->pid, CTL_TIMEOUT_MS / 1000);
 	/* MSG_TRUNC: the datagram's real length, to refuse an oversize one. */
 	n = r < 0 ? -1 : recv(c->fd, c->buf, VNET_CTL_MSG_MAX, MSG_TRUNC | MSG_DONTWAIT);
+	if (n == 0 || (n < 0 && errno == ECONNRESET))
+		return hung_up(c);
 	if (n < 0)
 		return fail(-errno, "%s (pid %ld): %s", c->name, (long)c->pid, strerror(errno));
-	if (n == 0)
-		return fail(-ECONNRESET, "%s (pid %ld) closed the connection without an answer "
-			    "(it answers only its own user and root)", c->name, (long)c->pid);
 	if (n > VNET_CTL_MSG_MAX)
 		return fail(-EMSGSIZE, "%s (pid %ld) sent %zd bytes, more than the %d a message "
 			    "may have", c->name, (long)c->pid, n, VNET_CTL_MSG_MAX);
@@ -441,10 +404,13 @@ static int transact(struct ctl_conn *c, struct nlmsghdr *nlh, bool single,
 
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += CTL_TIMEOUT_MS / 1000;
-	if (send(c->fd, nlh, nlh->nlmsg_len, MSG_NOSIGNAL) != (ssize_t)nlh->nlmsg_len)
+	if (send(c->fd, nlh, nlh->nlmsg_len, MSG_NOSIGNAL) != (ssize_t)nlh->nlmsg_len) {
+		if (errno == EPIPE || errno == ECONNRESET)
+			return hung_up(c);
 		return fail(-errno, "%s (pid %ld): %s", c->name, (long)c->pid,
 			    errno == EAGAIN ? "did not take the request (is its process stuck?)"
 					    : strerror(errno));
+	}
 	for (;;) {
 		const struct nlmsghdr *m = (const struct nlmsghdr *)c->buf;
 

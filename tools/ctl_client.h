@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ctl/ctl_int.h"
 #include "vnet/ctl.h"
 
 #define CTL_NAME_LEN 64     /* control-plane names, access modes */
@@ -86,15 +87,16 @@ const char *ctl_why(void);
 /* The run directory (ctl.h: VNET_RUN_DIR, /run/vnet, $XDG_RUNTIME_DIR/vnet). */
 int ctl_run_dir(char *buf, size_t sz);
 
-/*
- * The devices whose sockets are in the run directory, sorted by name: fills
- * names[] (up to max) and returns how many there are; -ENOENT (with a
- * reason) when the directory does not exist.
- */
-int ctl_list(char (*names)[CTL_NAME_LEN], size_t max);
-
-/* name could be a device's: what a socket file name in the run directory allows. */
+/* name could be a device's (libvnet's naming rules, ctl/ctl_int.h). */
 bool ctl_valid_name(const char *name);
+
+/*
+ * The devices whose sockets are in the run directory, in natural order
+ * (vnet2 before vnet10; stale ones too): fills names[] (up to max) and
+ * returns how many it filled; -ENOENT (with a reason) when the directory
+ * does not exist.
+ */
+int ctl_list(char (*names)[VN_CTL_NAME_MAX], size_t max);
 
 /*
  * Connect to device name. -ENODEV when nothing serves that name (no socket,

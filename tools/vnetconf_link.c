@@ -20,6 +20,7 @@
 
 #include "ctl_client.h"
 #include "json.h"
+#include "log.h"
 #include "vnetconf.h"
 
 #define MAX_DEVS 256
@@ -68,8 +69,10 @@ static void clean(char *s)
 
 /* ---- Counters ---- */
 
-/* The per-queue counters the summary shows, by ethtool-style suffix. */
+/* The per-queue counters the summary shows: their suffix in the server's
+ * names ("rx_queue_0_drops"), and what ip -s link calls them. */
 enum { SUM_PACKETS, SUM_BYTES, SUM_DROPPED, SUM_ERRORS, N_SUM };
+static const char *const sum_suffix[N_SUM] = { "packets", "bytes", "drops", "errors" };
 static const char *const sum_names[N_SUM] = { "packets", "bytes", "dropped", "errors" };
 enum { RX, TX };
 static const char *const dir_names[2] = { "rx", "tx" };
@@ -88,7 +91,7 @@ struct summary {
 
 #define MAX_QUEUES 1024
 
-/* "rx_queue_3_bytes" -> RX, 3, SUM_BYTES; false for anything else. */
+/* "rx_queue_3_drops" -> RX, 3, SUM_DROPPED; false for anything else. */
 static bool parse_stat_name(const char *name, int *dir, unsigned *queue, int *sum)
 {
 	char *end;
@@ -103,7 +106,7 @@ static bool parse_stat_name(const char *name, int *dir, unsigned *queue, int *su
 	if (q >= MAX_QUEUES || *end != '_')
 		return false;
 	for (*sum = 0; *sum < N_SUM; (*sum)++)
-		if (!strcmp(end + 1, sum_names[*sum])) {
+		if (!strcmp(end + 1, sum_suffix[*sum])) {
 			*queue = (unsigned)q;
 			return true;
 		}
@@ -182,7 +185,7 @@ typedef int visit_fn(const struct ctx *c, struct ctl_conn *conn, struct json *j)
 
 static int visit(const struct ctx *c, const char *dev, visit_fn *fn)
 {
-	static char names[MAX_DEVS][CTL_NAME_LEN];
+	static char names[MAX_DEVS][VN_CTL_NAME_MAX];
 	char dir[PATH_MAX] = "";
 	struct ctl_conn conn;
 	struct json j;
@@ -190,7 +193,7 @@ static int visit(const struct ctx *c, const char *dev, visit_fn *fn)
 
 	json_init(&j, stdout, c->pretty);
 	if (dev) {
-		snprintf(names[0], CTL_NAME_LEN, "%s", dev);
+		snprintf(names[0], VN_CTL_NAME_MAX, "%s", dev);
 	} else if ((n = ctl_list(names, MAX_DEVS)) < 0) {
 		err("%s", ctl_why());
 		n = 0;
@@ -242,6 +245,10 @@ static int dev_arg(const char *cmd, int argc, char **argv, const char **dev)
 		return EXIT_USAGE;
 	}
 	*dev = argc ? argv[0] : NULL;
+	if (*dev && !ctl_valid_name(*dev)) {
+		err("%s: %s", cmd, vn_err_msg());
+		return EXIT_USAGE;
+	}
 	return EXIT_OK;
 }
 
@@ -575,7 +582,7 @@ static int request(const char *what, const char *dev,
 	int r;
 
 	if (!ctl_valid_name(dev)) {
-		err("%s: \"%s\" is not a device name (vnet0, or what ?name= gave)", what, dev);
+		err("%s: %s", what, vn_err_msg());
 		return EXIT_USAGE;
 	}
 	r = ctl_open(&conn, dev);

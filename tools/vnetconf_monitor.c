@@ -20,6 +20,7 @@
 
 #include "ctl_client.h"
 #include "json.h"
+#include "log.h"
 #include "vnet/vnet.h"
 #include "vnetconf.h"
 
@@ -101,11 +102,11 @@ static void on_event(const struct ctl_event *ev, void *arg)
 /* Connect to and subscribe to the devices; how many are watched. */
 static int subscribe_all(const char *dev, struct ctl_conn *w, int *rc)
 {
-	static char names[MAX_WATCH][CTL_NAME_LEN];
+	static char names[MAX_WATCH][VN_CTL_NAME_MAX];
 	int n = 1, live = 0;
 
 	if (dev) {
-		snprintf(names[0], CTL_NAME_LEN, "%s", dev);
+		snprintf(names[0], VN_CTL_NAME_MAX, "%s", dev);
 	} else if ((n = ctl_list(names, MAX_WATCH)) < 0) {
 		err("monitor: %s", ctl_why());
 		*rc = EXIT_FAILED;
@@ -138,8 +139,12 @@ int monitor(const struct ctx *c, int argc, char **argv)
 	char dir[PATH_MAX] = "";
 	int rc = EXIT_OK, live;
 
-	if (argc > 1 || (argc == 1 && !ctl_valid_name(argv[0]))) {
+	if (argc > 1) {
 		err("usage: vnetconf monitor [DEV]");
+		return EXIT_USAGE;
+	}
+	if (argc == 1 && !ctl_valid_name(argv[0])) {
+		err("monitor: %s", vn_err_msg());
 		return EXIT_USAGE;
 	}
 	sigemptyset(&block);
