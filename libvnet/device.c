@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "vnet/vnet.h"
+#include "ctl/ctl_int.h"
 #include "log.h"
 #include "port.h"
 #include "uri.h"
@@ -23,6 +24,7 @@ struct vnet_dev {
 	pthread_mutex_t set_lock; /* serialises settings (vnet_dev_set_*()) */
 	char uri[256];
 	char name[16];            /* control-plane name; "" without one */
+	struct vn_ctl_server *ctl; /* its control server (ctl/ctl_int.h); NULL: none */
 };
 
 static int fail(int rc)
@@ -117,6 +119,15 @@ static int dev_open(const char *uri, const struct vnet_dev_opts *opts, struct vn
 		return rc;
 	}
 	pthread_mutex_init(&dev->set_lock, NULL);
+	/* Last: the server answers requests about the device at once. */
+	rc = vn_ctl_start(dev, dev->port, &u, &dev->ctl);
+	if (rc) {
+		dev->port->ops->close(dev->port);
+		pthread_mutex_destroy(&dev->set_lock);
+		free(dev);
+		return rc;
+	}
+	strcpy(dev->name, vn_ctl_name(dev->ctl));
 	*devp = dev;
 	return 0;
 }
@@ -135,6 +146,8 @@ VNET_API void vnet_dev_close(struct vnet_dev *dev)
 {
 	if (!dev)
 		return;
+	/* The server first: nobody asks about the device while it goes. */
+	vn_ctl_stop(dev->ctl);
 	dev->port->ops->close(dev->port);
 	pthread_mutex_destroy(&dev->set_lock);
 	free(dev);
@@ -357,13 +370,16 @@ VNET_API int vnet_dev_filters(struct vnet_dev *dev, struct vnet_dev_filters *f)
 
 VNET_API int vnet_dev_xstats(struct vnet_dev *dev, struct vnet_xstat *xs, unsigned n)
 {
+	unsigned k;
 	int rc;
 
 	vn_err_clear();
 	if (!dev || (n && !xs))
 		return fail(vn_err(-EINVAL, "vnet_dev_xstats: dev (and xs for n > 0) are required"));
-	if (!dev->port->ops->xstats)
-		return 0;
-	rc = dev->port->ops->xstats(dev->port, xs, n);
-	return rc < 0 ? fail(rc) : rc;
+	rc = dev->port->ops->xstats ? dev->port->ops->xstats(dev->port, xs, n) : 0;
+	if (rc < 0)
+		return fail(rc);
+	/* Then the control plane's own counters. */
+	k = (unsigned)rc;
+	return rc + vn_ctl_xstats(dev->ctl, k < n ? xs + k : NULL, k < n ? n - k : 0);
 }

@@ -115,6 +115,7 @@ struct vn_ctl_ctx {
 struct vn_ctl_reply {
 	unsigned n;                 /* messages in buf[] */
 	bool subscribe;             /* a SUBSCRIBE succeeded: send events from now on */
+	int error;                  /* the -errno answered, 0 on success */
 	uint32_t len[VN_CTL_REPLY_MAX];
 	/* nlmsghdr-aligned: the messages are built in place. */
 	uint32_t buf[VN_CTL_REPLY_MAX][VNET_CTL_MSG_MAX / 4];
@@ -133,6 +134,27 @@ void vn_ctl_handle(const struct vn_ctl_ctx *c, const void *req, size_t len,
 /* A VNET_CMD_EVENT notification of type into buf (VNET_CTL_MSG_MAX bytes,
  * 4-byte aligned). Returns its length. */
 size_t vn_ctl_event_msg(const struct vn_ctl_ctx *c, int type, void *buf);
+
+/*
+ * The server (ctl_server.c). vn_ctl_start() serves dev, whose port is port,
+ * unless u (`ctl=off`) or VNET_CTL=off say not to: 0 with *out set, or
+ * with *out NULL when there is no server (a warning said why: no run
+ * directory, a refused one, ...); -EADDRINUSE when the `name=` u asks for
+ * is served by a live process. It installs itself as the port's observer.
+ * vn_ctl_stop() (NULL is ignored) clears the observer, leaves the engine,
+ * closes every connection and removes the socket file.
+ */
+struct vn_ctl_server;
+struct vn_uri;
+int vn_ctl_start(struct vnet_dev *dev, struct vn_port *port, const struct vn_uri *u,
+		 struct vn_ctl_server **out);
+void vn_ctl_stop(struct vn_ctl_server *s);
+/* The device's name, "" for NULL. */
+const char *vn_ctl_name(const struct vn_ctl_server *s);
+/* The server's own counters (ctl_requests, ctl_errors, ctl_clients_refused,
+ * ctl_clients_dropped, ctl_events_lost): fills up to n, returns how many
+ * there are (0 for NULL). */
+int vn_ctl_xstats(const struct vn_ctl_server *s, struct vnet_xstat *xs, unsigned n);
 
 /* The name of virtio feature bit (VIRTIO_NET_F_*, VIRTIO_F_*,
  * VIRTIO_RING_F_*), or NULL when libvnet does not know it. */

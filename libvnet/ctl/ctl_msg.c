@@ -208,8 +208,12 @@ static void nest_end(struct out *o, struct nlattr *n)
 static struct out msg_start(struct vn_ctl_reply *r, const struct nlmsghdr *req, uint16_t type,
 			    uint16_t flags)
 {
-	struct out o = { .nlh = mnl_nlmsg_put_header(r->buf[r->n]) };
+	struct out o;
 
+	/* libmnl leaves attribute padding as it finds it: start from zeros,
+	 * so no stale bytes leave the process. */
+	memset(r->buf[r->n], 0, sizeof(r->buf[r->n]));
+	o.nlh = mnl_nlmsg_put_header(r->buf[r->n]);
 	o.nlh->nlmsg_type = type;
 	o.nlh->nlmsg_flags = flags;
 	o.nlh->nlmsg_seq = req->nlmsg_seq;
@@ -609,6 +613,7 @@ void vn_ctl_handle(const struct vn_ctl_ctx *c, const void *req, size_t len, stru
 	rc = check_headers(nlh, len);
 	if (!rc)
 		rc = dispatch(&q);
+	r->error = rc;
 	if (rc) {
 		/* Answers built before the failure are not sent. */
 		r->n = 0;
@@ -623,7 +628,7 @@ void vn_ctl_handle(const struct vn_ctl_ctx *c, const void *req, size_t len, stru
 size_t vn_ctl_event_msg(const struct vn_ctl_ctx *c, int type, void *buf)
 {
 	struct vnet_dev_info i = { .sz = sizeof(i) };
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(memset(buf, 0, VNET_CTL_MSG_MAX));
 	struct genlmsghdr *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
 	struct out o = { .nlh = nlh };
 

@@ -1,4 +1,13 @@
 # libvnet/ctl/: the control plane (vnet/ctl.h): run directory and socket
 # names (shared with vnetconf), the request handler, the per-device server
 libvnet_libvnet_core_la_SOURCES += libvnet/ctl/ctl_int.h libvnet/ctl/ctl_path.c
-libvnet_libvnet_core_la_SOURCES += libvnet/ctl/ctl_msg.c libvnet/ctl/ctl_feat.c
+libvnet_libvnet_core_la_SOURCES += libvnet/ctl/ctl_msg.c libvnet/ctl/ctl_feat.c \
+	libvnet/ctl/ctl_server.c
+
+if HAVE_CMOCKA
+# The control server end to end on sim:loopback, through a libmnl client.
+check_PROGRAMS += tests/integration/test_ctl
+TESTS += tests/integration/test_ctl
+tests_integration_test_ctl_SOURCES = tests/integration/test_ctl.c
+tests_integration_test_ctl_LDADD = libvnet/libvnet-core.la $(CMOCKA_LIBS) $(LIBMNL_LIBS) -lpthread
+endif

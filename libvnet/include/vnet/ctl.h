@@ -27,11 +27,12 @@
  * cmd (NLM_F_DUMP: the same, then NLMSG_DONE). Every failure is an
  * NLMSG_ERROR with a negative errno, the offending request's header, and
  * NLMSGERR_ATTR_MSG (a string saying why) with NLM_F_ACK_TLVS; success of a
- * request with NLM_F_ACK is an NLMSG_ERROR with error 0. Requests longer
- * than VNET_CTL_MSG_MAX, truncated, or with attributes of the wrong type or
- * length are answered EINVAL; unknown commands EOPNOTSUPP; unknown
- * attributes are ignored (newer clients). Answers to one client keep the
- * order of its requests.
+ * request with NLM_F_ACK is an NLMSG_ERROR with error 0 (a dump ends with
+ * NLMSG_DONE instead). Requests longer than VNET_CTL_MSG_MAX are answered
+ * EMSGSIZE; truncated ones, or with attributes of the wrong type, length
+ * or range, EINVAL; unknown commands, families and genlmsghdr versions
+ * EOPNOTSUPP; unknown attributes are ignored (newer clients). Answers to
+ * one client keep the order of its requests.
  *
  * Notifications: after VNET_CMD_SUBSCRIBE the server sends the client a
  * VNET_CMD_EVENT message (nlmsg_seq 0, nlmsg_pid 0) for each device event
