@@ -262,6 +262,12 @@ VNET_API int vnet_dev_event_fd(struct vnet_dev *dev)
 	return dev->port->event_fd;
 }
 
+int vn_port_admin_down(void)
+{
+	return vn_err(-ENETDOWN, "the device is administratively down (vnet_dev_set_up(dev, 1) "
+		      "brings it up)");
+}
+
 /* Settings: one port op, serialised here (port.h). */
 static int dev_set(struct vnet_dev *dev, const struct vn_set *s, const char *what)
 {

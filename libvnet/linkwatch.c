@@ -15,6 +15,7 @@
 #include "vnet/vnet.h"
 #include "event.h"
 #include "log.h"
+#include "port.h"
 
 void vn_linkwatch_init(struct vn_linkwatch *w)
 {
@@ -23,12 +24,13 @@ void vn_linkwatch_init(struct vn_linkwatch *w)
 	pthread_mutex_init(&w->lock, NULL);
 }
 
-static void push(struct vn_linkwatch *w, int type)
+void vn_linkwatch_push(struct vn_linkwatch *w, int type)
 {
 	uint64_t one = 1;
 
 	pthread_mutex_lock(&w->lock);
 	vn_evq_push(&w->evq, type);
+	vn_port_notify(w->port, type);
 	pthread_mutex_unlock(&w->lock);
 	if (write(w->ev_fd, &one, sizeof(one)) != sizeof(one))
 		vn_debug("link watch: eventfd: %s", strerror(errno));
@@ -71,7 +73,7 @@ static void on_link(void *arg)
 
 			if (up >= 0 && up != w->up) {
 				w->up = up;
-				push(w, up ? VNET_EV_LINK_UP : VNET_EV_LINK_DOWN);
+				vn_linkwatch_push(w, up ? VNET_EV_LINK_UP : VNET_EV_LINK_DOWN);
 			}
 		}
 	}
@@ -79,11 +81,12 @@ static void on_link(void *arg)
 		w->hook(w->arg);
 }
 
-int vn_linkwatch_open(struct vn_linkwatch *w, int ifindex, int up, void (*hook)(void *arg),
-		      void *arg, const char *who)
+int vn_linkwatch_open(struct vn_linkwatch *w, struct vn_port *port, int ifindex, int up,
+		      void (*hook)(void *arg), void *arg, const char *who)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
 
+	w->port = port;
 	w->ifindex = ifindex;
 	w->up = up;
 	w->hook = hook;

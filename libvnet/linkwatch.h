@@ -5,8 +5,10 @@
  * thread reads (a callback source, event.h). Each change of the interface's
  * running state (IFF_RUNNING: up, with a carrier; gone counts as down)
  * queues VNET_EV_LINK_UP or VNET_EV_LINK_DOWN for vnet_dev_event() and
- * signals an eventfd, its vnet_dev_event_fd(). On every notification the
- * port's own hook runs too (xdp: checks its sockets' errors).
+ * signals an eventfd, its vnet_dev_event_fd(); the port's observer hears
+ * of each (vn_port_notify()). On every notification the port's own hook
+ * runs too (xdp: checks its sockets' errors). The port queues its own
+ * events (VNET_EV_SETTINGS) here too, with vn_linkwatch_push().
  */
 #ifndef VN_LINKWATCH_H
 #define VN_LINKWATCH_H
@@ -16,6 +18,8 @@
 
 #include "evq.h"
 
+struct vn_port;
+
 struct vn_linkwatch {
 	int nl_fd;             /* rtnetlink socket, RTMGRP_LINK */
 	int ev_fd;             /* eventfd: signalled when an event is queued */
@@ -24,6 +28,7 @@ struct vn_linkwatch {
 	int up;                /* the running state last seen: 1 or 0 */
 	void (*hook)(void *arg);
 	void *arg;
+	struct vn_port *port;  /* whose observer is told */
 	pthread_mutex_t lock;  /* evq */
 	struct vn_evq evq;
 };
@@ -32,12 +37,15 @@ struct vn_linkwatch {
 void vn_linkwatch_init(struct vn_linkwatch *w);
 
 /*
- * Watch interface ifindex, whose running state is up now (1 or 0); hook
- * (may be NULL) is called with arg in the engine thread on each link
+ * Watch interface ifindex of port, whose running state is up now (1 or 0);
+ * hook (may be NULL) is called with arg in the engine thread on each link
  * notification. who names the port in messages. 0 or -errno.
  */
-int vn_linkwatch_open(struct vn_linkwatch *w, int ifindex, int up, void (*hook)(void *arg),
-		      void *arg, const char *who);
+int vn_linkwatch_open(struct vn_linkwatch *w, struct vn_port *port, int ifindex, int up,
+		      void (*hook)(void *arg), void *arg, const char *who);
+
+/* Queue event type (VNET_EV_*), tell the observer, signal the eventfd. */
+void vn_linkwatch_push(struct vn_linkwatch *w, int type);
 
 /* The oldest queued event in *type: 1, 0 when none (the eventfd's count is
  * then consumed, so its next signal is news). */

@@ -9,7 +9,7 @@ libvnet_libvnet_core_la_SOURCES += libvnet/device.c \
 	libvnet/event.c libvnet/event.h libvnet/wait.c libvnet/port.h libvnet/evq.h
 # the tap: port (a kernel TAP interface)
 libvnet_libvnet_core_la_SOURCES += libvnet/tap.c libvnet/relay.c libvnet/relay.h \
-	libvnet/linkwatch.c libvnet/linkwatch.h
+	libvnet/linkwatch.c libvnet/linkwatch.h libvnet/ifctl.c libvnet/ifctl.h
 # the xdp: port (AF_XDP sockets through libxdp, its XDP program through libbpf)
 if HAVE_XDP
 libvnet_libvnet_core_la_SOURCES += libvnet/xdp.c libvnet/xdp.h libvnet/xdp_rxtx.c \

@@ -21,8 +21,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "vnet/vnet.h"
+#include "compiler.h"
 #include "uri.h"
 
 struct vn_port;
@@ -127,7 +129,8 @@ struct vn_port {
 	const struct vn_port_ops *ops;
 	unsigned pairs;   /* queue pairs in use */
 	int event_fd;     /* vnet_dev_event_fd(): readable when an event may wait; -1: none */
-	/* Set and cleared by device.c (atomically); NULL: nobody listens. */
+	/* Set and cleared (atomically) by the control server that device.c
+	 * starts and stops (ctl/ctl_server.c); NULL: nobody listens. */
 	struct vn_port_observer *observer;
 };
 
@@ -139,6 +142,45 @@ static inline void vn_port_notify(struct vn_port *p, int type)
 
 	if (o)
 		o->fn(o->arg, type);
+}
+
+/* VN_SET_UP on a port's VN_STOP_* byte: the data path sees it at its
+ * next burst (a relaxed atomic; no ordering with anything else needed). */
+static inline void vn_port_set_up(uint8_t *stop, bool up)
+{
+	if (up)
+		__atomic_fetch_and(stop, (uint8_t)~VN_STOP_DOWN, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_or(stop, VN_STOP_DOWN, __ATOMIC_RELAXED);
+}
+
+/* The error of a send while VN_STOP_DOWN: -ENETDOWN, recorded (device.c). */
+int vn_port_admin_down(void);
+
+/*
+ * stats(): a snapshot of counters the queue's thread may be adding to right
+ * now (VN_STAT_ADD, compiler.h), each loaded atomically; then handed out
+ * up to the caller's st->sz (which stays).
+ */
+static inline void vn_port_stats_load(const struct vnet_queue_stats *c, struct vnet_queue_stats *s)
+{
+	s->rx_packets = VN_STAT_GET(c->rx_packets);
+	s->rx_bytes = VN_STAT_GET(c->rx_bytes);
+	s->rx_dropped = VN_STAT_GET(c->rx_dropped);
+	s->rx_errors = VN_STAT_GET(c->rx_errors);
+	s->tx_packets = VN_STAT_GET(c->tx_packets);
+	s->tx_bytes = VN_STAT_GET(c->tx_bytes);
+	s->tx_errors = VN_STAT_GET(c->tx_errors);
+	s->rx_kicks = VN_STAT_GET(c->rx_kicks);
+	s->tx_kicks = VN_STAT_GET(c->tx_kicks);
+}
+
+static inline void vn_port_stats_out(struct vnet_queue_stats *s, struct vnet_queue_stats *st)
+{
+	size_t sz = VN_MIN(st->sz, sizeof(*s));
+
+	s->sz = st->sz;
+	memcpy(st, s, sz);
 }
 
 extern const struct vn_port_ops vn_virtio_port_ops;

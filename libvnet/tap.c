@@ -26,6 +26,12 @@
  * truncates it) counts in rx_dropped and rx_errors. The interface
  * vanishing (ip link del) marks the port broken: calls fail with ENETDOWN.
  *
+ * Settings (ifctl.h) are the interface's, but for three: the station
+ * address is the application's end of the wire (mac=, fixed at open; the
+ * kernel filters on its own address, not this one), so set mac is refused;
+ * administrative state is the port's (ifctl.h says why); and a lower MTU
+ * is also the port's frame limit, which the data path loads once per burst.
+ *
  * Waking up: the tun file is readable while frames wait, but it cannot be
  * the queue's descriptor (vnet_queue_fd() is an eventfd): a relay
  * (relay.h) turns its readiness into the queue's interrupt. TX never waits
@@ -45,6 +51,7 @@
 #include <net/if.h>
 
 #include "port.h"
+#include "ifctl.h"
 #include "linkwatch.h"
 #include "relay.h"
 #include "log.h"
@@ -61,20 +68,23 @@ struct tap_queue {
 	struct vn_relay wake;  /* its readiness as the queue's eventfd (pub.rx_fd) */
 	unsigned qsize;        /* slots per direction */
 	uint32_t cap, stride;  /* frame capacity; bytes from one slot to the next */
+	uint32_t frame_max;    /* MTU + 18 <= cap (vnet_dev_set_mtu()): relaxed atomic */
 	uint8_t *mem;          /* 2 * qsize slots */
 	uint8_t *held;         /* per slot: 1 while the application holds it */
 	uint16_t *rx_free, *tx_free; /* stacks of free slots */
 	unsigned n_rx_free, n_tx_free;
-	struct vnet_queue_stats st;
+	struct vnet_queue_stats st; /* VN_STAT_ADD() by the queue's thread */
 };
 
 struct tap_port {
 	struct vn_port port;   /* first */
 	char ifname[IFNAMSIZ];
 	int ctl;               /* a datagram socket for the interface's ioctls */
-	uint8_t broken;        /* atomic: the interface went away */
+	uint8_t broken;        /* atomic VN_STOP_* (port.h): BROKEN, the interface went away */
 	uint8_t mac[6];
-	unsigned mtu, qsize;
+	unsigned mtu, qsize;   /* mtu: at open, what the slots hold (max_mtu) */
+	uint16_t cur_mtu;      /* vnet_dev_set_mtu() (atomic) */
+	struct vn_ifctl ifc;   /* settings */
 	struct tap_queue *q;
 	struct vn_linkwatch links; /* link events; the queues' ev_src */
 };
@@ -94,9 +104,10 @@ static uint8_t *slot(const struct tap_queue *q, uint16_t id)
 	return q->mem + (size_t)id * q->stride;
 }
 
-static bool is_broken(const struct tap_queue *q)
+/* The port's VN_STOP_* bits: the data path's one test per burst. */
+static uint8_t stopped(const struct tap_queue *q)
 {
-	return __atomic_load_n(q->pub.broken, __ATOMIC_RELAXED) != 0;
+	return __atomic_load_n(q->pub.broken, __ATOMIC_RELAXED);
 }
 
 static int down(void)
@@ -104,12 +115,22 @@ static int down(void)
 	return vn_err(-ENETDOWN, "tap: the interface went away; reopen it");
 }
 
+static int stop_error(uint8_t stop)
+{
+	return stop & VN_STOP_BROKEN ? down() : vn_port_admin_down();
+}
+
+static uint32_t frame_max(const struct tap_queue *q)
+{
+	return __atomic_load_n(&q->frame_max, __ATOMIC_RELAXED);
+}
+
 /* The interface is gone (the tun file answers EBADFD or POLLERR). */
 static void mark_broken(struct tap_queue *q)
 {
 	struct tap_port *p = tp(q->pub.port);
 
-	if (!__atomic_exchange_n(&p->broken, 1, __ATOMIC_RELAXED))
+	if (!(__atomic_fetch_or(&p->broken, VN_STOP_BROKEN, __ATOMIC_RELAXED) & VN_STOP_BROKEN))
 		vn_warn("tap: %s went away; the port is broken", p->ifname);
 }
 
@@ -253,6 +274,7 @@ static int queue_setup(struct tap_port *p, struct tap_queue *q)
 
 	q->qsize = p->qsize;
 	q->cap = p->mtu + TAP_FRAME_EXTRA;
+	q->frame_max = q->cap;
 	/* One spare byte: a read() that fills it met a frame too long. */
 	q->stride = VN_ALIGN_UP(q->cap + 1, TAP_CACHE_LINE);
 	rc = posix_memalign(&mem, TAP_CACHE_LINE, n * q->stride);
@@ -301,8 +323,8 @@ static int watch_links(struct tap_port *p)
 	rc = if_ioctl(p, SIOCGIFFLAGS, &ifr);
 	if (rc)
 		return vn_err(rc, "tap: SIOCGIFFLAGS %s: %s", p->ifname, strerror(-rc));
-	rc = vn_linkwatch_open(&p->links, idx, (ifr.ifr_flags & IFF_RUNNING) != 0, NULL, NULL,
-			       "tap");
+	rc = vn_linkwatch_open(&p->links, &p->port, idx, (ifr.ifr_flags & IFF_RUNNING) != 0, NULL,
+			       NULL, "tap");
 	if (rc)
 		return rc;
 	p->port.event_fd = p->links.ev_fd;
@@ -381,6 +403,9 @@ static int tap_open(const struct vn_uri *u, const struct vnet_dev_opts *o, struc
 		rc = pick_mac(u, p->ifname, p->mac);
 	if (!rc)
 		rc = read_mtu(p);
+	p->cur_mtu = (uint16_t)p->mtu;
+	p->ifc = (struct vn_ifctl){ .fd = p->ctl, .ifname = p->ifname, .who = "tap",
+				    .stop = &p->broken, .max_mtu = p->mtu };
 	for (unsigned i = 0; !rc && i < pairs; i++)
 		rc = queue_setup(p, &p->q[i]);
 	for (unsigned i = 0; !rc && i < pairs; i++)
@@ -411,12 +436,15 @@ static void tap_info(struct vn_port *port, struct vnet_dev_info *i)
 
 	snprintf(i->access, sizeof(i->access), "tap");
 	memcpy(i->mac, p->mac, sizeof(i->mac));
-	i->mtu = (uint16_t)p->mtu;
+	i->mtu = __atomic_load_n(&p->cur_mtu, __ATOMIC_RELAXED);
+	i->max_mtu = (uint16_t)p->mtu;
+	i->active_pairs = (uint16_t)p->port.pairs;
+	i->flags = vn_ifctl_flags(&p->ifc);
 	i->max_queue_pairs = (uint16_t)p->port.pairs;
 	i->queue_pairs = (uint16_t)p->port.pairs;
 	i->queue_size = (uint16_t)p->qsize;
 	i->features = 0;
-	i->broken = __atomic_load_n(&p->broken, __ATOMIC_RELAXED) != 0;
+	i->broken = (__atomic_load_n(&p->broken, __ATOMIC_RELAXED) & VN_STOP_BROKEN) != 0;
 	/* IFF_RUNNING: up, with its carrier (a tun file attached). */
 	i->link_up = !i->broken && !if_ioctl(p, SIOCGIFFLAGS, &ifr) &&
 		     (ifr.ifr_flags & IFF_RUNNING);
@@ -429,11 +457,10 @@ static struct vnet_queue *tap_queue(struct vn_port *p, unsigned qp)
 
 static void tap_stats(struct vnet_queue *pub, struct vnet_queue_stats *st)
 {
-	struct vnet_queue_stats s = tq(pub)->st;
-	size_t sz = VN_MIN(st->sz, sizeof(s));
+	struct vnet_queue_stats s;
 
-	s.sz = st->sz;
-	memcpy(st, &s, sz);
+	vn_port_stats_load(&tq(pub)->st, &s);
+	vn_port_stats_out(&s, st);
 }
 
 /* --- the data path ------------------------------------------------------ */
@@ -470,16 +497,19 @@ static int claim(struct tap_queue *q, const struct vnet_buf *bufs, unsigned n, u
 static int tap_tx_reserve(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n)
 {
 	struct tap_queue *q = tq(pub);
+	uint8_t stop = stopped(q);
+	uint32_t cap;
 	unsigned got;
 
-	if (VN_UNLIKELY(is_broken(q)))
-		return down();
+	if (VN_UNLIKELY(stop))
+		return stop_error(stop);
 	got = VN_MIN(n, q->n_tx_free);
+	cap = frame_max(q);
 	for (unsigned i = 0; i < got; i++) {
 		uint16_t id = q->tx_free[--q->n_tx_free];
 
 		q->held[id] = 1;
-		bufs[i] = (struct vnet_buf){ .data = slot(q, id), .len = q->cap, .id = id };
+		bufs[i] = (struct vnet_buf){ .data = slot(q, id), .len = cap, .id = id };
 	}
 	return (int)got;
 }
@@ -490,16 +520,16 @@ static bool tx_one(struct tap_queue *q, const struct vnet_buf *b)
 	ssize_t r;
 
 	do {
-		q->st.tx_kicks++;
+		VN_STAT_ADD(q->st.tx_kicks, 1);
 		r = write(q->fd, b->data, b->len);
 	} while (r < 0 && errno == EINTR);
 	if (VN_LIKELY(r == (ssize_t)b->len)) {
-		q->st.tx_packets++;
-		q->st.tx_bytes += b->len;
+		VN_STAT_ADD(q->st.tx_packets, 1);
+		VN_STAT_ADD(q->st.tx_bytes, b->len);
 		return true;
 	}
 	/* Refused (too short, no memory, interface down...): the frame is gone. */
-	q->st.tx_errors++;
+	VN_STAT_ADD(q->st.tx_errors, 1);
 	if (r < 0 && errno == EBADFD) {
 		mark_broken(q);
 		return false;
@@ -511,15 +541,16 @@ static bool tx_one(struct tap_queue *q, const struct vnet_buf *b)
 static int tap_tx_submit(struct vnet_queue *pub, const struct vnet_buf *bufs, unsigned n)
 {
 	struct tap_queue *q = tq(pub);
+	uint8_t stop = stopped(q);
 	bool up = true;
 	int rc;
 
-	if (VN_UNLIKELY(is_broken(q)))
-		return down();
-	rc = claim(q, bufs, n, q->qsize, q->cap);
+	if (VN_UNLIKELY(stop))
+		return stop_error(stop);
+	rc = claim(q, bufs, n, q->qsize, frame_max(q));
 	if (VN_UNLIKELY(rc)) {
 		if (rc == -EMSGSIZE)
-			q->st.tx_errors++;
+			VN_STAT_ADD(q->st.tx_errors, 1);
 		return rc;
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -527,26 +558,51 @@ static int tap_tx_submit(struct vnet_queue *pub, const struct vnet_buf *bufs, un
 			if (up)
 				up = tx_one(q, &bufs[i]);
 			else
-				q->st.tx_errors++; /* not written: the interface is gone */
+				VN_STAT_ADD(q->st.tx_errors, 1); /* not written: the interface is gone */
 		}
 		q->tx_free[q->n_tx_free++] = bufs[i].id;
 	}
 	return up ? (int)n : down();
 }
 
+/*
+ * Administratively down: read every frame the kernel has into a free slot
+ * (kept free) and count it in rx_dropped; nothing is returned.
+ */
+static int rx_discard(struct tap_queue *q)
+{
+	while (q->n_rx_free) {
+		ssize_t r;
+
+		VN_STAT_ADD(q->st.rx_kicks, 1);
+		r = read(q->fd, slot(q, q->rx_free[q->n_rx_free - 1]), q->cap + 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EBADFD)
+			mark_broken(q);
+		if (r < 0)
+			break; /* EAGAIN: nothing left; errors: the next peek meets them */
+		VN_STAT_ADD(q->st.rx_dropped, 1);
+	}
+	return 0;
+}
+
 static int tap_rx_peek(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n)
 {
 	struct tap_queue *q = tq(pub);
+	uint8_t stop = stopped(q);
 	unsigned out = 0;
+	uint32_t lim;
 
-	if (VN_UNLIKELY(is_broken(q)))
-		return down();
+	if (VN_UNLIKELY(stop))
+		return stop & VN_STOP_BROKEN ? down() : rx_discard(q);
+	lim = frame_max(q);
 	while (out < n && q->n_rx_free) {
 		uint16_t id = q->rx_free[q->n_rx_free - 1];
 		uint8_t *data = slot(q, id);
 		ssize_t r;
 
-		q->st.rx_kicks++;
+		VN_STAT_ADD(q->st.rx_kicks, 1);
 		r = read(q->fd, data, q->cap + 1);
 		if (r < 0) {
 			if (errno == EINTR)
@@ -563,16 +619,17 @@ static int tap_rx_peek(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n
 					       : vn_err(-errno, "tap: read: %s", strerror(errno));
 		}
 		/* The kernel cuts a frame to the length asked: one that
-		 * fills the spare byte did not fit (the MTU was raised). */
-		if (VN_UNLIKELY(r == 0 || (size_t)r > q->cap)) {
-			q->st.rx_dropped++;
-			q->st.rx_errors++;
+		 * fills the spare byte did not fit (the MTU was raised); one
+		 * over lim is longer than vnet_dev_set_mtu() allows. */
+		if (VN_UNLIKELY(r == 0 || (size_t)r > lim)) {
+			VN_STAT_ADD(q->st.rx_dropped, 1);
+			VN_STAT_ADD(q->st.rx_errors, 1);
 			continue;
 		}
 		q->n_rx_free--;
 		q->held[id] = 1;
-		q->st.rx_packets++;
-		q->st.rx_bytes += (uint64_t)r;
+		VN_STAT_ADD(q->st.rx_packets, 1);
+		VN_STAT_ADD(q->st.rx_bytes, (uint64_t)r);
 		bufs[out++] = (struct vnet_buf){ .data = data, .len = (uint32_t)r, .id = id };
 	}
 	return (int)out;
@@ -630,6 +687,37 @@ static int tap_event(struct vn_port *p, int *type)
 	return vn_linkwatch_pop(&tp(p)->links, type);
 }
 
+static int tap_set(struct vn_port *port, const struct vn_set *s)
+{
+	struct tap_port *p = tp(port);
+	int rc;
+
+	if (s->kind == VN_SET_MAC)
+		return vn_err(-EOPNOTSUPP, "tap: the station address is the application's end of "
+			      "the wire, chosen at open (mac=); the kernel does not filter on it");
+	rc = vn_ifctl_set(&p->ifc, s);
+	if (rc)
+		return rc;
+	if (s->kind == VN_SET_MTU) {
+		for (unsigned i = 0; i < p->port.pairs; i++)
+			__atomic_store_n(&p->q[i].frame_max, s->val + TAP_FRAME_EXTRA,
+					 __ATOMIC_RELAXED);
+		__atomic_store_n(&p->cur_mtu, (uint16_t)s->val, __ATOMIC_RELAXED);
+	}
+	vn_linkwatch_push(&p->links, VNET_EV_SETTINGS);
+	return 0;
+}
+
+static void tap_filters(struct vn_port *p, struct vnet_dev_filters *f)
+{
+	vn_ifctl_filters(&tp(p)->ifc, f);
+}
+
+static int tap_xstats(struct vn_port *p, struct vnet_xstat *xs, unsigned n)
+{
+	return vn_ifctl_xstats(&tp(p)->ifc, xs, n);
+}
+
 const struct vn_port_ops vn_tap_port_ops = {
 	.name = "tap",
 	.open = tap_open,
@@ -645,4 +733,7 @@ const struct vn_port_ops vn_tap_port_ops = {
 	.arm = tap_arm,
 	.disarm = tap_disarm,
 	.event = tap_event,
+	.set = tap_set,
+	.filters = tap_filters,
+	.xstats = tap_xstats,
 };

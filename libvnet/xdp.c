@@ -192,8 +192,8 @@ static int watch_links(struct xdp_port *x, int ifindex)
 	memcpy(ifr.ifr_name, x->ifname, sizeof(x->ifname));
 	if (ioctl(x->ctl_fd, SIOCGIFFLAGS, &ifr) < 0)
 		return vn_err(-errno, "xdp: reading the flags of %s: %s", x->ifname, strerror(errno));
-	rc = vn_linkwatch_open(&x->links, ifindex, (ifr.ifr_flags & IFF_RUNNING) != 0, on_link, x,
-			       "xdp");
+	rc = vn_linkwatch_open(&x->links, &x->port, ifindex, (ifr.ifr_flags & IFF_RUNNING) != 0,
+			       on_link, x, "xdp");
 	if (rc)
 		return rc;
 	x->port.event_fd = x->links.ev_fd;
@@ -276,6 +276,11 @@ static int xp_open(const struct vn_uri *u, const struct vnet_dev_opts *o, struct
 	}
 	/* A whole frame: MTU, Ethernet header and one VLAN tag (vnet.h). */
 	x->tx_cap = VN_MIN((uint32_t)ifr.ifr_mtu + 18u, FRAME);
+	x->frame_max = x->tx_cap;
+	/* Settings are the interface's (ifctl.h), the station address too:
+	 * it is what xp_info() reports. */
+	x->ifc = (struct vn_ifctl){ .fd = x->ctl_fd, .ifname = x->ifname, .who = "xdp",
+				    .stop = &x->broken, .max_mtu = x->tx_cap - 18u };
 	rc = vn_xdp_prog_attach(x->ifname, ifindex, first + pairs - 1, vn_uri_opt(u, "attach"),
 				&x->prog);
 	while (!rc && nq < pairs) {
@@ -324,7 +329,10 @@ static void xp_info(struct vn_port *p, struct vnet_dev_info *i)
 	i->max_queue_pairs = (uint16_t)VN_MIN(max_queues(x), 0xffffu);
 	i->queue_size = (uint16_t)x->qsize;
 	i->features = 0;
-	i->broken = __atomic_load_n(&x->broken, __ATOMIC_RELAXED) != 0;
+	i->broken = (__atomic_load_n(&x->broken, __ATOMIC_RELAXED) & VN_STOP_BROKEN) != 0;
+	i->max_mtu = (uint16_t)x->ifc.max_mtu;
+	i->active_pairs = (uint16_t)p->pairs;
+	i->flags = vn_ifctl_flags(&x->ifc);
 	memcpy(ifr.ifr_name, x->ifname, sizeof(x->ifname));
 	if (ioctl(x->ctl_fd, SIOCGIFHWADDR, &ifr) == 0)
 		memcpy(i->mac, ifr.ifr_hwaddr.sa_data, sizeof(i->mac));
@@ -344,6 +352,29 @@ static int xp_event(struct vn_port *p, int *type)
 	return vn_linkwatch_pop(&xport(p)->links, type);
 }
 
+static int xp_set(struct vn_port *p, const struct vn_set *s)
+{
+	struct xdp_port *x = xport(p);
+	int rc = vn_ifctl_set(&x->ifc, s);
+
+	if (rc)
+		return rc;
+	if (s->kind == VN_SET_MTU)
+		__atomic_store_n(&x->frame_max, s->val + 18u, __ATOMIC_RELAXED);
+	vn_linkwatch_push(&x->links, VNET_EV_SETTINGS);
+	return 0;
+}
+
+static void xp_filters(struct vn_port *p, struct vnet_dev_filters *f)
+{
+	vn_ifctl_filters(&xport(p)->ifc, f);
+}
+
+static int xp_xstats(struct vn_port *p, struct vnet_xstat *xs, unsigned n)
+{
+	return vn_ifctl_xstats(&xport(p)->ifc, xs, n);
+}
+
 const struct vn_port_ops vn_xdp_port_ops = {
 	.name = "xdp",
 	.open = xp_open,
@@ -359,4 +390,7 @@ const struct vn_port_ops vn_xdp_port_ops = {
 	.arm = vn_xq_arm,
 	.disarm = vn_xq_disarm,
 	.event = xp_event,
+	.set = xp_set,
+	.filters = xp_filters,
+	.xstats = xp_xstats,
 };

@@ -20,6 +20,7 @@
 
 #include <xdp/xsk.h>
 
+#include "ifctl.h"
 #include "linkwatch.h"
 #include "port.h"
 #include "relay.h"
@@ -56,8 +57,10 @@ struct xdp_port {
 	struct vn_port port;   /* first: port.h */
 	char ifname[IF_NAMESIZE];
 	int ctl_fd;            /* for interface ioctls (an AF_XDP socket has none) */
-	uint8_t broken;        /* atomic */
-	uint32_t qsize, tx_cap;
+	uint8_t broken;        /* atomic VN_STOP_* (port.h) */
+	uint32_t qsize, tx_cap; /* tx_cap: what a frame holds at most (max MTU + 18) */
+	uint32_t frame_max;    /* MTU + 18 <= tx_cap (vnet_dev_set_mtu()): relaxed atomic */
+	struct vn_ifctl ifc;   /* settings */
 	struct vn_xdp_prog prog;
 	struct vn_linkwatch links; /* link events, and the queues' ev_src (see xdp.c) */
 	struct xq *q;
@@ -68,15 +71,15 @@ static inline struct xq *vn_xq(struct vnet_queue *q)
 	return (struct xq *)q; /* pub is the first member (C11 §6.7.2.1p15) */
 }
 
-/* Counters: one writer; relaxed atomics so other threads may read them. */
-static inline void vn_xq_count(uint64_t *c, uint64_t v)
+/* The port's VN_STOP_* bits: the data path's one test per burst. */
+static inline uint8_t vn_xq_stopped(const struct xq *q)
 {
-	__atomic_store_n(c, *c + v, __ATOMIC_RELAXED);
+	return __atomic_load_n(&q->x->broken, __ATOMIC_RELAXED);
 }
 
 static inline bool vn_xq_broken(const struct xq *q)
 {
-	return __atomic_load_n(&q->x->broken, __ATOMIC_RELAXED) != 0;
+	return vn_xq_stopped(q) & VN_STOP_BROKEN;
 }
 
 /* Stop the port (once), saying why in the log. */

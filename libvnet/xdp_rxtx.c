@@ -31,7 +31,7 @@
 
 void vn_xq_mark_broken(struct xq *q, int err, const char *what)
 {
-	if (!__atomic_exchange_n(&q->x->broken, 1, __ATOMIC_RELAXED))
+	if (!(__atomic_fetch_or(&q->x->broken, VN_STOP_BROKEN, __ATOMIC_RELAXED) & VN_STOP_BROKEN))
 		vn_log(VN_LOG_ERR, "xdp: %s queue %u: %s: %s; the port is stopped", q->x->ifname,
 		       q->queue_id, what, strerror(err));
 }
@@ -39,6 +39,18 @@ void vn_xq_mark_broken(struct xq *q, int err, const char *what)
 static int down(void)
 {
 	return vn_err(-ENETDOWN, "xdp: the interface is gone or its socket failed; reopen it");
+}
+
+static int stop_error(uint8_t stop)
+{
+	return stop & VN_STOP_BROKEN ? down() : vn_port_admin_down();
+}
+
+/* The MTU's frame limit (vnet_dev_set_mtu() may change it on another
+ * thread): one relaxed load per burst. */
+static uint32_t frame_max(const struct xq *q)
+{
+	return __atomic_load_n(&q->x->frame_max, __ATOMIC_RELAXED);
 }
 
 /* A failed kick: errors that only mean "not now" pass; the interface gone
@@ -93,7 +105,7 @@ void vn_xq_rx_kick(struct xq *q)
 	wakeup_fence();
 	if (!xsk_ring_prod__needs_wakeup(&q->fill))
 		return;
-	vn_xq_count(&q->st.rx_kicks, 1);
+	VN_STAT_ADD(q->st.rx_kicks, 1);
 	if (recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL) < 0)
 		kick_failed(q, "recvfrom");
 }
@@ -114,7 +126,7 @@ void vn_xq_tx_kick(struct xq *q)
 
 	wakeup_fence();
 	while (queued && xsk_ring_prod__needs_wakeup(&q->tx)) {
-		vn_xq_count(&q->st.tx_kicks, 1);
+		VN_STAT_ADD(q->st.tx_kicks, 1);
 		if (sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 && errno != EAGAIN) {
 			kick_failed(q, "sendto");
 			return;
@@ -205,22 +217,25 @@ static int fill(struct xq *q, const struct vnet_buf *bufs, unsigned n)
 int vn_xq_tx_reserve(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n)
 {
 	struct xq *q = vn_xq(pub);
+	uint8_t stop = vn_xq_stopped(q);
+	uint32_t cap;
 	unsigned got;
 
-	if (VN_UNLIKELY(vn_xq_broken(q)))
-		return down();
+	if (VN_UNLIKELY(stop))
+		return stop_error(stop);
 	/* Lazy reclaim: only when the stack cannot serve the burst. */
 	if (q->n_free < n) {
 		vn_xq_tx_kick(q);
 		vn_xq_tx_reclaim(q);
 	}
 	got = VN_MIN(n, q->n_free);
+	cap = frame_max(q);
 	for (unsigned i = 0; i < got; i++) {
 		uint16_t fr = q->free[--q->n_free];
 
 		q->state[fr] = FR_APP;
 		bufs[i] = (struct vnet_buf){ .data = q->area + (size_t)fr * FRAME,
-					     .len = q->x->tx_cap, .id = fr };
+					     .len = cap, .id = fr };
 	}
 	tick(q, got);
 	return (int)got;
@@ -230,14 +245,15 @@ int vn_xq_tx_submit(struct vnet_queue *pub, const struct vnet_buf *bufs, unsigne
 {
 	struct xq *q = vn_xq(pub);
 	uint32_t idx = 0, sending = 0;
+	uint8_t stop = vn_xq_stopped(q);
 	int rc;
 
-	if (VN_UNLIKELY(vn_xq_broken(q)))
-		return down();
-	rc = claim(q, bufs, n, q->qsize, 2u * q->qsize, q->x->tx_cap);
+	if (VN_UNLIKELY(stop))
+		return stop_error(stop);
+	rc = claim(q, bufs, n, q->qsize, 2u * q->qsize, frame_max(q));
 	if (VN_UNLIKELY(rc)) {
 		if (rc == -EMSGSIZE)
-			vn_xq_count(&q->st.tx_errors, 1);
+			VN_STAT_ADD(q->st.tx_errors, 1);
 		return rc;
 	}
 	for (unsigned i = 0; i < n; i++)
@@ -259,8 +275,8 @@ int vn_xq_tx_submit(struct vnet_queue *pub, const struct vnet_buf *bufs, unsigne
 		d = xsk_ring_prod__tx_desc(&q->tx, idx++);
 		*d = (struct xdp_desc){ .addr = (uint64_t)fr * FRAME, .len = bufs[i].len };
 		q->state[fr] = FR_KERNEL;
-		vn_xq_count(&q->st.tx_packets, 1);
-		vn_xq_count(&q->st.tx_bytes, bufs[i].len);
+		VN_STAT_ADD(q->st.tx_packets, 1);
+		VN_STAT_ADD(q->st.tx_bytes, bufs[i].len);
 	}
 	if (sending) {
 		/* Store-release in libxdp: descriptors before the producer index. */
@@ -275,20 +291,48 @@ int vn_xq_tx_submit(struct vnet_queue *pub, const struct vnet_buf *bufs, unsigne
  * back to the fill ring when it is one of ours. */
 static void rx_drop(struct xq *q, uint64_t fr, bool ours)
 {
-	vn_xq_count(&q->st.rx_dropped, 1);
-	vn_xq_count(&q->st.rx_errors, 1);
+	VN_STAT_ADD(q->st.rx_dropped, 1);
+	VN_STAT_ADD(q->st.rx_errors, 1);
 	if (ours)
 		(void)fill(q, &(struct vnet_buf){ .id = (uint16_t)fr }, 1);
+}
+
+/*
+ * Administratively down: every frame waiting goes back to the fill ring,
+ * counted in rx_dropped; nothing is returned.
+ */
+static int rx_discard(struct xq *q)
+{
+	uint32_t idx, got = xsk_ring_cons__peek(&q->rx, q->qsize, &idx);
+
+	for (uint32_t i = 0; i < got; i++) {
+		struct xdp_desc d = *xsk_ring_cons__rx_desc(&q->rx, idx + i);
+		uint64_t fr = d.addr / FRAME;
+
+		if (fr >= q->qsize || q->state[fr] != FR_KERNEL) {
+			rx_drop(q, fr, false);
+			continue;
+		}
+		q->state[fr] = FR_APP;
+		VN_STAT_ADD(q->st.rx_dropped, 1);
+		(void)fill(q, &(struct vnet_buf){ .id = (uint16_t)fr }, 1);
+	}
+	/* Store-release in libxdp: the descriptors were read first. */
+	if (got)
+		xsk_ring_cons__release(&q->rx, got);
+	return 0;
 }
 
 int vn_xq_rx_peek(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n)
 {
 	struct xq *q = vn_xq(pub);
-	uint32_t idx, got;
+	uint8_t stop = vn_xq_stopped(q);
+	uint32_t idx, got, lim;
 	unsigned out = 0;
 
-	if (VN_UNLIKELY(vn_xq_broken(q)))
-		return down();
+	if (VN_UNLIKELY(stop))
+		return stop & VN_STOP_BROKEN ? down() : rx_discard(q);
+	lim = frame_max(q);
 	/* Load-acquire of the producer index in libxdp: the descriptors and
 	 * the frames they point to are the kernel's finished writes. */
 	got = xsk_ring_cons__peek(&q->rx, n, &idx);
@@ -302,14 +346,15 @@ int vn_xq_rx_peek(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n)
 			continue;
 		}
 		q->state[fr] = FR_APP;
-		if (!d.len || d.len > FRAME - off) {
+		/* Empty, past its frame, or longer than the MTU allows. */
+		if (!d.len || d.len > FRAME - off || d.len > lim) {
 			rx_drop(q, fr, true);
 			continue;
 		}
 		bufs[out++] = (struct vnet_buf){ .data = q->area + d.addr, .len = d.len,
 						 .id = (uint16_t)fr };
-		vn_xq_count(&q->st.rx_packets, 1);
-		vn_xq_count(&q->st.rx_bytes, d.len);
+		VN_STAT_ADD(q->st.rx_packets, 1);
+		VN_STAT_ADD(q->st.rx_bytes, d.len);
 	}
 	/* Store-release in libxdp: the descriptors were read first. */
 	if (got)
@@ -380,27 +425,18 @@ void vn_xq_disarm(struct vnet_queue *pub, bool tx)
 void vn_xq_stats(struct vnet_queue *pub, struct vnet_queue_stats *st)
 {
 	struct xq *q = vn_xq(pub);
-	struct vnet_queue_stats s = { 0 };
+	struct vnet_queue_stats s;
 	struct xdp_statistics ks = { 0 };
 	socklen_t len = sizeof(ks);
 
-	s.rx_packets = __atomic_load_n(&q->st.rx_packets, __ATOMIC_RELAXED);
-	s.rx_bytes = __atomic_load_n(&q->st.rx_bytes, __ATOMIC_RELAXED);
-	s.rx_dropped = __atomic_load_n(&q->st.rx_dropped, __ATOMIC_RELAXED);
-	s.rx_errors = __atomic_load_n(&q->st.rx_errors, __ATOMIC_RELAXED);
-	s.tx_packets = __atomic_load_n(&q->st.tx_packets, __ATOMIC_RELAXED);
-	s.tx_bytes = __atomic_load_n(&q->st.tx_bytes, __ATOMIC_RELAXED);
-	s.tx_errors = __atomic_load_n(&q->st.tx_errors, __ATOMIC_RELAXED);
-	s.rx_kicks = __atomic_load_n(&q->st.rx_kicks, __ATOMIC_RELAXED);
-	s.tx_kicks = __atomic_load_n(&q->st.tx_kicks, __ATOMIC_RELAXED);
+	vn_port_stats_load(&q->st, &s);
 	/* The kernel's drops: no fill buffer or frame too long (rx_dropped),
 	 * RX ring full; and TX descriptors it refused. */
 	if (getsockopt(q->fd, SOL_XDP, XDP_STATISTICS, &ks, &len) == 0) {
 		s.rx_dropped += ks.rx_dropped + ks.rx_ring_full;
 		s.tx_errors += ks.tx_invalid_descs;
 	}
-	s.sz = st->sz;
-	memcpy(st, &s, VN_MIN(st->sz, sizeof(s)));
+	vn_port_stats_out(&s, st);
 }
 
 

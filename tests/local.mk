@@ -1,6 +1,11 @@
 # tests/: integration tests over the simulated device, and the valgrind pass.
 # Unit tests are registered next to the code they test (each directory's local.mk).
 
+# Devices opened by tests serve no control socket (VNET_CTL=off): they
+# would otherwise create /run/vnet or $XDG_RUNTIME_DIR/vnet. test_ctl turns
+# it back on, in a private run directory (VNET_RUN_DIR).
+AM_TESTS_ENVIRONMENT = VNET_CTL=off; export VNET_CTL;
+
 # Tests scale their frame counts down under valgrind (VNET_TEST_QUICK=1):
 # they still check every byte of every frame they move. The event engine
 # sleeps in epoll there (VNET_EVENTS=epoll): valgrind 3.19 holds its
@@ -21,7 +26,7 @@ INTEGRATION_TESTS = tests/integration/test_socket tests/integration/test_burst \
 check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/frames.h tests/integration/events.h tests/unit/testutil.h \
-	tests/integration/sendrecv.h
+	tests/integration/sendrecv.h tests/integration/ifkernel.h
 tests_integration_test_socket_SOURCES = tests/integration/test_socket.c
 tests_integration_test_socket_LDADD = libvnet/libvnet.la $(CMOCKA_LIBS)
 tests_integration_test_burst_SOURCES = tests/integration/test_burst.c

@@ -145,7 +145,6 @@ size_t vn_ctl_event_msg(const struct vn_ctl_ctx *c, int type, void *buf);
  * closes every connection and removes the socket file.
  */
 struct vn_ctl_server;
-struct vn_uri;
 int vn_ctl_start(struct vnet_dev *dev, struct vn_port *port, const struct vn_uri *u,
 		 struct vn_ctl_server **out);
 void vn_ctl_stop(struct vn_ctl_server *s);

@@ -208,7 +208,7 @@ static void nest_end(struct out *o, struct nlattr *n)
 static struct out msg_start(struct vn_ctl_reply *r, const struct nlmsghdr *req, uint16_t type,
 			    uint16_t flags)
 {
-	struct out o;
+	struct out o = { .full = false };
 
 	/* libmnl leaves attribute padding as it finds it: start from zeros,
 	 * so no stale bytes leave the process. */

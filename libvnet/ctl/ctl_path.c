@@ -70,19 +70,26 @@ int vn_ctl_dir_check(const char *dir)
 	return 0;
 }
 
-int vn_ctl_name_valid(const char *name)
+/* What is wrong with name, or NULL. */
+static const char *name_problem(const char *name)
 {
 	size_t len = strlen(name);
 
 	if (len == 0 || len >= VN_CTL_NAME_MAX)
-		return vn_err(-EINVAL, "control: name \"%s\": want 1 to %d characters", name,
-			      VN_CTL_NAME_MAX - 1);
+		return "want 1 to 15 characters";
 	if (strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_.-") != len)
-		return vn_err(-EINVAL, "control: name \"%s\": only a-z, 0-9, '_', '.' and '-'", name);
+		return "only a-z, 0-9, '_', '.' and '-'";
 	/* Not a number (vnetconf takes names and indexes alike), not "." or "..". */
 	if (strchr("0123456789.-", name[0]))
-		return vn_err(-EINVAL, "control: name \"%s\" must start with a letter or '_'", name);
-	return 0;
+		return "it must start with a letter or '_'";
+	return NULL;
+}
+
+int vn_ctl_name_valid(const char *name)
+{
+	const char *why = name_problem(name);
+
+	return why ? vn_err(-EINVAL, "control: name \"%s\": %s", name, why) : 0;
 }
 
 int vn_ctl_sock_path(const char *dir, const char *name, char *buf, size_t len)
@@ -104,8 +111,7 @@ static bool sock_name(const char *file, char *out)
 		return false;
 	memcpy(out, file, len - sl);
 	out[len - sl] = '\0';
-	return strspn(out, "abcdefghijklmnopqrstuvwxyz0123456789_.-") == len - sl &&
-	       !strchr("0123456789.-", out[0]);
+	return !name_problem(out);
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -133,7 +139,8 @@ int vn_ctl_list(const char *dir, char (*names)[VN_CTL_NAME_MAX], unsigned max)
 		n++;
 	}
 	closedir(d);
-	qsort(names, VN_MIN(n, max), sizeof(*names), name_cmp);
+	if (n && max)
+		qsort(names, VN_MIN(n, max), sizeof(*names), name_cmp);
 	return (int)VN_MIN(n, (unsigned)INT32_MAX);
 }
 

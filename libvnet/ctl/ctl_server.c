@@ -168,7 +168,7 @@ static bool send_to(struct vn_ctl_server *s, struct ctl_client *c, const void *b
 
 static void accept_one(struct vn_ctl_server *s, int fd)
 {
-	struct ucred cred;
+	struct ucred cred = { .uid = (uid_t)-1 };
 	socklen_t len = sizeof(cred);
 	struct epoll_event e = { .events = EPOLLIN };
 	struct ctl_client *c = NULL;
@@ -176,8 +176,7 @@ static void accept_one(struct vn_ctl_server *s, int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
 	    (cred.uid != geteuid() && cred.uid != 0)) {
 		count(s, CTL_C_REFUSED);
-		vn_debug("control %s: refusing a client of uid %d", s->bound.name,
-			 len == sizeof(cred) ? (int)cred.uid : -1);
+		vn_debug("control %s: refusing a client of uid %d", s->bound.name, (int)cred.uid);
 		close(fd);
 		return;
 	}
@@ -382,6 +381,14 @@ static int setup(struct vn_ctl_server *s, const char *dir, const char *name)
 	return rc;
 }
 
+/* The device opens without a control socket: say why, once. */
+static int no_server(void)
+{
+	vn_warn("%s; the device has no control socket", vn_err_msg());
+	vn_err_clear();
+	return 0;
+}
+
 int vn_ctl_start(struct vnet_dev *dev, struct vn_port *port, const struct vn_uri *u,
 		 struct vn_ctl_server **out)
 {
@@ -393,14 +400,13 @@ int vn_ctl_start(struct vnet_dev *dev, struct vn_port *port, const struct vn_uri
 	*out = NULL;
 	if (ctl_off(u))
 		return 0;
-	rc = vn_ctl_run_dir(dir, sizeof(dir));
-	if (rc) {
-		vn_warn("%s; the device has no control socket", vn_err_msg());
-		return 0;
-	}
+	if (vn_ctl_run_dir(dir, sizeof(dir)))
+		return no_server();
 	s = calloc(1, sizeof(*s));
-	if (!s)
-		return vn_err(-ENOMEM, "control: out of memory");
+	if (!s) {
+		vn_err(-ENOMEM, "control: out of memory");
+		return no_server();
+	}
 	s->lfd = s->epfd = s->efd = -1;
 	for (unsigned i = 0; i < CTL_CLIENTS_MAX; i++)
 		s->cl[i].fd = -1;
@@ -411,9 +417,7 @@ int vn_ctl_start(struct vnet_dev *dev, struct vn_port *port, const struct vn_uri
 		/* A name asked for and taken fails the open: no other name is given. */
 		if (rc == -EADDRINUSE && name)
 			return rc;
-		vn_warn("%s; the device has no control socket", vn_err_msg());
-		vn_err_clear();
-		return 0;
+		return no_server();
 	}
 	s->port = port;
 	s->ctx = (struct vn_ctl_ctx){ .ops = &dev_ops, .dev = dev, .name = s->bound.name,

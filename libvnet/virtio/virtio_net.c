@@ -502,18 +502,10 @@ void vn_net_queue_stats(struct vnet_queue *pub, struct vnet_queue_stats *st)
 {
 	struct vn_netq *q = vn_netq(pub);
 	struct vnet_queue_stats s;
-	size_t sz = VN_MIN(st->sz, sizeof(s));
 
-	/* The queue's thread may be counting right now (VN_STAT_ADD). */
-	s.rx_packets = VN_STAT_GET(q->st.rx_packets);
-	s.rx_bytes = VN_STAT_GET(q->st.rx_bytes);
-	s.rx_dropped = VN_STAT_GET(q->st.rx_dropped);
-	s.rx_errors = VN_STAT_GET(q->st.rx_errors);
-	s.tx_packets = VN_STAT_GET(q->st.tx_packets);
-	s.tx_bytes = VN_STAT_GET(q->st.tx_bytes);
-	s.tx_errors = VN_STAT_GET(q->st.tx_errors);
+	vn_port_stats_load(&q->st, &s);
+	/* The doorbell writes are the vqs' count. */
 	s.rx_kicks = VN_STAT_GET(q->rx.kicks);
 	s.tx_kicks = VN_STAT_GET(q->tx.kicks);
-	s.sz = st->sz;
-	memcpy(st, &s, sz);
+	vn_port_stats_out(&s, st);
 }

@@ -242,10 +242,7 @@ static int mtu(struct vn_net *n, const struct vn_set *s)
  * tests anyway (port.h); the device itself is not told. */
 static int up(struct vn_net *n, const struct vn_set *s)
 {
-	if (s->val)
-		__atomic_fetch_and(&n->broken, (uint8_t)~VN_STOP_DOWN, __ATOMIC_RELAXED);
-	else
-		__atomic_fetch_or(&n->broken, VN_STOP_DOWN, __ATOMIC_RELAXED);
+	vn_port_set_up(&n->broken, s->val != 0);
 	return 0;
 }
 

@@ -40,7 +40,7 @@ static int stopped(uint8_t stop)
 {
 	if (stop & VN_STOP_BROKEN)
 		return down();
-	return vn_err(-ENETDOWN, "the device is administratively down (vnet_dev_set_up)");
+	return vn_port_admin_down();
 }
 
 /* The driver's frame limit, MTU + 18 (vnet_dev_set_mtu() may change it

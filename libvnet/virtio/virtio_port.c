@@ -152,26 +152,31 @@ static void vp_filters(struct vn_port *p, struct vnet_dev_filters *f)
 }
 
 /* Fill xs[*at] if there is room; count it either way. */
-static void xput(struct vnet_xstat *xs, unsigned n, unsigned *at, uint64_t v, const char *fmt,
-		 unsigned qp)
+static void xput(struct vnet_xstat *xs, unsigned n, unsigned *at, uint64_t v, const char *name)
 {
 	if (*at < n) {
-		snprintf(xs[*at].name, sizeof(xs[*at].name), fmt, qp);
+		snprintf(xs[*at].name, sizeof(xs[*at].name), "%s", name);
 		xs[*at].value = v;
 	}
 	(*at)++;
 }
 
-/* The sim device's counters (struct vn_sim_stats), ethtool-style. */
+/* The sim device's counters (struct vn_sim_stats), ethtool-style:
+ * "dev_<dir>_queue_<Q>_<what>" per queue pair, then device-wide ones. */
 static const struct {
-	const char *fmt;
+	const char *dir, *what;
 	size_t off;
 } sim_qp_xstats[] = {
-	{ "dev_rx_queue_%u_filtered", offsetof(struct vn_sim_qp_stats, rx_filtered) },
-	{ "dev_rx_queue_%u_no_buffer", offsetof(struct vn_sim_qp_stats, rx_dropped_no_buffer) },
-	{ "dev_tx_queue_%u_dropped", offsetof(struct vn_sim_qp_stats, tx_dropped) },
-	{ "dev_tx_queue_%u_bad", offsetof(struct vn_sim_qp_stats, tx_bad) },
-}, sim_dev_xstats[] = {
+	{ "rx", "filtered", offsetof(struct vn_sim_qp_stats, rx_filtered) },
+	{ "rx", "no_buffer", offsetof(struct vn_sim_qp_stats, rx_dropped_no_buffer) },
+	{ "tx", "dropped", offsetof(struct vn_sim_qp_stats, tx_dropped) },
+	{ "tx", "bad", offsetof(struct vn_sim_qp_stats, tx_bad) },
+};
+
+static const struct {
+	const char *name;
+	size_t off;
+} sim_dev_xstats[] = {
 	{ "dev_ctrl_ok", offsetof(struct vn_sim_stats, ctrl_ok) },
 	{ "dev_ctrl_errors", offsetof(struct vn_sim_stats, ctrl_err) },
 	{ "dev_bad_desc", offsetof(struct vn_sim_stats, bad_desc) },
@@ -192,18 +197,22 @@ static int vp_xstats(struct vn_port *p, struct vnet_xstat *xs, unsigned n)
 	struct vn_sim_stats st;
 	unsigned at = 0;
 
-	xput(xs, n, &at, VN_STAT_GET(v->net->ctrl_cmds), "ctrl_commands", 0);
-	xput(xs, n, &at, VN_STAT_GET(v->net->ctrl_errors), "ctrl_errors", 0);
-	xput(xs, n, &at, VN_STAT_GET(v->net->events), "events", 0);
+	xput(xs, n, &at, VN_STAT_GET(v->net->ctrl_cmds), "ctrl_commands");
+	xput(xs, n, &at, VN_STAT_GET(v->net->ctrl_errors), "ctrl_errors");
+	xput(xs, n, &at, VN_STAT_GET(v->net->events), "events");
 	if (!v->sim)
 		return (int)at;
 	vn_sim_dev_stats(v->sim, &st);
 	for (unsigned qp = 0; qp < st.n_pairs && qp < VN_SIM_MAX_PAIRS; qp++)
-		for (size_t k = 0; k < VN_ARRAY_SIZE(sim_qp_xstats); k++)
-			xput(xs, n, &at, field(&st.qp[qp], sim_qp_xstats[k].off), sim_qp_xstats[k].fmt,
-			     qp);
+		for (size_t k = 0; k < VN_ARRAY_SIZE(sim_qp_xstats); k++) {
+			char name[sizeof(xs->name)];
+
+			snprintf(name, sizeof(name), "dev_%s_queue_%u_%s", sim_qp_xstats[k].dir, qp,
+				 sim_qp_xstats[k].what);
+			xput(xs, n, &at, field(&st.qp[qp], sim_qp_xstats[k].off), name);
+		}
 	for (size_t k = 0; k < VN_ARRAY_SIZE(sim_dev_xstats); k++)
-		xput(xs, n, &at, field(&st, sim_dev_xstats[k].off), sim_dev_xstats[k].fmt, 0);
+		xput(xs, n, &at, field(&st, sim_dev_xstats[k].off), sim_dev_xstats[k].name);
 	return (int)at;
 }
 

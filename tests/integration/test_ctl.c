@@ -30,6 +30,7 @@
 
 #include "compiler.h"
 #include "ctl/ctl_int.h"
+#include "ctl_client.h"
 #include "event.h"
 #include "frames.h"
 #include "vnet/ctl.h"
@@ -37,138 +38,9 @@
 
 static char run_dir[64];
 
-/* --- the client --- */
-
-struct cli {
-	int fd;
-	uint32_t seq;
-	uint32_t out[VNET_CTL_MSG_MAX / 4 + 64]; /* room for an oversized request */
-	uint32_t in[VNET_CTL_MSG_MAX / 4];
-};
-
 static void cli_open(struct cli *c, const char *name)
 {
-	c->fd = vn_ctl_connect(run_dir, name);
-	assert_true(c->fd >= 0);
-	c->seq = 100;
-}
-
-static void cli_close(struct cli *c)
-{
-	close(c->fd);
-}
-
-/* A request header (and genlmsghdr) in c->out. */
-static struct nlmsghdr *req(struct cli *c, uint16_t type, uint8_t cmd, uint16_t flags)
-{
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(memset(c->out, 0, sizeof(c->out)));
-	struct genlmsghdr *g;
-
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = (uint16_t)(NLM_F_REQUEST | flags);
-	nlh->nlmsg_seq = ++c->seq;
-	nlh->nlmsg_pid = 4242;
-	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
-	g->cmd = cmd;
-	g->version = VNET_CTL_VERSION;
-	return nlh;
-}
-
-static void send_bytes(struct cli *c, size_t len)
-{
-	assert_int_equal(send(c->fd, c->out, len, MSG_NOSIGNAL), (ssize_t)len);
-}
-
-static void send_req(struct cli *c)
-{
-	send_bytes(c, ((struct nlmsghdr *)c->out)->nlmsg_len);
-}
-
-/* Wait up to ms for a datagram: its length, 0 on EOF, -1 on timeout. */
-static ssize_t recv_wait(int fd, void *buf, size_t len, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	ssize_t n;
-
-	if (poll(&p, 1, ms) <= 0)
-		return -1;
-	n = recv(fd, buf, len, MSG_DONTWAIT);
-	return n < 0 && errno == ECONNRESET ? 0 : n;
-}
-
-/* The next answer, checked to be one whole message. */
-static const struct nlmsghdr *answer(struct cli *c)
-{
-	ssize_t n = recv_wait(c->fd, c->in, sizeof(c->in), 5000);
-	const struct nlmsghdr *nlh = (const void *)c->in;
-
-	assert_true(n >= (ssize_t)sizeof(*nlh));
-	assert_int_equal(nlh->nlmsg_len, (uint32_t)n);
-	return nlh;
-}
-
-struct tb {
-	const struct nlattr **tb;
-	unsigned n;
-};
-
-static int tb_cb(const struct nlattr *a, void *data)
-{
-	struct tb *t = data;
-
-	if (mnl_attr_get_type(a) < t->n)
-		t->tb[mnl_attr_get_type(a)] = a;
-	return MNL_CB_OK;
-}
-
-static void parse(const struct nlmsghdr *nlh, size_t off, const struct nlattr **tb, unsigned n)
-{
-	struct tb t = { tb, n };
-
-	memset(tb, 0, n * sizeof(*tb));
-	assert_int_equal(mnl_attr_parse(nlh, (unsigned)off, tb_cb, &t), MNL_CB_OK);
-}
-
-/* An NLMSG_ERROR answering seq: its error; why gets NLMSGERR_ATTR_MSG. */
-static int error_of(const struct nlmsghdr *nlh, uint32_t seq, const char **why)
-{
-	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-	const struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
-
-	assert_int_equal(nlh->nlmsg_type, NLMSG_ERROR);
-	assert_int_equal(nlh->nlmsg_seq, seq);
-	assert_int_equal(e->msg.nlmsg_seq, seq);
-	*why = NULL;
-	if (e->error) {
-		assert_true(nlh->nlmsg_flags & NLM_F_ACK_TLVS);
-		parse(nlh, sizeof(*e), tb, NLMSGERR_ATTR_MAX + 1);
-		assert_non_null(tb[NLMSGERR_ATTR_MSG]);
-		*why = mnl_attr_get_str(tb[NLMSGERR_ATTR_MSG]);
-		assert_true(strlen(*why) > 0);
-	}
-	return e->error;
-}
-
-/* Send the request in c->out and return the error of its NLMSG_ERROR. */
-static int ask_error(struct cli *c, const char **why)
-{
-	send_req(c);
-	return error_of(answer(c), c->seq, why);
-}
-
-static const struct nlmsghdr *link_get(struct cli *c, const struct nlattr **tb)
-{
-	const struct nlmsghdr *nlh;
-
-	req(c, VNET_CTL_FAMILY_ID, VNET_CMD_LINK_GET, 0);
-	send_req(c);
-	nlh = answer(c);
-	assert_int_equal(nlh->nlmsg_type, VNET_CTL_FAMILY_ID);
-	assert_int_equal(nlh->nlmsg_seq, c->seq);
-	assert_int_equal(((const struct genlmsghdr *)mnl_nlmsg_get_payload(nlh))->cmd,
-			 VNET_CMD_LINK_GET);
-	parse(nlh, GENL_HDRLEN, tb, VNET_A_MAX + 1);
-	return nlh;
+	cli_connect(c, run_dir, name);
 }
 
 /* --- fixtures and helpers --- */
@@ -312,9 +184,18 @@ static void test_link_get(void **state)
 	char names[4][VN_CTL_NAME_MAX];
 	struct cli c;
 
+	struct stat st;
+	char path[128];
+
 	assert_int_equal(vn_ctl_list(run_dir, names, 4), 2);
 	assert_string_equal(names[0], "vnet0");
 	assert_string_equal(names[1], "vnet1");
+	vn_ctl_sock_path(run_dir, "vnet0", path, sizeof(path));
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(stat(run_dir, &st), 0);
+	assert_int_equal(st.st_mode & 077, 0);
 	for (int k = 0; k < 2; k++) {
 		struct vnet_dev_info i = info_of(devs[k]);
 
@@ -364,6 +245,67 @@ static void test_lowest_free_name(void **state)
 	assert_string_equal(info_of(d[2]).name, "vnet2");
 	for (int i = 0; i < 3; i++)
 		vnet_dev_close(d[i]);
+}
+
+/* A socket file nobody serves, as a killed process leaves it. */
+static void make_stale(const char *name)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+
+	assert_int_equal(vn_ctl_sock_path(run_dir, name, sa.sun_path, sizeof(sa.sun_path)), 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+}
+
+/* Listing: sockets only, in natural order; automatic names skip what is
+ * not a socket and reclaim stale ones. */
+static void test_list(void **state)
+{
+	char names[8][VN_CTL_NAME_MAX], path[128];
+	struct vnet_dev *d0, *d1;
+	int fd;
+
+	make_stale("vnet10");
+	make_stale("vnet2");
+	vn_ctl_sock_path(run_dir, "vnet1", path, sizeof(path));
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	d0 = open_dev("sim:loopback");
+	d1 = open_dev("sim:loopback");
+	assert_string_equal(info_of(d0).name, "vnet0");
+	assert_string_equal(info_of(d1).name, "vnet2");
+	assert_int_equal(vn_ctl_list(run_dir, names, 8), 3);
+	assert_string_equal(names[0], "vnet0");
+	assert_string_equal(names[1], "vnet2");
+	assert_string_equal(names[2], "vnet10");
+	/* Fewer slots than sockets: the count says so. */
+	assert_int_equal(vn_ctl_list(run_dir, names, 1), 3);
+	vnet_dev_close(d0);
+	vnet_dev_close(d1);
+	unlink(path);
+	vn_ctl_sock_path(run_dir, "vnet10", path, sizeof(path));
+	unlink(path);
+}
+
+/* At most 16 clients: the 17th is closed at once, and counted. */
+static void test_client_limit(void **state)
+{
+	struct vnet_dev *d = open_dev("sim:loopback");
+	struct cli *c = calloc(17, sizeof(*c));
+
+	assert_non_null(c);
+	for (int i = 0; i < 17; i++)
+		cli_open(&c[i], "vnet0");
+	assert_int_equal(recv_wait(c[16].fd, c[16].in, sizeof(c[16].in), 5000), 0);
+	assert_int_equal(xstat(d, "ctl_clients_refused"), 1);
+	for (int i = 0; i < 16; i++)
+		link_get(&c[i], (const struct nlattr *[VNET_A_MAX + 1]){ NULL });
+	for (int i = 0; i < 17; i++)
+		cli_close(&c[i]);
+	free(c);
+	vnet_dev_close(d);
 }
 
 /* NLM_F_DUMP: the answer (NLM_F_MULTI), then NLMSG_DONE; no ACK. */
@@ -613,6 +555,12 @@ static size_t bad_u32_len(struct nlmsghdr *n)
 	return n->nlmsg_len;
 }
 
+static size_t bad_u32_long(struct nlmsghdr *n)
+{
+	mnl_attr_put_u64(n, VNET_A_PID, 1);
+	return n->nlmsg_len;
+}
+
 static size_t bad_mac_len(struct nlmsghdr *n)
 {
 	((struct genlmsghdr *)mnl_nlmsg_get_payload(n))->cmd = VNET_CMD_MAC_ADD;
@@ -716,6 +664,7 @@ static const struct {
 	{ "unknown family", bad_family, EOPNOTSUPP },
 	{ "not a request", bad_not_request, EINVAL },
 	{ "u32 of 2 bytes", bad_u32_len, EINVAL },
+	{ "u32 of 8 bytes", bad_u32_long, EINVAL },
 	{ "MAC of 5 bytes", bad_mac_len, EINVAL },
 	{ "u8 flag of 2", bad_u8_range, EINVAL },
 	{ "VLAN 5000", bad_vlan_range, EINVAL },
@@ -1044,6 +993,41 @@ static void wait_event(struct cli *c, uint32_t want, const struct nlattr **tb)
 	fail_msg("no event %u", want);
 }
 
+/* Where the run directory is (vnet/ctl.h), and a path too long for a
+ * socket address: the device then opens without a control socket. */
+static void test_run_dir(void **state)
+{
+	char buf[VN_CTL_PATH_MAX], longer[120], xdg[256] = "";
+	const char *was = getenv("XDG_RUNTIME_DIR");
+	struct vnet_dev *d;
+
+	if (was)
+		snprintf(xdg, sizeof(xdg), "%s", was);
+	assert_int_equal(vn_ctl_run_dir(buf, sizeof(buf)), 0);
+	assert_string_equal(buf, run_dir);
+	memset(longer, 'x', sizeof(longer) - 1);
+	longer[0] = '/';
+	longer[sizeof(longer) - 1] = '\0';
+	setenv("VNET_RUN_DIR", longer, 1);
+	assert_int_equal(vn_ctl_run_dir(buf, sizeof(buf)), -ENAMETOOLONG);
+	d = open_dev("sim:loopback");
+	assert_string_equal(info_of(d).name, "");
+	vnet_dev_close(d);
+	unsetenv("VNET_RUN_DIR");
+	setenv("XDG_RUNTIME_DIR", "/tmp/xdg-test", 1);
+	assert_int_equal(vn_ctl_run_dir(buf, sizeof(buf)), 0);
+	assert_string_equal(buf, geteuid() == 0 ? "/run/vnet" : "/tmp/xdg-test/vnet");
+	if (geteuid() != 0) {
+		unsetenv("XDG_RUNTIME_DIR");
+		assert_int_equal(vn_ctl_run_dir(buf, sizeof(buf)), -ENOENT);
+	}
+	if (*xdg)
+		setenv("XDG_RUNTIME_DIR", xdg, 1);
+	else
+		unsetenv("XDG_RUNTIME_DIR");
+	setenv("VNET_RUN_DIR", run_dir, 1);
+}
+
 /* Subscribers hear of the link going down (the sim fault) and of settings. */
 static void test_subscribe(void **state)
 {
@@ -1078,6 +1062,8 @@ static void test_subscribe(void **state)
 	cmocka_unit_test_setup_teardown(test_getfamily, setup, teardown),          \
 	cmocka_unit_test_setup_teardown(test_link_get, setup, teardown),           \
 	cmocka_unit_test_setup_teardown(test_lowest_free_name, setup, teardown),   \
+	cmocka_unit_test_setup_teardown(test_list, setup, teardown),               \
+	cmocka_unit_test_setup_teardown(test_client_limit, setup, teardown),       \
 	cmocka_unit_test_setup_teardown(test_dump, setup, teardown),               \
 	cmocka_unit_test_setup_teardown(test_stats, setup, teardown),              \
 	cmocka_unit_test_setup_teardown(test_link_set, setup, teardown),           \
@@ -1089,6 +1075,7 @@ static void test_subscribe(void **state)
 	cmocka_unit_test_setup_teardown(test_name_option, setup, teardown),        \
 	cmocka_unit_test_setup_teardown(test_stale_socket, setup, teardown),       \
 	cmocka_unit_test_setup_teardown(test_ctl_off, setup, teardown),            \
+	cmocka_unit_test_setup_teardown(test_run_dir, setup, teardown),            \
 	cmocka_unit_test_setup_teardown(test_subscribe, setup, teardown)
 
 int main(void)

@@ -5,7 +5,8 @@
  * and time out; the socket descriptor is readable exactly while frames wait
  * (poll, epoll, select); no wake-up is lost over many frames with random
  * pauses, with and without VIRTIO_RING_F_EVENT_IDX; suppressed interrupts
- * are not raised; NEEDS_RESET reaches vnet_dev_event() at once.
+ * are not raised; NEEDS_RESET reaches vnet_dev_event() at once; a port's
+ * observer hears each event as it is queued.
  *
  * The wake-up tests run once per interrupt plan, table-driven (IRQ_TESTS):
  * MSI-X with a vector per queue, with two vectors (queues share one) and
@@ -36,7 +37,9 @@
 #include <linux/virtio_ring.h>
 
 #include "frames.h"
+#include "port.h"
 #include "sim/sim.h"
+#include "uri.h"
 #include "vnet/socket.h"
 
 #define FRAME_MAX 1514
@@ -782,6 +785,68 @@ static void test_link_down_event(void **state)
 	vnet_dev_close(d);
 }
 
+/* What an observer (port.h, the control server's hook) heard. */
+struct heard {
+	int type[8];
+	unsigned n; /* atomic: the engine thread adds link events */
+};
+
+static void hear(void *arg, int type)
+{
+	struct heard *h = arg;
+	unsigned i = __atomic_load_n(&h->n, __ATOMIC_RELAXED);
+
+	if (i < 8) {
+		h->type[i] = type;
+		__atomic_store_n(&h->n, i + 1, __ATOMIC_RELEASE);
+	}
+}
+
+/* The port's observer hears every event as it is queued, from the caller's
+ * thread (a setting) and from the engine's (the link going down). */
+static void test_observer(void **state)
+{
+	struct vnet_dev_opts o = VNET_DEV_OPTS_INIT;
+	struct vn_set set = { .kind = VN_SET_PROMISC, .val = 0 };
+	struct heard h = { .n = 0 };
+	struct vn_port_observer obs = { .fn = hear, .arg = &h };
+	struct vnet_dev_info info = { .sz = sizeof(info) };
+	struct vnet_queue *q;
+	struct vnet_buf b[20];
+	struct vn_port *p;
+	struct vn_uri u;
+	int type, n;
+
+	(void)state;
+	assert_int_equal(vn_uri_parse("sim:loopback?fault=link_down@10", &u), 0);
+	assert_int_equal(vn_virtio_port_ops.open(&u, &o, &p), 0);
+	__atomic_store_n(&p->observer, &obs, __ATOMIC_RELEASE);
+	assert_int_equal(p->ops->set(p, &set), 0);
+	assert_int_equal(__atomic_load_n(&h.n, __ATOMIC_ACQUIRE), 1);
+	assert_int_equal(h.type[0], VNET_EV_SETTINGS);
+
+	p->ops->info(p, &info);
+	q = p->ops->queue(p, 0);
+	n = p->ops->tx_reserve(q, b, 20);
+	assert_int_equal(n, 20);
+	for (int i = 0; i < n; i++) {
+		tf_fill(b[i].data, 60, info.mac, (uint64_t)i);
+		b[i].len = 60;
+	}
+	assert_int_equal(p->ops->tx_submit(q, b, (unsigned)n), n);
+	for (int i = 0; i < 200 && __atomic_load_n(&h.n, __ATOMIC_ACQUIRE) < 2; i++)
+		sleep_us(10000);
+	assert_int_equal(__atomic_load_n(&h.n, __ATOMIC_ACQUIRE), 2);
+	assert_int_equal(h.type[1], VNET_EV_LINK_DOWN);
+	/* and both are queued for vnet_dev_event(), in the same order */
+	assert_int_equal(p->ops->event(p, &type), 1);
+	assert_int_equal(type, VNET_EV_SETTINGS);
+	assert_int_equal(p->ops->event(p, &type), 1);
+	assert_int_equal(type, VNET_EV_LINK_DOWN);
+	__atomic_store_n(&p->observer, NULL, __ATOMIC_RELEASE);
+	p->ops->close(p);
+}
+
 /* The wake-up tests, once per interrupt mode, named "test [mode]". */
 #define IRQ_TEST(f, m) { #f " [" #m "]", f, NULL, NULL, (void *)&(m) }
 #define IRQ_TESTS(m)                                                  \
@@ -805,6 +870,7 @@ int main(void)
 		cmocka_unit_test(test_no_lost_wakeup_flags),
 		cmocka_unit_test(test_suppressed_interrupts_are_not_raised),
 		cmocka_unit_test(test_needs_reset_event),
+		cmocka_unit_test(test_observer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,8 @@
  * namespace: the application on tap:IFNAME, an AF_PACKET socket on IFNAME
  * as the kernel's side of the wire. Bytes, lengths and order of every
  * frame both ways, counters, error codes, waking up, several queues, the
- * interface going away, and no descriptor left behind.
+ * interface going away, no descriptor left behind, and device settings
+ * (through the interface's ioctls, checked against the kernel's view).
  *
  * Needs CAP_SYS_ADMIN (unshare) and /dev/net/tun: exits 77 (skip) without.
  * The kernel's own frames on the interface (IPv6 router solicitations and
@@ -36,6 +37,7 @@
 
 #include "events.h"
 #include "frames.h"
+#include "ifkernel.h"
 #include "vnet/socket.h"
 #include "vnet/vnet.h"
 #include "../unit/testutil.h"
@@ -635,6 +637,177 @@ static void test_link_events(void **state)
 	vnet_dev_close(dev);
 }
 
+static void expect_err(int rc, int err)
+{
+	assert_int_equal(rc, -1);
+	assert_int_equal(errno, err);
+}
+
+/* Settings go to the interface (checked with the kernel's own view) or
+ * are refused with a reason; each change queues VNET_EV_SETTINGS. */
+static void test_settings(void **state)
+{
+	static const uint8_t mc[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x09 };
+	struct vnet_dev_filters flt = { .sz = sizeof(flt) };
+	struct vnet_dev_info info = { .sz = sizeof(info) };
+	struct vnet_dev *dev;
+	struct vnet_queue *q;
+	struct vnet_buf b;
+
+	(void)state;
+	assert_int_equal(vnet_dev_open("tap:vt5", NULL, &dev), 0);
+	q = vnet_dev_queue(dev, 0);
+	assert_int_equal(vnet_dev_info(dev, &info), 0);
+	assert_int_equal(info.flags, VNET_IFF_UP);
+	assert_int_equal(info.max_mtu, 1500);
+	assert_int_equal(info.active_pairs, 1);
+	while (next_event(dev, 0))
+		;
+
+	assert_int_equal(vnet_dev_set_promisc(dev, 1), 0);
+	assert_int_equal(next_event(dev, 1000), VNET_EV_SETTINGS);
+	assert_true(kernel_if("vt5", SIOCGIFFLAGS) & IFF_PROMISC);
+	assert_int_equal(vnet_dev_info(dev, &info), 0);
+	assert_int_equal(info.flags, VNET_IFF_UP | VNET_IFF_PROMISC);
+	assert_int_equal(vnet_dev_set_allmulti(dev, 1), 0);
+	assert_int_equal(next_event(dev, 1000), VNET_EV_SETTINGS);
+	assert_true(kernel_if("vt5", SIOCGIFFLAGS) & IFF_ALLMULTI);
+	assert_int_equal(vnet_dev_set_promisc(dev, 0), 0);
+	assert_int_equal(vnet_dev_set_allmulti(dev, 0), 0);
+	assert_int_equal(kernel_if("vt5", SIOCGIFFLAGS) & (IFF_PROMISC | IFF_ALLMULTI), 0);
+	assert_int_equal(vnet_dev_info(dev, &info), 0);
+	assert_int_equal(info.flags, VNET_IFF_UP);
+
+	/* MTU: the kernel's, and the port's own frame limit */
+	assert_int_equal(vnet_dev_set_mtu(dev, 1000), 0);
+	assert_int_equal(kernel_if("vt5", SIOCGIFMTU), 1000);
+	assert_int_equal(vnet_dev_info(dev, &info), 0);
+	assert_int_equal(info.mtu, 1000);
+	assert_int_equal(vnet_tx_reserve(q, &b, 1), 1);
+	assert_int_equal(b.len, 1018);
+	tf_fill(b.data, 1019, peer_mac, 1);
+	b.len = 1019;
+	expect_err(vnet_tx_submit(q, &b, 1), EMSGSIZE);
+	assert_int_equal(STAT(dev, 0, tx_errors), 1);
+	b.len = 0; /* returned unsent */
+	assert_int_equal(vnet_tx_submit(q, &b, 1), 1);
+	expect_err(vnet_dev_set_mtu(dev, 1501), ERANGE);
+	assert_non_null(strstr(vnet_last_error(), "1500"));
+	assert_int_equal(kernel_if("vt5", SIOCGIFMTU), 1000);
+
+	/* multicast entries: the kernel's list; unicast ones have no ioctl */
+	assert_int_equal(vnet_dev_mac_add(dev, mc), 0);
+	assert_true(kernel_has_mc("vt5", mc));
+	expect_err(vnet_dev_mac_add(dev, mc), EEXIST);
+	assert_int_equal(vnet_dev_filters(dev, &flt), 0);
+	assert_int_equal(flt.n_mac, 1);
+	assert_memory_equal(flt.mac[0], mc, 6);
+	assert_int_equal(vnet_dev_mac_del(dev, mc), 0);
+	assert_false(kernel_has_mc("vt5", mc));
+	expect_err(vnet_dev_mac_del(dev, mc), ENOENT);
+	expect_err(vnet_dev_mac_add(dev, peer_mac), EOPNOTSUPP);
+
+	/* no kernel equivalent: refused with the reason */
+	expect_err(vnet_dev_set_mac(dev, peer_mac), EOPNOTSUPP);
+	assert_non_null(strstr(vnet_last_error(), "mac="));
+	expect_err(vnet_dev_vlan_add(dev, 5), EOPNOTSUPP);
+	expect_err(vnet_dev_set_queue_pairs(dev, 1), EOPNOTSUPP);
+	/* the changes above that took effect, one event each: 5 so far */
+	for (int k = 0; k < 5; k++)
+		assert_int_equal(next_event(dev, 1000), VNET_EV_SETTINGS);
+	assert_int_equal(next_event(dev, 0), 0);
+	vnet_dev_close(dev);
+	/* the interface went with the port: nothing to restore */
+	assert_int_equal(if_nametoindex("vt5"), 0);
+}
+
+/* Down is the port's state (the interface stays up): sends fail, frames
+ * from the kernel are dropped and counted; up again, they flow. */
+static void test_admin_down(void **state)
+{
+	uint8_t f[MAX_FRAME], g[MAX_FRAME];
+	uint64_t others = 0, other_bytes = 0, end;
+	struct vnet_dev_info info = { .sz = sizeof(info) };
+	struct vnet_dev *dev;
+	struct vnet_queue *q;
+	struct vnet_buf b;
+	int ps;
+
+	(void)state;
+	assert_int_equal(vnet_dev_open("tap:vt6", NULL, &dev), 0);
+	q = vnet_dev_queue(dev, 0);
+	ps = pkt_open("vt6");
+	assert_int_equal(vnet_dev_set_up(dev, 0), 0);
+	assert_int_equal(vnet_dev_info(dev, &info), 0);
+	assert_int_equal(info.flags & VNET_IFF_UP, 0);
+	assert_int_equal(info.link_up, 1);
+	assert_true(kernel_if("vt6", SIOCGIFFLAGS) & IFF_UP);
+	expect_err(vnet_tx_reserve(q, &b, 1), ENETDOWN);
+	for (uint64_t i = 0; i < 3; i++) {
+		tf_fill(f, 100, peer_mac, i);
+		assert_int_equal(send(ps, f, 100, 0), 100);
+	}
+	end = now_ms() + 2000;
+	while (STAT(dev, 0, rx_dropped) < 3) {
+		assert_int_equal(vnet_rx_peek(q, &b, 1), 0);
+		assert_true(now_ms() < end);
+	}
+	assert_int_equal(STAT(dev, 0, rx_packets), 0);
+	assert_int_equal(STAT(dev, 0, rx_errors), 0);
+
+	assert_int_equal(vnet_dev_set_up(dev, 1), 0);
+	tf_fill(f, 120, peer_mac, 9);
+	assert_int_equal(send(ps, f, 120, 0), 120);
+	assert_int_equal(app_recv(q, g, &others, &other_bytes), 120);
+	assert_true(tf_check(g, 120, peer_mac, 9, 120));
+	app_send(q, peer_mac, 10, 90);
+	for (;;) {
+		ssize_t r = recv(ps, g, sizeof(g), 0);
+
+		assert_true(r > 0);
+		if (tf_check(g, (size_t)r, peer_mac, 10, 90))
+			break;
+	}
+	close(ps);
+	vnet_dev_close(dev);
+}
+
+/* The kernel's counters of the interface: frames the application did not
+ * read in time (a TAP queue of one frame) are its TX drops. */
+static void test_xstats(void **state)
+{
+	struct ifreq ifr = { .ifr_qlen = 1 };
+	struct vnet_xstat xs[8];
+	struct vnet_dev *dev;
+	uint8_t f[200];
+	int ps, fd, n;
+
+	(void)state;
+	assert_int_equal(vnet_dev_open("tap:vt7", NULL, &dev), 0);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "vt7");
+	assert_int_equal(ioctl(fd, SIOCSIFTXQLEN, &ifr), 0);
+	close(fd);
+	n = vnet_dev_xstats(dev, xs, 8);
+	assert_int_equal(n, 4);
+	assert_string_equal(xs[0].name, "if_rx_errors");
+	assert_string_equal(xs[1].name, "if_rx_dropped");
+	assert_string_equal(xs[2].name, "if_tx_errors");
+	assert_string_equal(xs[3].name, "if_tx_dropped");
+	assert_int_equal(xs[3].value, 0);
+	ps = pkt_open("vt7");
+	for (uint64_t i = 0; i < 5; i++) {
+		tf_fill(f, sizeof(f), peer_mac, i);
+		assert_int_equal(send(ps, f, sizeof(f), 0), (ssize_t)sizeof(f));
+	}
+	/* one waits in the TAP's queue, the others were dropped */
+	assert_int_equal(vnet_dev_xstats(dev, xs, 8), 4);
+	assert_true(xs[3].value >= 4);
+	close(ps);
+	vnet_dev_close(dev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -643,6 +816,8 @@ int main(void)
 		cmocka_unit_test(test_queues),  cmocka_unit_test(test_socket),
 		cmocka_unit_test(test_queue_fd), cmocka_unit_test(test_persistent),
 		cmocka_unit_test(test_vanish),  cmocka_unit_test(test_link_events),
+		cmocka_unit_test(test_settings), cmocka_unit_test(test_admin_down),
+		cmocka_unit_test(test_xstats),
 	};
 	int fd;
 

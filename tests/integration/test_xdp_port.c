@@ -36,6 +36,7 @@
 #include "../unit/testutil.h"
 #include "events.h"
 #include "frames.h"
+#include "ifkernel.h"
 
 #define MIN_LEN 60
 #define MAX_LEN 1514
@@ -609,6 +610,136 @@ static void test_two_queues(void **state)
 	assert_int_equal(count_fds(), fds);
 }
 
+static void expect_err(int rc, int err)
+{
+	assert_int_equal(rc, -1);
+	assert_int_equal(errno, err);
+}
+
+/* Settings are va's own (checked with the kernel's view) or refused with
+ * a reason; everything is put back for the other tests. */
+static void test_settings(void **state)
+{
+	static const uint8_t mc[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x0b };
+	static const uint8_t mac[6] = { 0x02, 0x33, 0x33, 0x33, 0x33, 0x01 };
+	struct vnet_dev_filters flt = { .sz = sizeof(flt) };
+	struct vnet_dev_info i = { .sz = sizeof(i) };
+	struct vnet_queue_stats st;
+	struct vnet_queue *q;
+	struct vnet_dev *dev = open_dev("xdp:va", &q);
+	struct vnet_buf b;
+	uint8_t kmac[6];
+
+	(void)state;
+	assert_int_equal(vnet_dev_info(dev, &i), 0);
+	assert_int_equal(i.flags, VNET_IFF_UP);
+	assert_int_equal(i.max_mtu, 1500);
+	assert_int_equal(i.active_pairs, 1);
+
+	assert_int_equal(vnet_dev_set_promisc(dev, 1), 0);
+	assert_int_equal(next_event(dev, TIMEOUT_MS), VNET_EV_SETTINGS);
+	assert_true(kernel_if("va", SIOCGIFFLAGS) & IFF_PROMISC);
+	assert_int_equal(vnet_dev_info(dev, &i), 0);
+	assert_int_equal(i.flags, VNET_IFF_UP | VNET_IFF_PROMISC);
+	assert_int_equal(vnet_dev_set_promisc(dev, 0), 0);
+	assert_int_equal(next_event(dev, TIMEOUT_MS), VNET_EV_SETTINGS);
+	assert_int_equal(kernel_if("va", SIOCGIFFLAGS) & IFF_PROMISC, 0);
+
+	/* MTU: the interface's, and the port's frame limit */
+	assert_int_equal(vnet_dev_set_mtu(dev, 1000), 0);
+	assert_int_equal(next_event(dev, TIMEOUT_MS), VNET_EV_SETTINGS);
+	assert_int_equal(kernel_if("va", SIOCGIFMTU), 1000);
+	assert_int_equal(vnet_dev_info(dev, &i), 0);
+	assert_int_equal(i.mtu, 1000);
+	assert_int_equal(vnet_tx_reserve(q, &b, 1), 1);
+	assert_int_equal(b.len, 1018);
+	b.len = 1019;
+	expect_err(vnet_tx_submit(q, &b, 1), EMSGSIZE);
+	get_stats(dev, &st);
+	assert_int_equal(st.tx_errors, 1);
+	b.len = 0; /* returned unsent */
+	assert_int_equal(vnet_tx_submit(q, &b, 1), 1);
+	expect_err(vnet_dev_set_mtu(dev, 1501), ERANGE);
+	assert_int_equal(vnet_dev_set_mtu(dev, 1500), 0);
+	assert_int_equal(next_event(dev, TIMEOUT_MS), VNET_EV_SETTINGS);
+	assert_int_equal(kernel_if("va", SIOCGIFMTU), 1500);
+
+	/* the station address is the interface's */
+	assert_int_equal(vnet_dev_set_mac(dev, mac), 0);
+	assert_int_equal(next_event(dev, TIMEOUT_MS), VNET_EV_SETTINGS);
+	get_mac("va", kmac);
+	assert_memory_equal(kmac, mac, 6);
+	assert_int_equal(vnet_dev_info(dev, &i), 0);
+	assert_memory_equal(i.mac, mac, 6);
+	assert_int_equal(vnet_dev_set_mac(dev, mac_a), 0);
+	assert_int_equal(next_event(dev, TIMEOUT_MS), VNET_EV_SETTINGS);
+	get_mac("va", kmac);
+	assert_memory_equal(kmac, mac_a, 6);
+
+	/* multicast entries; the rest has no kernel equivalent */
+	assert_int_equal(vnet_dev_mac_add(dev, mc), 0);
+	assert_int_equal(next_event(dev, TIMEOUT_MS), VNET_EV_SETTINGS);
+	assert_true(kernel_has_mc("va", mc));
+	assert_int_equal(vnet_dev_filters(dev, &flt), 0);
+	assert_int_equal(flt.n_mac, 1);
+	assert_memory_equal(flt.mac[0], mc, 6);
+	assert_int_equal(vnet_dev_mac_del(dev, mc), 0);
+	assert_int_equal(next_event(dev, TIMEOUT_MS), VNET_EV_SETTINGS);
+	assert_false(kernel_has_mc("va", mc));
+	expect_err(vnet_dev_mac_del(dev, mc), ENOENT);
+	expect_err(vnet_dev_mac_add(dev, mac), EOPNOTSUPP);
+	expect_err(vnet_dev_vlan_add(dev, 7), EOPNOTSUPP);
+	expect_err(vnet_dev_set_queue_pairs(dev, 1), EOPNOTSUPP);
+	assert_int_equal(next_event(dev, 0), 0);
+	/* the interface's own counters, as the kernel has them */
+	assert_int_equal(vnet_dev_xstats(dev, NULL, 0), 4);
+	vnet_dev_close(dev);
+}
+
+/* Down is the port's state: sends fail, frames that arrive are dropped
+ * and counted, the interface stays up; up again, frames flow. */
+static void test_admin_down(void **state)
+{
+	struct vnet_dev_info i = { .sz = sizeof(i) };
+	struct vnet_queue_stats st;
+	struct vnet_queue *q;
+	struct vnet_dev *dev = open_dev("xdp:va", &q);
+	struct vnet_buf b;
+	uint8_t f[MAX_LEN];
+	uint64_t end = now_ms() + TIMEOUT_MS;
+	int pk = pk_open("vb");
+
+	(void)state;
+	assert_int_equal(vnet_dev_set_up(dev, 0), 0);
+	assert_int_equal(vnet_dev_info(dev, &i), 0);
+	assert_int_equal(i.flags & VNET_IFF_UP, 0);
+	assert_true(kernel_if("va", SIOCGIFFLAGS) & IFF_UP);
+	expect_err(vnet_tx_reserve(q, &b, 1), ENETDOWN);
+	for (uint64_t k = 0; k < 3; k++)
+		pk_send(pk, k, 100, mac_a);
+	do {
+		assert_int_equal(vnet_rx_peek(q, &b, 1), 0);
+		get_stats(dev, &st);
+		assert_true(now_ms() < end);
+	} while (st.rx_dropped < 3);
+	assert_int_equal(st.rx_packets, 0);
+	assert_int_equal(st.rx_errors, 0);
+
+	assert_int_equal(vnet_dev_set_up(dev, 1), 0);
+	pk_send(pk, 5, tf_len(5, MIN_LEN, MAX_LEN), mac_a);
+	app_expect(q, 5, mac_a);
+	app_send(q, 6, 1, mac_a);
+	for (;;) {
+		ssize_t n = pk_recv(pk, f, sizeof(f), TIMEOUT_MS);
+
+		assert_true(n > 0);
+		if (tf_check(f, (size_t)n, mac_a, 6, tf_len(6, MIN_LEN, MAX_LEN)))
+			break;
+	}
+	close(pk);
+	vnet_dev_close(dev);
+}
+
 /* Root, a network namespace of our own, a veth pair and bpf(), or skip. */
 static int setup_netns(void)
 {
@@ -648,6 +779,8 @@ int main(void)
 		cmocka_unit_test(test_vanish),
 		cmocka_unit_test(test_link_events),
 		cmocka_unit_test(test_two_queues),
+		cmocka_unit_test(test_settings),
+		cmocka_unit_test(test_admin_down),
 	};
 	struct vnet_dev *dev = NULL;
 	int rc = setup_netns();

@@ -179,6 +179,123 @@ static void test_mask_ctrl_vq_drops_mq(void **state)
 	vn_net_close(n);
 }
 
+/* The bytes of the last control command, as the device saw them. */
+static void expect_cmd(const struct fake_vtr *f, const uint8_t *want, uint32_t len)
+{
+	assert_int_equal(f->ctrl_len, len);
+	assert_memory_equal(f->ctrl_cmd, want, len);
+}
+
+/* Settings become the commands of virtio 1.2 §5.1.6.5, byte for byte; a
+ * VIRTIO_NET_ERR ack is EIO and changes nothing in the driver. */
+static void test_settings_commands(void **state)
+{
+	static const uint8_t uc[6] = { 0x02, 1, 2, 3, 4, 5 }, mc[6] = { 0x01, 0, 0x5e, 0, 0, 1 };
+	struct vn_set s = { .kind = VN_SET_PROMISC, .val = 0 };
+	struct vnet_dev_filters flt = { .sz = sizeof(flt) };
+	/* The fake serves a control command per kick and never moves
+	 * avail_event, so with EVENT_IDX only the first would be kicked. */
+	struct vn_net_cfg cfg = { .features_mask = B(VIRTIO_RING_F_EVENT_IDX) };
+	struct fake_vtr f;
+	struct vn_net *n;
+	int type;
+
+	(void)state;
+	fake_mq(&f, B(VIRTIO_NET_F_CTRL_RX) | B(VIRTIO_NET_F_CTRL_VLAN) |
+		B(VIRTIO_NET_F_CTRL_MAC_ADDR));
+	assert_int_equal(vn_net_open(&f.t, &cfg, &n), 0);
+	assert_int_equal(vn_net_flags(n), VNET_IFF_UP | VNET_IFF_PROMISC);
+
+	assert_int_equal(vn_net_set(n, &s), 0);
+	expect_cmd(&f, (const uint8_t[]){ VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, 0 }, 3);
+	assert_int_equal(vn_net_flags(n), VNET_IFF_UP);
+	assert_int_equal(vn_net_event_pop(n, &type), 1);
+	assert_int_equal(type, VNET_EV_SETTINGS);
+
+	/* both tables, unicast first, each with its le32 count */
+	s = (struct vn_set){ .kind = VN_SET_MAC_ADD };
+	memcpy(s.mac, mc, 6);
+	assert_int_equal(vn_net_set(n, &s), 0);
+	memcpy(s.mac, uc, 6);
+	assert_int_equal(vn_net_set(n, &s), 0);
+	expect_cmd(&f, (const uint8_t[]){ VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET,
+					  1, 0, 0, 0, 0x02, 1, 2, 3, 4, 5,
+					  1, 0, 0, 0, 0x01, 0, 0x5e, 0, 0, 1 }, 22);
+	s.kind = VN_SET_MAC;
+	assert_int_equal(vn_net_set(n, &s), 0);
+	expect_cmd(&f, (const uint8_t[]){ VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET,
+					  0x02, 1, 2, 3, 4, 5 }, 8);
+	assert_memory_equal(n->mac, uc, 6);
+	s = (struct vn_set){ .kind = VN_SET_VLAN_ADD, .val = 0x123 };
+	assert_int_equal(vn_net_set(n, &s), 0);
+	expect_cmd(&f, (const uint8_t[]){ VIRTIO_NET_CTRL_VLAN, VIRTIO_NET_CTRL_VLAN_ADD, 0x23, 0x01 },
+		   4);
+	s = (struct vn_set){ .kind = VN_SET_QUEUE_PAIRS, .val = 1 };
+	assert_int_equal(vn_net_set(n, &s), 0);
+	expect_cmd(&f, (const uint8_t[]){ VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, 1, 0 },
+		   4);
+	assert_int_equal(n->active_pairs, 1);
+
+	/* the device says VIRTIO_NET_ERR: EIO, and the driver's state stays */
+	f.ctrl_mode = FAKE_CTRL_ERR;
+	vn_err_clear();
+	s = (struct vn_set){ .kind = VN_SET_ALLMULTI, .val = 1 };
+	assert_int_equal(vn_net_set(n, &s), -EIO);
+	assert_non_null(strstr(vn_err_msg(), "the device refused"));
+	assert_int_equal(vn_net_flags(n), VNET_IFF_UP);
+	s = (struct vn_set){ .kind = VN_SET_MAC_DEL };
+	memcpy(s.mac, uc, 6);
+	assert_int_equal(vn_net_set(n, &s), -EIO);
+	s = (struct vn_set){ .kind = VN_SET_VLAN_DEL, .val = 0x123 };
+	assert_int_equal(vn_net_set(n, &s), -EIO);
+	vn_net_filters(n, &flt);
+	assert_int_equal(flt.n_mac, 2);
+	assert_memory_equal(flt.mac[0], mc, 6);
+	assert_memory_equal(flt.mac[1], uc, 6);
+	assert_int_equal(flt.n_vlan, 1);
+	assert_int_equal(flt.vlan[0], 0x123);
+	assert_int_equal(n->ctrl_errors, 3);
+	/* only what took effect was announced: the other five changes */
+	for (int k = 0; k < 5; k++) {
+		assert_int_equal(vn_net_event_pop(n, &type), 1);
+		assert_int_equal(type, VNET_EV_SETTINGS);
+	}
+	assert_int_equal(vn_net_event_pop(n, &type), 0);
+	vn_net_close(n);
+}
+
+/* A config mtu that moves (a config interrupt, or the health check) is
+ * VNET_EV_CONFIG; a link change stays LINK_*, an unchanged mtu nothing. */
+static void test_config_mtu_event(void **state)
+{
+	struct vn_net_cfg cfg = { 0 };
+	struct fake_vtr f;
+	struct vn_net *n;
+	int type;
+
+	(void)state;
+	fake_mq(&f, B(VIRTIO_NET_F_MTU));
+	fake_set_cfg16(&f, offsetof(struct virtio_net_config, mtu), 1400);
+	assert_int_equal(vn_net_open(&f.t, &cfg, &n), 0);
+	assert_int_equal(n->mtu, 1400);
+	vn_net_config_event(n);
+	assert_int_equal(vn_net_event_pop(n, &type), 0);
+	fake_set_cfg16(&f, offsetof(struct virtio_net_config, mtu), 1300);
+	vn_net_config_event(n);
+	assert_int_equal(vn_net_event_pop(n, &type), 1);
+	assert_int_equal(type, VNET_EV_CONFIG);
+	vn_net_config_event(n);
+	assert_int_equal(vn_net_event_pop(n, &type), 0);
+	fake_set_cfg16(&f, offsetof(struct virtio_net_config, status), 0);
+	vn_net_config_event(n);
+	assert_int_equal(vn_net_event_pop(n, &type), 1);
+	assert_int_equal(type, VNET_EV_LINK_DOWN);
+	assert_int_equal(vn_net_event_pop(n, &type), 0);
+	/* the driver keeps the MTU its buffers were sized for */
+	assert_int_equal(n->mtu, 1400);
+	vn_net_close(n);
+}
+
 static void test_queue_options(void **state)
 {
 	struct fake_vtr f;
@@ -379,6 +496,8 @@ int main(void)
 		cmocka_unit_test(test_mask_required_bit),
 		cmocka_unit_test(test_open_mq),
 		cmocka_unit_test(test_mask_ctrl_vq_drops_mq),
+		cmocka_unit_test(test_settings_commands),
+		cmocka_unit_test(test_config_mtu_event),
 		cmocka_unit_test(test_queue_options),
 		cmocka_unit_test(test_config_values),
 		cmocka_unit_test(test_contig_limit),

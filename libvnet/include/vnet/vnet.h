@@ -86,7 +86,7 @@ struct vnet_dev_info {
 	char uri[256];              /**< the URI the device was opened with */
 	char access[16];            /**< "vfio-cdev", "vfio-group", "vfio-noiommu", "vfio-user", "tap" or "af_xdp" */
 	uint8_t mac[6];             /**< station MAC address */
-	uint16_t mtu;               /**< largest frame payload the device accepts (default 1500) */
+	uint16_t mtu;               /**< largest frame payload sent and received (default 1500; vnet_dev_set_mtu()) */
 	uint16_t max_queue_pairs;   /**< queue pairs the device offers */
 	uint16_t queue_pairs;       /**< queue pairs in use */
 	uint16_t queue_size;        /**< entries per virtqueue */
@@ -95,7 +95,7 @@ struct vnet_dev_info {
 	int broken;                 /**< 1 once the device misbehaved and was stopped */
 	/* Fields below were added in libvnet 0.2; a caller's smaller sz leaves them out. */
 	unsigned flags;             /**< VNET_IFF_* bits: administrative state and RX mode */
-	uint16_t max_mtu;           /**< largest MTU vnet_dev_set_mtu() accepts */
+	uint16_t max_mtu;           /**< largest MTU vnet_dev_set_mtu() accepts: what the buffers were sized for at open */
 	uint16_t active_pairs;      /**< queue pairs the device delivers to (vnet_dev_set_queue_pairs()) */
 	char name[16];              /**< control-plane name ("vnet0", or `?name=`); "" without a control socket */
 };
@@ -133,47 +133,72 @@ VNET_API int vnet_queue_stats(struct vnet_dev *dev, unsigned qp,
  * What `ip link set`, `ip maddr` and `bridge vlan` do for a kernel
  * interface. Each call changes the device itself where the device
  * implements the setting (virtio-net: its control queue, virtio 1.2
- * §5.1.6.5; tap:/xdp:: the kernel interface) and fails with EOPNOTSUPP,
- * and a reason in vnet_last_error(), where it does not: nothing is faked.
- * A command the device refuses fails with EIO. A change that took effect
- * queues a VNET_EV_SETTINGS event. Any thread may call these; they take
- * the device's control lock, never a queue's.
+ * §5.1.6.5; tap:/xdp:: the kernel interface, through its ioctls) and fails
+ * with EOPNOTSUPP, and a reason in vnet_last_error(), where it does not:
+ * nothing is faked. On virtio-net a setting needs its feature bit
+ * (VIRTIO_NET_F_CTRL_RX, _CTRL_MAC_ADDR, _CTRL_VLAN, _MQ, each with
+ * VIRTIO_NET_F_CTRL_VQ); tap: and xdp: have no unicast filter entries,
+ * VLAN filter or queue-pair setting, and tap:'s station address is its
+ * `mac=` option. A command the device refuses fails with EIO. The MTU and
+ * the administrative state are also the driver's own (below). A change
+ * that took effect queues a VNET_EV_SETTINGS event; a refused one changes
+ * nothing. Any thread may call these; they take the device's control
+ * lock, never a queue's.
  * @{
  */
 
 /**
  * Set the MTU (68 .. vnet_dev_info::max_mtu): frames longer than MTU + 18
  * are refused on send (EMSGSIZE, tx_errors) and dropped on receive
- * (rx_dropped, rx_errors). @return 0, or -1 with errno (ERANGE, EOPNOTSUPP)
+ * (rx_dropped, rx_errors). virtio-net has no MTU command: this is the
+ * driver's limit; tap: and xdp: also set the interface's MTU.
+ * @return 0, or -1 with errno (ERANGE outside 68 .. max_mtu; what the
+ *         kernel says for tap:/xdp:, e.g. EPERM)
  */
 VNET_API int vnet_dev_set_mtu(struct vnet_dev *dev, unsigned mtu);
 
 /**
  * Bring the device administratively up (@p up 1, the state after open) or
  * down (0). While down, sends fail with ENETDOWN and frames that arrive are
- * dropped and counted (rx_dropped). @return 0, or -1 with errno
+ * dropped and counted (rx_dropped) as vnet_rx_peek() meets them, which
+ * then returns 0. This is the driver's state (vnet_dev_info::flags
+ * VNET_IFF_UP): the device, or the kernel interface of tap:/xdp: (shared
+ * with the host), keeps its own. @return 0, or -1 with errno
  */
 VNET_API int vnet_dev_set_up(struct vnet_dev *dev, int up);
 
-/** Promiscuous reception on (1) or off (0). @return 0, or -1 with errno */
+/**
+ * Promiscuous reception on (1) or off (0). A virtio-net device starts
+ * promiscuous (as QEMU's does); off, it delivers frames to the station
+ * address, broadcast, and the filter entries (vnet_dev_mac_add()).
+ * @return 0, or -1 with errno
+ */
 VNET_API int vnet_dev_set_promisc(struct vnet_dev *dev, int on);
 
 /** Reception of every multicast frame on (1) or off (0). @return 0, or -1 with errno */
 VNET_API int vnet_dev_set_allmulti(struct vnet_dev *dev, int on);
 
-/** Set the station MAC address (unicast). @return 0, or -1 with errno (EINVAL, EOPNOTSUPP) */
+/**
+ * Set the station MAC address (unicast, not zero): what vnet_dev_info()
+ * reports and the device's RX filter accepts (virtio-net MAC_ADDR_SET;
+ * xdp: the interface's address). @return 0, or -1 with errno (EINVAL,
+ * EOPNOTSUPP)
+ */
 VNET_API int vnet_dev_set_mac(struct vnet_dev *dev, const uint8_t mac[6]);
 
 /**
  * Spread received frames over the first @p n queue pairs (1 .. queue_pairs
- * opened; virtio-net VQ_PAIRS_SET, §5.1.6.5.5). @return 0, or -1 with errno
+ * opened; virtio-net VQ_PAIRS_SET, §5.1.6.5.5); vnet_dev_info::active_pairs
+ * follows. @return 0, or -1 with errno (EINVAL out of range, EOPNOTSUPP)
  */
 VNET_API int vnet_dev_set_queue_pairs(struct vnet_dev *dev, unsigned n);
 
 /**
  * Accept (add) or stop accepting (del) frames sent to @p mac besides the
  * station address: a unicast or, with the group bit set, multicast filter
- * entry. @return 0, or -1 with errno (EEXIST, ENOENT, ENOSPC: the filter is full)
+ * entry (virtio-net: MAC_TABLE_SET; tap:/xdp:: multicast only,
+ * SIOCADDMULTI). @return 0, or -1 with errno (EEXIST, ENOENT, ENOSPC: the
+ * filter holds 64 entries, EOPNOTSUPP)
  */
 VNET_API int vnet_dev_mac_add(struct vnet_dev *dev, const uint8_t mac[6]);
 /** See vnet_dev_mac_add(). */
@@ -181,7 +206,9 @@ VNET_API int vnet_dev_mac_del(struct vnet_dev *dev, const uint8_t mac[6]);
 
 /**
  * Accept (add) or drop (del) frames tagged with VLAN @p vid (0 .. 4095).
- * Once the device filters VLANs, tagged frames of other VLANs are dropped.
+ * A virtio-net device with VIRTIO_NET_F_CTRL_VLAN filters VLANs from the
+ * start: with promiscuous mode off, a tagged frame passes only when its
+ * VLAN was added (§5.1.6.5.3). virtio-net only.
  * @return 0, or -1 with errno (EINVAL, EEXIST, ENOENT, EOPNOTSUPP)
  */
 VNET_API int vnet_dev_vlan_add(struct vnet_dev *dev, unsigned vid);
@@ -202,15 +229,22 @@ VNET_API int vnet_dev_filters(struct vnet_dev *dev, struct vnet_dev_filters *f);
 
 /** One named device-level counter. */
 struct vnet_xstat {
-	char name[32];  /**< ethtool-style name, e.g. "dev_rx_filtered" */
+	char name[32];  /**< ethtool-style name, e.g. "dev_rx_queue_0_filtered" */
 	uint64_t value; /**< its value */
 };
 
 /**
- * Device-level counters beyond the per queue ones of vnet_queue_stats():
- * what the device itself counts (for sim: devices, frames its RX filter
- * refused, frames dropped for want of a buffer, ...) and the control
- * plane's own. Fills up to @p n entries of @p xs (NULL with 0 to count).
+ * Device-level counters beyond the per queue ones of vnet_queue_stats().
+ * virtio-net: the driver's "ctrl_commands", "ctrl_errors" (commands sent,
+ * and failed or refused) and "events" (device events queued); sim:
+ * devices add the device model's own: per queue pair Q
+ * "dev_rx_queue_Q_filtered" (refused by its RX filter),
+ * "dev_rx_queue_Q_no_buffer", "dev_tx_queue_Q_dropped",
+ * "dev_tx_queue_Q_bad", then "dev_ctrl_ok", "dev_ctrl_errors" and
+ * "dev_bad_desc". tap: and xdp: report the kernel interface's own
+ * "if_rx_errors", "if_rx_dropped", "if_tx_errors" and "if_tx_dropped"
+ * (/proc/net/dev; on tap: its TX drops are frames the application did not
+ * read in time). Fills up to @p n entries of @p xs (NULL with 0 to count).
  * @return the number of counters the device has (may exceed @p n), or -1 with errno
  */
 VNET_API int vnet_dev_xstats(struct vnet_dev *dev, struct vnet_xstat *xs, unsigned n);
@@ -237,24 +271,27 @@ struct vnet_buf {
  * transmissions are reclaimed here. Every reserved buffer must be handed to
  * vnet_tx_submit(); one submitted with len 0 is returned unsent.
  * @return buffers reserved (0 when the ring is full), or -1 with errno
- *         (ENETDOWN when the device is broken or reset)
+ *         (ENETDOWN when the device is broken or reset, or administratively
+ *         down: vnet_dev_set_up())
  */
 VNET_API int vnet_tx_reserve(struct vnet_queue *q, struct vnet_buf *bufs, unsigned n);
 
 /**
  * Send reserved buffers, in order, with at most one doorbell write.
- * @return @p n, or -1 with errno (EMSGSIZE: a len over the capacity;
- *         nothing was sent; EINVAL: a buffer that was not reserved)
+ * @return @p n, or -1 with errno (EMSGSIZE: a len over MTU + 18, counted
+ *         in tx_errors; nothing was sent; EINVAL: a buffer that was not
+ *         reserved; ENETDOWN as for vnet_tx_reserve())
  */
 VNET_API int vnet_tx_submit(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned n);
 
 /**
  * Take received frames without copying. Only whole frames are returned: a
  * frame that spans several buffers (VNET_BUF_MORE) is returned complete or
- * not at all. Frames the device delivered malformed are dropped here and
- * counted (rx_dropped, rx_errors).
- * @return buffers filled (0 when none waits), or -1 with errno (ENETDOWN;
- *         ENOBUFS: the next frame spans more than @p n buffers)
+ * not at all. Frames the device delivered malformed, or longer than MTU +
+ * 18, are dropped here and counted (rx_dropped, rx_errors); while the
+ * device is administratively down, every frame is (rx_dropped only).
+ * @return buffers filled (0 when none waits), or -1 with errno (ENETDOWN:
+ *         broken; ENOBUFS: the next frame spans more than @p n buffers)
  */
 VNET_API int vnet_rx_peek(struct vnet_queue *q, struct vnet_buf *bufs, unsigned n);
 
@@ -341,7 +378,8 @@ enum vnet_dev_event_type {
 	VNET_EV_SETTINGS = 4,    /**< a setting changed (vnet_dev_set_*(), maybe from
 				      vnetconf): read vnet_dev_info() again */
 	VNET_EV_CONFIG = 5,      /**< the device changed its configuration space
-				      (other than link state) */
+				      (other than link state; virtio-net: its mtu
+				      field) */
 };
 
 /** One device event. */
@@ -351,16 +389,18 @@ struct vnet_dev_event {
 };
 
 /**
- * Take the oldest device event, from configuration change interrupts (up to
- * 16 are kept). NEEDS_RESET marks the device broken as the interrupt
- * arrives, whether or not anyone reads the event.
+ * Take the oldest device event, from configuration change interrupts (or
+ * the link watch of tap:/xdp:) and from settings changed (up to 16 are
+ * kept). NEEDS_RESET marks the device broken as the interrupt arrives,
+ * whether or not anyone reads the event.
  * @return 1 with @p ev filled, 0 when none is pending, -1 with errno
  */
 VNET_API int vnet_dev_event(struct vnet_dev *dev, struct vnet_dev_event *ev);
 
 /**
- * An eventfd that becomes readable when the device signals a configuration
- * change; vnet_dev_event() empties it once no event is left. Owned by
+ * An eventfd that becomes readable when an event is queued (a
+ * configuration change, a setting); vnet_dev_event() empties it once no
+ * event is left. Owned by
  * libvnet. @return the descriptor, or -1 with errno ENOTSUP without
  * interrupts.
  */
