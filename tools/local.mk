@@ -8,8 +8,8 @@ dist_man_MANS += man/vnetperf.1
 # internal VFIO sysfs and PCI address helpers; link, stats, monitor, mac and
 # vlan speak the control protocol (vnet/ctl.h) to running devices over libmnl.
 sbin_PROGRAMS += tools/vnetconf
-tools_vnetconf_SOURCES = tools/vnetconf.c tools/vnetconf.h tools/vnetconf_link.c \
-	tools/vnetconf_monitor.c tools/ctl_client.c tools/ctl_client.h tools/json.c tools/json.h
+tools_vnetconf_SOURCES = tools/vnetconf.c tools/vnetconf.h tools/vnetconf_dev.c \
+	tools/vnetconf_link.c tools/vnetconf_stats.c tools/vnetconf_monitor.c tools/ctl_client.c tools/ctl_client.h tools/json.c tools/json.h
 tools_vnetconf_LDADD = libvnet/libvnet-core.la $(LIBMNL_LIBS)
 dist_man_MANS += man/vnetconf.8
 

@@ -29,5 +29,31 @@ bool matches(const char *s, const char *word);
  * returns an exit code. */
 typedef int cmd_fn(const struct ctx *c, int argc, char **argv);
 cmd_fn link_show, link_set, stats_show, mac_add, mac_del, vlan_add, vlan_del, monitor;
+cmd_fn dev_list, dev_bind, dev_unbind;
+
+struct ctl_conn;
+struct json;
+
+/* Control characters of a string from a server replaced, for a terminal. */
+void text_clean(char *s);
+
+/* The device's name, or NULL for all devices, from [DEV] or [dev DEV]. */
+int target_arg(const char *cmd, int argc, char **argv, const char **dev);
+
+/*
+ * Run fn on dev, or on every live device in name order (stale sockets
+ * skipped, an empty run directory is an error), inside one JSON array with
+ * -j. Returns the worst exit code.
+ */
+typedef int visit_fn(const struct ctx *c, struct ctl_conn *conn, struct json *j);
+int visit(const struct ctx *c, const char *dev, visit_fn *fn);
+
+/* A device's counters (vnetconf_stats.c): NULL, reported, on failure. */
+struct counters;
+struct counters *counters_get(struct ctl_conn *conn);
+void counters_free(struct counters *k);
+/* The RX and TX totals: members "rx", "tx" of j's open object with -j,
+ * else ip -s link's text block. */
+void counters_totals(const struct ctx *c, struct json *j, const struct counters *k);
 
 #endif

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vnetconf link show|set, stats, mac add|del, vlan add|del: the commands
- * that ask a running device over its control socket (ctl_client.h).
+ * vnetconf link show|set, mac add|del, vlan add|del: the commands that ask
+ * a running device over its control socket (ctl_client.h), and the device
+ * visiting that stats shares.
  *
  * Without a DEV, show and stats visit every device of the run directory in
  * name order; a stale socket (its process is gone) is skipped silently, a
@@ -27,7 +28,8 @@
 
 /* ---- Argument syntax ---- */
 
-static bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+/* A decimal number up to max. */
+static bool parse_u32(const char *s, uint32_t max, uint32_t *out)
 {
 	char *end;
 	unsigned long v;
@@ -36,7 +38,7 @@ static bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 		return false;
 	errno = 0;
 	v = strtoul(s, &end, 10);
-	if (errno || *end || v < min || v > max)
+	if (errno || *end || v > max)
 		return false;
 	*out = (uint32_t)v;
 	return true;
@@ -59,131 +61,16 @@ static void fmt_mac(char buf[18], const uint8_t m[6])
 	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 }
 
-/* Control characters of a string from the server, for a terminal. */
-static void clean(char *s)
+void text_clean(char *s)
 {
 	for (; *s; s++)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
 			*s = '?';
 }
 
-/* ---- Counters ---- */
-
-/* The per-queue counters the summary shows: their suffix in the server's
- * names ("rx_queue_0_drops"), and what ip -s link calls them. */
-enum { SUM_PACKETS, SUM_BYTES, SUM_DROPPED, SUM_ERRORS, N_SUM };
-static const char *const sum_suffix[N_SUM] = { "packets", "bytes", "drops", "errors" };
-static const char *const sum_names[N_SUM] = { "packets", "bytes", "dropped", "errors" };
-enum { RX, TX };
-static const char *const dir_names[2] = { "rx", "tx" };
-
-struct qsum {
-	uint64_t v[2][N_SUM];
-	bool have[2][N_SUM];
-};
-
-/* The summary of a STATS_GET answer: totals and each queue's. */
-struct summary {
-	struct qsum total;
-	unsigned n_queues;
-	struct qsum *q;
-};
-
-#define MAX_QUEUES 1024
-
-/* "rx_queue_3_drops" -> RX, 3, SUM_DROPPED; false for anything else. */
-static bool parse_stat_name(const char *name, int *dir, unsigned *queue, int *sum)
-{
-	char *end;
-	unsigned long q;
-
-	for (*dir = RX; *dir <= TX; (*dir)++)
-		if (!strncmp(name, dir_names[*dir], 2) && !strncmp(name + 2, "_queue_", 7))
-			break;
-	if (*dir > TX || !isdigit((unsigned char)name[9]))
-		return false;
-	q = strtoul(name + 9, &end, 10);
-	if (q >= MAX_QUEUES || *end != '_')
-		return false;
-	for (*sum = 0; *sum < N_SUM; (*sum)++)
-		if (!strcmp(end + 1, sum_suffix[*sum])) {
-			*queue = (unsigned)q;
-			return true;
-		}
-	return false;
-}
-
-static int summarise(const struct ctl_stats *s, struct summary *sum)
-{
-	int dir, k;
-	unsigned q;
-
-	memset(sum, 0, sizeof(*sum));
-	for (size_t i = 0; i < s->n; i++)
-		if (parse_stat_name(s->v[i].name, &dir, &q, &k) && q >= sum->n_queues)
-			sum->n_queues = q + 1;
-	sum->q = calloc(sum->n_queues ? sum->n_queues : 1, sizeof(*sum->q));
-	if (!sum->q) {
-		err("out of memory");
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < s->n; i++) {
-		if (!parse_stat_name(s->v[i].name, &dir, &q, &k))
-			continue;
-		sum->q[q].v[dir][k] += s->v[i].value;
-		sum->q[q].have[dir][k] = true;
-		sum->total.v[dir][k] += s->v[i].value;
-		sum->total.have[dir][k] = true;
-	}
-	return 0;
-}
-
-static void json_qsum(struct json *j, const struct qsum *q)
-{
-	for (int d = RX; d <= TX; d++) {
-		json_key(j, dir_names[d]);
-		json_obj_open(j);
-		for (int k = 0; k < N_SUM; k++)
-			if (q->have[d][k])
-				json_kuint(j, sum_names[k], q->v[d][k]);
-		json_obj_close(j);
-	}
-}
-
-/* ip -s link's block: "RX:  packets  bytes ..." then the values. */
-static void text_totals(const struct qsum *q)
-{
-	for (int d = RX; d <= TX; d++) {
-		printf("    %s: ", d == RX ? "RX" : "TX");
-		for (int k = 0; k < N_SUM; k++)
-			if (q->have[d][k])
-				printf(" %12s", sum_names[k]);
-		printf("\n        ");
-		for (int k = 0; k < N_SUM; k++)
-			if (q->have[d][k])
-				printf(" %12" PRIu64, q->v[d][k]);
-		printf("\n");
-	}
-}
-
-static void text_queue(unsigned n, const struct qsum *q)
-{
-	printf("    queue %u:", n);
-	for (int d = RX; d <= TX; d++) {
-		printf("  %s", d == RX ? "rx" : "tx");
-		for (int k = 0; k < N_SUM; k++)
-			if (q->have[d][k])
-				printf(" %s %" PRIu64, sum_names[k], q->v[d][k]);
-	}
-	printf("\n");
-}
-
 /* ---- Visiting devices ---- */
 
-/* What show and stats do with one connected device; an exit code. */
-typedef int visit_fn(const struct ctx *c, struct ctl_conn *conn, struct json *j);
-
-static int visit(const struct ctx *c, const char *dev, visit_fn *fn)
+int visit(const struct ctx *c, const char *dev, visit_fn *fn)
 {
 	static char names[MAX_DEVS][VN_CTL_NAME_MAX];
 	char dir[PATH_MAX] = "";
@@ -229,8 +116,7 @@ static int visit(const struct ctx *c, const char *dev, visit_fn *fn)
 	return rc;
 }
 
-/* The device's name, or all devices: [DEV] or [dev DEV]. */
-static int dev_arg(const char *cmd, int argc, char **argv, const char **dev)
+int target_arg(const char *cmd, int argc, char **argv, const char **dev)
 {
 	if (argc >= 1 && !strcmp(argv[0], "dev")) {
 		argc--;
@@ -280,7 +166,8 @@ static const char *state_name(const struct ctl_link *l)
 	return l->admin_up && l->oper_up ? "UP" : "DOWN";
 }
 
-static void json_link(struct json *j, const struct ctl_link *l, const struct summary *sum)
+static void json_link(const struct ctx *c, struct json *j, const struct ctl_link *l,
+		      const struct counters *k)
 {
 	/* Numbers, in the order they are shown. */
 	static const struct { int attr; const char *key; size_t off; } nums[] = {
@@ -333,23 +220,23 @@ static void json_link(struct json *j, const struct ctl_link *l, const struct sum
 	for (unsigned i = 0; i < l->n_vlans; i++)
 		json_uint(j, l->vlans[i]);
 	json_arr_close(j);
-	if (sum) {
+	if (k) {
 		json_key(j, "stats");
 		json_obj_open(j);
-		json_qsum(j, &sum->total);
+		counters_totals(c, j, k);
 		json_obj_close(j);
 	}
 	json_obj_close(j);
 }
 
-static void text_link(const struct ctx *c, struct ctl_link *l, const struct summary *sum)
+static void text_link(const struct ctx *c, struct ctl_link *l, const struct counters *k)
 {
 	char mac[18];
 	bool first = true;
 
-	clean(l->name);
-	clean(l->uri);
-	clean(l->access);
+	text_clean(l->name);
+	text_clean(l->uri);
+	text_clean(l->access);
 	printf("%s: <", l->name);
 	for (size_t i = 0; i < VN_ARRAY_SIZE(flag_names); i++)
 		if (flag_set(l, flag_names[i].attr)) {
@@ -379,111 +266,40 @@ static void text_link(const struct ctx *c, struct ctl_link *l, const struct summ
 	if (c->details) {
 		printf("    features 0x%016" PRIx64, l->features);
 		for (unsigned i = 0; i < l->n_features; i++) {
-			clean(l->feature_names[i]);
+			text_clean(l->feature_names[i]);
 			printf(" %s", l->feature_names[i]);
 		}
 		printf("\n");
 	}
-	if (sum)
-		text_totals(&sum->total);
-}
-
-/* The counters of conn's device summarised, for -s; an exit code. */
-static int get_summary(struct ctl_conn *conn, struct ctl_stats *st, struct summary *sum)
-{
-	if (ctl_stats_get(conn, st)) {
-		err("stats %s: %s", conn->name, ctl_why());
-		return EXIT_FAILED;
-	}
-	return summarise(st, sum) ? EXIT_FAILED : EXIT_OK;
+	if (k)
+		counters_totals(c, NULL, k);
 }
 
 static int show_one(const struct ctx *c, struct ctl_conn *conn, struct json *j)
 {
+	struct counters *k = NULL;
 	struct ctl_link l;
-	struct ctl_stats st = { 0 };
-	struct summary sum = { 0 };
-	int rc = EXIT_OK;
 
 	if (ctl_link_get(conn, &l)) {
 		err("link show %s: %s", conn->name, ctl_why());
 		return EXIT_FAILED;
 	}
-	if (c->stats)
-		rc = get_summary(conn, &st, &sum);
-	if (rc == EXIT_OK && c->json)
-		json_link(j, &l, c->stats ? &sum : NULL);
-	else if (rc == EXIT_OK)
-		text_link(c, &l, c->stats ? &sum : NULL);
-	free(sum.q);
-	ctl_stats_free(&st);
-	return rc;
+	if (c->stats && !(k = counters_get(conn)))
+		return EXIT_FAILED;
+	if (c->json)
+		json_link(c, j, &l, k);
+	else
+		text_link(c, &l, k);
+	counters_free(k);
+	return EXIT_OK;
 }
 
 int link_show(const struct ctx *c, int argc, char **argv)
 {
 	const char *dev;
-	int rc = dev_arg("link show", argc, argv, &dev);
+	int rc = target_arg("link show", argc, argv, &dev);
 
 	return rc ? rc : visit(c, dev, show_one);
-}
-
-/* ---- stats ---- */
-
-static int stats_one(const struct ctx *c, struct ctl_conn *conn, struct json *j)
-{
-	struct ctl_stats st;
-	struct summary sum;
-
-	if (get_summary(conn, &st, &sum))
-		return EXIT_FAILED;
-	if (!st.name[0])
-		snprintf(st.name, sizeof(st.name), "%s", conn->name);
-	if (c->json) {
-		json_obj_open(j);
-		json_kstr(j, "name", st.name);
-		json_qsum(j, &sum.total);
-		json_key(j, "queues");
-		json_arr_open(j);
-		for (unsigned q = 0; q < sum.n_queues; q++) {
-			json_obj_open(j);
-			json_kuint(j, "queue", q);
-			json_qsum(j, &sum.q[q]);
-			json_obj_close(j);
-		}
-		json_arr_close(j);
-		/* Every counter, queue and device-level, by its own name. */
-		json_key(j, "counters");
-		json_obj_open(j);
-		for (size_t i = 0; i < st.n; i++)
-			json_kuint(j, st.v[i].name, st.v[i].value);
-		json_obj_close(j);
-		json_obj_close(j);
-	} else {
-		clean(st.name);
-		printf("%s:\n", st.name);
-		text_totals(&sum.total);
-		for (unsigned q = 0; q < sum.n_queues; q++)
-			text_queue(q, &sum.q[q]);
-		if (c->stats >= 2) {
-			printf("    counters:\n");
-			for (size_t i = 0; i < st.n; i++) {
-				clean(st.v[i].name);
-				printf("        %s: %" PRIu64 "\n", st.v[i].name, st.v[i].value);
-			}
-		}
-	}
-	free(sum.q);
-	ctl_stats_free(&st);
-	return EXIT_OK;
-}
-
-int stats_show(const struct ctx *c, int argc, char **argv)
-{
-	const char *dev;
-	int rc = dev_arg("stats", argc, argv, &dev);
-
-	return rc ? rc : visit(c, dev, stats_one);
 }
 
 /* ---- link set ---- */
@@ -541,7 +357,7 @@ static int parse_setting(int argc, char **argv, int *i, struct ctl_settings *set
 	v = argv[*i];
 	switch (set_words[k].arg) {
 	case ARG_U32:
-		ok = parse_u32(v, 0, UINT32_MAX,
+		ok = parse_u32(v, UINT32_MAX,
 			       set_words[k].attr == VNET_A_MTU ? &set->mtu : &set->queue_pairs);
 		break;
 	case ARG_MAC:
@@ -651,7 +467,7 @@ static int filter(int argc, char **argv, const char *cmd, uint8_t ctl_cmd)
 		return EXIT_USAGE;
 	}
 	if (!f.is_mac) {
-		if (!parse_u32(argv[1], 0, 4095, &vid)) {
+		if (!parse_u32(argv[1], 4095, &vid)) {
 			err("%s: bad VLAN id \"%s\": expected 0 to 4095", cmd, argv[1]);
 			return EXIT_USAGE;
 		}

@@ -14,6 +14,9 @@
 # Every wait is bounded; every process started is killed at exit.
 set -u
 
+# make check turns control sockets off for every test (tests/local.mk):
+# this one needs them, in its private run directories.
+unset VNET_CTL
 : "${srcdir:=.}"
 VC=./tools/vnetconf
 FAKE="$srcdir/tests/integration/ctl_fake.py"
@@ -175,7 +178,8 @@ mkfifo "$T/hold.in"
 hold_pid=$!
 pids="$pids $hold_pid"
 exec 3>"$T/hold.in"
-until_true '"$VC" link show perf0 >/dev/null 2>&1 && "$VC" link show hold0 >/dev/null 2>&1'
+until_true '"$VC" link show perf0 >/dev/null 2>&1 && "$VC" link show hold0 >/dev/null 2>&1' ||
+	sed 's/^/# devices did not start: /' "$T/perf.out" "$T/hold.out"
 
 vc -j link show
 t "link show -j: valid JSON with both devices, their URI and pid" \
