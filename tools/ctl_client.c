@@ -312,10 +312,16 @@ static int walk_nested(const struct nlattr *a, int (*fn)(const struct nlattr *, 
 
 /* ---- Requests and answers ---- */
 
+/* buf holds REQ_MAX bytes. */
 static struct nlmsghdr *put_request(struct ctl_conn *c, char *buf, uint8_t cmd, uint16_t flags)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh;
 	struct genlmsghdr *g;
+
+	/* libmnl leaves the padding after an attribute as it was: no stack
+	 * bytes may leave in it (valgrind saw them do so). */
+	memset(buf, 0, REQ_MAX);
+	nlh = mnl_nlmsg_put_header(buf);
 
 	nlh->nlmsg_type = VNET_CTL_FAMILY_ID;
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;

@@ -19,6 +19,10 @@ set -u
 unset VNET_CTL
 : "${srcdir:=.}"
 VC=./tools/vnetconf
+# make check-valgrind (VNET_TEST_QUICK=1): every vnetconf run under valgrind.
+if [ "${VNET_TEST_QUICK:-}" = 1 ] && command -v valgrind >/dev/null; then
+	VC="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect $VC"
+fi
 FAKE="$srcdir/tests/integration/ctl_fake.py"
 
 command -v python3 >/dev/null || { echo "1..0 # SKIP python3 is not installed"; exit 77; }
@@ -50,7 +54,7 @@ t() {
 
 # vc ARGS: run vnetconf, keeping stdout, stderr and the exit code ($rc).
 vc() {
-	"$VC" "$@" >"$T/out" 2>"$T/err"
+	$VC "$@" >"$T/out" 2>"$T/err"
 	rc=$?
 }
 out_has() { grep -qF -- "$1" "$T/out"; }
@@ -178,7 +182,7 @@ mkfifo "$T/hold.in"
 hold_pid=$!
 pids="$pids $hold_pid"
 exec 3>"$T/hold.in"
-until_true '"$VC" link show perf0 >/dev/null 2>&1 && "$VC" link show hold0 >/dev/null 2>&1' ||
+until_true '$VC link show perf0 >/dev/null 2>&1 && $VC link show hold0 >/dev/null 2>&1' ||
 	sed 's/^/# devices did not start: /' "$T/perf.out" "$T/hold.out"
 
 vc -j link show
@@ -245,13 +249,13 @@ t "a refused setting changes nothing" 'json "d[0][\"mtu\"] == 1400"'
 # monitor: wait until it hears a settings event (it has subscribed), then
 # let dev_hold's frames trigger the link_down fault.
 # (3>&-: only this shell holds dev_hold's input open, so closing it ends dev_hold.)
-"$VC" monitor hold0 >"$T/mon.out" 2>"$T/mon.err" 3>&- &
+$VC monitor hold0 >"$T/mon.out" 2>"$T/mon.err" 3>&- &
 mon_pid=$!
 pids="$pids $mon_pid"
-"$VC" -j monitor >"$T/monj.out" 2>"$T/monj.err" 3>&- &
+$VC -j monitor >"$T/monj.out" 2>"$T/monj.err" 3>&- &
 monj_pid=$!
 pids="$pids $monj_pid"
-until_true '"$VC" link set hold0 allmulti on 2>/dev/null; "$VC" link set hold0 allmulti off 2>/dev/null; grep -q "hold0: settings" "$T/mon.out" && grep -q "\"hold0\".*settings" "$T/monj.out"'
+until_true '$VC link set hold0 allmulti on 2>/dev/null; $VC link set hold0 allmulti off 2>/dev/null; grep -q "hold0: settings" "$T/mon.out" && grep -q "\"hold0\".*settings" "$T/monj.out"'
 echo "send 200" >&3
 until_true 'grep -q "sent 200" "$T/hold.out"'
 until_true 'grep -q "hold0: link_down" "$T/mon.out"'
