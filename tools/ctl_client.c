@@ -312,6 +312,16 @@ static int walk_nested(const struct nlattr *a, int (*fn)(const struct nlattr *, 
 
 /* ---- Requests and answers ---- */
 
+/*
+ * mnl_nlmsg_ok(), but safe for any nlmsg_len: libmnl compares it as an
+ * int, so a length of 2^31 or more passes and mnl_nlmsg_next() leaves the
+ * buffer (the fuzzer found it).
+ */
+static bool msg_ok(const struct nlmsghdr *m, int len)
+{
+	return mnl_nlmsg_ok(m, len) && m->nlmsg_len <= (uint32_t)len;
+}
+
 /* buf holds REQ_MAX bytes. */
 static struct nlmsghdr *put_request(struct ctl_conn *c, char *buf, uint8_t cmd, uint16_t flags)
 {
@@ -423,7 +433,7 @@ static int transact(struct ctl_conn *c, struct nlmsghdr *nlh, bool single,
 		len = recv_answer(c, &deadline);
 		if (len < 0)
 			return len;
-		for (; mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
+		for (; msg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
 			const struct genlmsghdr *g = mnl_nlmsg_get_payload(m);
 
 			if (m->nlmsg_seq != c->seq)
@@ -708,7 +718,7 @@ int ctl_read_events(struct ctl_conn *c, void (*fn)(const struct ctl_event *ev, v
 		return fail(-EMSGSIZE, "%s (pid %ld) sent %zd bytes, more than the %d a message "
 			    "may have", c->name, (long)c->pid, n, VNET_CTL_MSG_MAX);
 	len = (int)n;
-	for (; mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
+	for (; msg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
 		const struct genlmsghdr *g = mnl_nlmsg_get_payload(m);
 		struct ctl_event ev = { .oper_up = -1, .admin_up = -1 };
 

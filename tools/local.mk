@@ -34,3 +34,17 @@ tests_unit_test_vnetconf_dev_SOURCES = tests/unit/test_vnetconf_dev.c
 tests_unit_test_vnetconf_dev_LDADD = $(CMOCKA_LIBS)
 EXTRA_tests_unit_test_vnetconf_dev_DEPENDENCIES = tools/vnetconf$(EXEEXT)
 endif
+
+# libFuzzer harness for vnetconf's parsing of server answers; not part of
+# `make check`. In a tree configured with CC=clang:
+#   make fuzz-vnetconf && tests/fuzz/fuzz_vnetconf -max_len=16500 CORPUS_DIR
+EXTRA_DIST += tests/fuzz/fuzz_vnetconf.c
+VN_FUZZ_VNETCONF_SRC = $(top_srcdir)/tests/fuzz/fuzz_vnetconf.c $(top_srcdir)/tools/ctl_client.c \
+	$(top_srcdir)/libvnet/ctl/ctl_path.c $(top_srcdir)/libvnet/log.c
+tests/fuzz/fuzz_vnetconf: $(VN_FUZZ_VNETCONF_SRC)
+	$(AM_V_at)$(MKDIR_P) tests/fuzz
+	$(AM_V_CCLD)$(CC) $(VNET_CFLAGS) $(AM_CPPFLAGS) -I$(top_srcdir)/tools $(LIBMNL_CFLAGS) -g -O1 \
+		-fsanitize=fuzzer,address,undefined -o $@ $(VN_FUZZ_VNETCONF_SRC) $(LIBMNL_LIBS)
+fuzz-vnetconf: tests/fuzz/fuzz_vnetconf
+.PHONY: fuzz-vnetconf
+CLEANFILES += tests/fuzz/fuzz_vnetconf

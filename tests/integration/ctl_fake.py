@@ -13,6 +13,7 @@ one after the other, until killed, in one of these modes:
   extack    refuse every request: NLMSG_ERROR EBUSY with an extended-ack message
   oversize  answer with a datagram longer than VNET_CTL_MSG_MAX
   wrongseq  answer LINK_GET twice: first with another nlmsg_seq, then right
+  biglen    answer with an nlmsg_len of 2^32 - 1 (libmnl takes it for -1)
   events    ack SUBSCRIBE, send a link_down and a link_up event, then hang up
 
 The constants are those of libvnet/include/vnet/ctl.h and linux/netlink.h.
@@ -86,6 +87,8 @@ def serve(conn, mode):
             conn.send(link(seq, mac=b"\1\2\3"))
         elif mode == "oversize":
             conn.send(genl(cmd, seq, [attr(A_NAME, b"x" * (MSG_MAX + 100))]))
+        elif mode == "biglen":
+            conn.send(struct.pack("=I", 0xffffffff) + link(seq)[4:])
         elif mode == "wrongseq":
             conn.send(genl(CMD_LINK_GET, seq + 1, [attr(A_NAME, b"wrong\0")]))
             conn.send(link(seq))

@@ -5,7 +5,8 @@
 # sockets in a private run directory (VNET_RUN_DIR), printing TAP lines.
 #
 # Part 1: misbehaving servers (tests/integration/ctl_fake.py): a stuck one,
-# one that hangs up, malformed, oversize and out-of-sequence answers, an
+# one that hangs up, malformed, oversize, overlong-header and
+# out-of-sequence answers, an
 # extended-ack refusal, events then a hang-up, a stale socket.
 # Part 2: real devices: tools/vnetperf looping frames on sim:loopback
 # (perf0), and tests/integration/dev_hold (hold0), which moves frames only
@@ -104,6 +105,11 @@ fake oversize
 vc link show fake0
 t "an answer longer than VNET_CTL_MSG_MAX is refused" \
 	'[ $rc -eq 1 ] && err_has "more than the 16384 a message may have"'
+
+fake biglen
+vc link show fake0
+t "an nlmsg_len past the datagram is refused (not followed)" \
+	'[ $rc -eq 1 ] && err_is "vnetconf: link show fake0: fake0 (pid $fake_pid) sent a truncated message"'
 
 fake wrongseq
 vc -j link show fake0
