@@ -5,8 +5,9 @@
  *
  * Prints "ready" once the device is open, then reads commands from stdin,
  * one per line, and answers each with one line:
- *   send N   send N 64-byte frames to the device's own MAC, one at a time,
- *            and receive each back (sim:loopback): "sent N received M"
+ *   send N [MAC]  send N 64-byte frames to the device's own MAC (or to
+ *                 MAC), one at a time, and wait up to 200 ms for each to
+ *                 come back (sim:loopback): "sent N received M"
  * End of input closes the device and exits 0 (an unknown command: 1), so
  * the script controls the device's lifetime.
  */
@@ -33,7 +34,7 @@ int main(int argc, char **argv)
 	}
 	fd = vnet_socket(argv[1], 0, 0);
 	if (fd < 0 || vnet_socket_info(fd, &info) ||
-	    vnet_socket_set(fd, VNET_SO_RCVTIMEO_MS, 1000)) {
+	    vnet_socket_set(fd, VNET_SO_RCVTIMEO_MS, 200)) {
 		fprintf(stderr, "dev_hold: %s: %s\n", argv[1], vnet_last_error());
 		return 1;
 	}
@@ -45,12 +46,17 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	while (fgets(line, sizeof(line), stdin)) {
 		unsigned long got = 0;
+		unsigned d[6];
+		int k = sscanf(line, "send %lu %x:%x:%x:%x:%x:%x", &n, &d[0], &d[1], &d[2], &d[3],
+			       &d[4], &d[5]);
 
-		if (sscanf(line, "send %lu", &n) != 1) {
+		if (k != 1 && k != 7) {
 			fprintf(stderr, "dev_hold: unknown command %s", line);
 			rc = 1;
 			break;
 		}
+		for (int i = 0; i < 6; i++)
+			frame[i] = k == 7 ? (unsigned char)d[i] : info.mac[i];
 		for (unsigned long i = 0; i < n; i++) {
 			if (vnet_send(fd, frame, sizeof(frame), 0) != (ssize_t)sizeof(frame))
 				break;

@@ -184,7 +184,7 @@ mkdir -m 700 "$VNET_RUN_DIR"
 perf_pid=$!
 pids="$pids $perf_pid"
 mkfifo "$T/hold.in"
-./tests/integration/dev_hold 'sim:loopback?name=hold0&fault=link_down@100' <"$T/hold.in" >"$T/hold.out" 2>&1 &
+./tests/integration/dev_hold 'sim:loopback?name=hold0&fault=link_down@100' <"$T/hold.in" >>"$T/hold.out" 2>&1 & # (appends: the script empties it)
 hold_pid=$!
 pids="$pids $hold_pid"
 exec 3>"$T/hold.in"
@@ -251,6 +251,25 @@ t "an MTU the device refuses: exit 1 with the server's reason" \
 	'[ $rc -eq 1 ] && grep -q "^vnetconf: link set perf0 mtu 70000: ." "$T/err" && ! err_has "no libvnet device"'
 vc -j link show perf0
 t "a refused setting changes nothing" 'json "d[0][\"mtu\"] == 1400"'
+
+# promisc off: the device drops frames for other MACs, and counts them
+# (its RX filter's dev_rx_queue_0_filtered); promisc on: it delivers them.
+# (hold0 sends below its fault's 100 frames here.)
+vc link set hold0 promisc off
+echo "send 5 02:00:00:00:00:99" >&3
+until_true 'grep -q "sent 5 received" "$T/hold.out"'
+vc -j stats hold0
+t "promisc off: frames for another MAC are dropped and counted" \
+	'grep -q "^sent 5 received 0$" "$T/hold.out" && json "d[0][\"counters\"][\"dev_rx_queue_0_filtered\"] == 5 and d[0][\"rx\"][\"packets\"] == 0"'
+vc -s -s stats hold0
+t "stats -s -s shows the drops" '[ $rc -eq 0 ] && out_has "        dev_rx_queue_0_filtered: 5"'
+: >"$T/hold.out"
+vc link set hold0 promisc on
+echo "send 5 02:00:00:00:00:99" >&3
+until_true 'grep -q "sent 5 received" "$T/hold.out"'
+vc -j stats hold0
+t "promisc on: they are delivered" \
+	'grep -q "^sent 5 received 5$" "$T/hold.out" && json "d[0][\"counters\"][\"dev_rx_queue_0_filtered\"] == 5 and d[0][\"rx\"][\"packets\"] == 5"'
 
 # monitor: wait until it hears a settings event (it has subscribed), then
 # let dev_hold's frames trigger the link_down fault.
