@@ -376,16 +376,13 @@ VNET_API int vnet_dev_filters(struct vnet_dev *dev, struct vnet_dev_filters *f)
 
 VNET_API int vnet_dev_xstats(struct vnet_dev *dev, struct vnet_xstat *xs, unsigned n)
 {
-	unsigned k;
 	int rc;
 
 	vn_err_clear();
 	if (!dev || (n && !xs))
 		return fail(vn_err(-EINVAL, "vnet_dev_xstats: dev (and xs for n > 0) are required"));
-	rc = dev->port->ops->xstats ? dev->port->ops->xstats(dev->port, xs, n) : 0;
-	if (rc < 0)
-		return fail(rc);
-	/* Then the control plane's own counters. */
-	k = (unsigned)rc;
-	return rc + vn_ctl_xstats(dev->ctl, k < n ? xs + k : NULL, k < n ? n - k : 0);
+	if (!dev->port->ops->xstats)
+		return 0;
+	rc = dev->port->ops->xstats(dev->port, xs, n);
+	return rc < 0 ? fail(rc) : rc;
 }

@@ -142,7 +142,9 @@ size_t vn_ctl_event_msg(const struct vn_ctl_ctx *c, int type, void *buf);
  * directory, a refused one, ...); -EADDRINUSE when the `name=` u asks for
  * is served by a live process. It installs itself as the port's observer.
  * vn_ctl_stop() (NULL is ignored) clears the observer, leaves the engine,
- * closes every connection and removes the socket file.
+ * closes every connection and removes the socket file. STATS_GET answers
+ * the device's counters, then the server's own: ctl_requests, ctl_errors,
+ * ctl_clients_refused, ctl_clients_dropped, ctl_events_lost.
  */
 struct vn_ctl_server;
 int vn_ctl_start(struct vnet_dev *dev, struct vn_port *port, const struct vn_uri *u,
@@ -150,10 +152,6 @@ int vn_ctl_start(struct vnet_dev *dev, struct vn_port *port, const struct vn_uri
 void vn_ctl_stop(struct vn_ctl_server *s);
 /* The device's name, "" for NULL. */
 const char *vn_ctl_name(const struct vn_ctl_server *s);
-/* The server's own counters (ctl_requests, ctl_errors, ctl_clients_refused,
- * ctl_clients_dropped, ctl_events_lost): fills up to n, returns how many
- * there are (0 for NULL). */
-int vn_ctl_xstats(const struct vn_ctl_server *s, struct vnet_xstat *xs, unsigned n);
 
 /* The name of virtio feature bit (VIRTIO_NET_F_*, VIRTIO_F_*,
  * VIRTIO_RING_F_*), or NULL when libvnet does not know it. */

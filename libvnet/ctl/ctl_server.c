@@ -44,8 +44,8 @@
 /* epoll data of the server's items; clients are CTL_TAG_CLIENT + slot. */
 enum { CTL_TAG_LISTEN, CTL_TAG_EVENT, CTL_TAG_CLIENT };
 
-/* The server's own counters (vnet_dev_xstats()): written by the engine
- * thread (events_lost: by any, under evlock), read by any. */
+/* The server's own counters, after the device's in STATS_GET: written by
+ * the engine thread (events_lost: by any, under evlock). */
 enum {
 	CTL_C_REQUESTS,
 	CTL_C_ERRORS,
@@ -68,6 +68,7 @@ struct ctl_client {
 };
 
 struct vn_ctl_server {
+	struct vnet_dev *dev;
 	struct vn_port *port;
 	struct vn_ctl_ctx ctx;
 	struct vn_port_observer obs;
@@ -97,21 +98,46 @@ static int pub(int rc)
 	return rc < 0 ? -errno : rc;
 }
 
-static int op_info(void *d, struct vnet_dev_info *i) { return pub(vnet_dev_info(d, i)); }
-static int op_filters(void *d, struct vnet_dev_filters *f) { return pub(vnet_dev_filters(d, f)); }
-
-static int op_queue_stats(void *d, unsigned qp, struct vnet_queue_stats *st)
+/* The handler's context is the server (ctx.dev). */
+static struct vnet_dev *dev_of(void *srv)
 {
-	return pub(vnet_queue_stats(d, qp, st));
+	return ((struct vn_ctl_server *)srv)->dev;
 }
 
-static int op_xstats(void *d, struct vnet_xstat *xs, unsigned n)
+static int op_info(void *srv, struct vnet_dev_info *i)
 {
-	return pub(vnet_dev_xstats(d, xs, n));
+	return pub(vnet_dev_info(dev_of(srv), i));
 }
 
-static int op_set(void *d, const struct vn_set *s)
+static int op_filters(void *srv, struct vnet_dev_filters *f)
 {
+	return pub(vnet_dev_filters(dev_of(srv), f));
+}
+
+static int op_queue_stats(void *srv, unsigned qp, struct vnet_queue_stats *st)
+{
+	return pub(vnet_queue_stats(dev_of(srv), qp, st));
+}
+
+/* The device's counters, then the server's own. */
+static int op_xstats(void *srv, struct vnet_xstat *xs, unsigned n)
+{
+	struct vn_ctl_server *s = srv;
+	int rc = pub(vnet_dev_xstats(s->dev, xs, n));
+
+	if (rc < 0)
+		return rc;
+	for (unsigned i = 0; i < CTL_C_N && (unsigned)rc + i < n; i++) {
+		snprintf(xs[rc + (int)i].name, sizeof(xs->name), "%s", counter_names[i]);
+		xs[rc + (int)i].value = __atomic_load_n(&s->counters[i], __ATOMIC_RELAXED);
+	}
+	return rc + CTL_C_N;
+}
+
+static int op_set(void *srv, const struct vn_set *s)
+{
+	struct vnet_dev *d = dev_of(srv);
+
 	switch (s->kind) {
 	case VN_SET_MTU: return pub(vnet_dev_set_mtu(d, s->val));
 	case VN_SET_UP: return pub(vnet_dev_set_up(d, (int)s->val));
@@ -419,8 +445,9 @@ int vn_ctl_start(struct vnet_dev *dev, struct vn_port *port, const struct vn_uri
 			return rc;
 		return no_server();
 	}
+	s->dev = dev;
 	s->port = port;
-	s->ctx = (struct vn_ctl_ctx){ .ops = &dev_ops, .dev = dev, .name = s->bound.name,
+	s->ctx = (struct vn_ctl_ctx){ .ops = &dev_ops, .dev = s, .name = s->bound.name,
 				      .pid = (uint32_t)getpid() };
 	s->obs = (struct vn_port_observer){ .fn = on_event, .arg = s };
 	/* Release: the observer's fields are visible to whoever loads it (port.h). */
@@ -445,15 +472,4 @@ void vn_ctl_stop(struct vn_ctl_server *s)
 	__atomic_store_n(&s->port->observer, NULL, __ATOMIC_RELEASE);
 	vn_ev_del(s->src);
 	release(s);
-}
-
-int vn_ctl_xstats(const struct vn_ctl_server *s, struct vnet_xstat *xs, unsigned n)
-{
-	if (!s)
-		return 0;
-	for (unsigned i = 0; i < VN_MIN(n, (unsigned)CTL_C_N); i++) {
-		snprintf(xs[i].name, sizeof(xs[i].name), "%s", counter_names[i]);
-		xs[i].value = __atomic_load_n(&s->counters[i], __ATOMIC_RELAXED);
-	}
-	return CTL_C_N;
 }
