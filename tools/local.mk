@@ -9,7 +9,9 @@ dist_man_MANS += man/vnetperf.1
 # vlan speak the control protocol (vnet/ctl.h) to running devices over libmnl.
 sbin_PROGRAMS += tools/vnetconf
 tools_vnetconf_SOURCES = tools/vnetconf.c tools/vnetconf.h tools/vnetconf_dev.c \
-	tools/vnetconf_link.c tools/vnetconf_stats.c tools/vnetconf_monitor.c tools/ctl_client.c tools/ctl_client.h tools/json.c tools/json.h
+	tools/vnetconf_link.c tools/vnetconf_stats.c tools/vnetconf_monitor.c \
+	tools/ctl_client.c tools/ctl_client.h tools/ctl_answer.c tools/ctl_answer.h \
+	tools/json.c tools/json.h
 tools_vnetconf_LDADD = libvnet/libvnet-core.la $(LIBMNL_LIBS)
 dist_man_MANS += man/vnetconf.8
 
@@ -40,6 +42,7 @@ endif
 #   make fuzz-vnetconf && tests/fuzz/fuzz_vnetconf -max_len=16500 CORPUS_DIR
 EXTRA_DIST += tests/fuzz/fuzz_vnetconf.c
 VN_FUZZ_VNETCONF_SRC = $(top_srcdir)/tests/fuzz/fuzz_vnetconf.c $(top_srcdir)/tools/ctl_client.c \
+	$(top_srcdir)/tools/ctl_answer.c \
 	$(top_srcdir)/libvnet/ctl/ctl_path.c $(top_srcdir)/libvnet/log.c
 tests/fuzz/fuzz_vnetconf: $(VN_FUZZ_VNETCONF_SRC)
 	$(AM_V_at)$(MKDIR_P) tests/fuzz
