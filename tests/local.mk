@@ -59,3 +59,14 @@ tests_integration_test_xdp_port_SOURCES = tests/integration/test_xdp_port.c
 tests_integration_test_xdp_port_LDADD = libvnet/libvnet.la $(CMOCKA_LIBS) $(LIBXDP_LIBS)
 endif
 endif
+
+# vnetconf against misbehaving servers (ctl_fake.py) and real devices in a
+# private run directory: vnetperf on sim:loopback, and dev_hold, which holds
+# a device open and moves frames only when the script says so.
+TEST_EXTENSIONS = .sh
+SH_LOG_COMPILER = $(SHELL)
+check_PROGRAMS += tests/integration/dev_hold
+tests_integration_dev_hold_SOURCES = tests/integration/dev_hold.c
+tests_integration_dev_hold_LDADD = libvnet/libvnet.la
+TESTS += tests/integration/test_vnetconf_ctl.sh
+EXTRA_DIST += tests/integration/test_vnetconf_ctl.sh tests/integration/ctl_fake.py

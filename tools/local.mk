@@ -4,11 +4,15 @@ tools_vnetperf_SOURCES = tools/vnetperf.c
 tools_vnetperf_LDADD = libvnet/libvnet.la
 dist_man_MANS += man/vnetperf.1
 
-# vnetconf: device control (dev list|bind|unbind); reads and writes sysfs only,
-# probing it with libvnet's internal VFIO sysfs and PCI address helpers
+# vnetconf: device control. dev list|bind|unbind work on sysfs with libvnet's
+# internal VFIO sysfs and PCI address helpers; link, stats, monitor, mac and
+# vlan speak the control protocol (vnet/ctl.h) to running devices over libmnl.
 sbin_PROGRAMS += tools/vnetconf
-tools_vnetconf_SOURCES = tools/vnetconf.c
-tools_vnetconf_LDADD = libvnet/libvnet-core.la
+tools_vnetconf_SOURCES = tools/vnetconf.c tools/vnetconf.h tools/vnetconf_dev.c \
+	tools/vnetconf_link.c tools/vnetconf_stats.c tools/vnetconf_monitor.c \
+	tools/ctl_client.c tools/ctl_client.h tools/ctl_answer.c tools/ctl_answer.h \
+	tools/json.c tools/json.h
+tools_vnetconf_LDADD = libvnet/libvnet-core.la $(LIBMNL_LIBS)
 dist_man_MANS += man/vnetconf.8
 
 # vnet-simd: the simulated virtio-net device served over vfio-user sockets
@@ -18,6 +22,13 @@ tools_vnet_simd_LDADD = libvnet/libvnet-core.la
 dist_man_MANS += man/vnet-simd.8
 
 if HAVE_CMOCKA
+# vnetconf's JSON writer: escaping and layout.
+check_PROGRAMS += tests/unit/test_json
+TESTS += tests/unit/test_json
+tests_unit_test_json_SOURCES = tests/unit/test_json.c tools/json.c
+tests_unit_test_json_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools
+tests_unit_test_json_LDADD = $(CMOCKA_LIBS)
+
 # Runs the built tools/vnetconf against a fake sysfs tree.
 check_PROGRAMS += tests/unit/test_vnetconf_dev
 TESTS += tests/unit/test_vnetconf_dev
@@ -25,3 +36,18 @@ tests_unit_test_vnetconf_dev_SOURCES = tests/unit/test_vnetconf_dev.c
 tests_unit_test_vnetconf_dev_LDADD = $(CMOCKA_LIBS)
 EXTRA_tests_unit_test_vnetconf_dev_DEPENDENCIES = tools/vnetconf$(EXEEXT)
 endif
+
+# libFuzzer harness for vnetconf's parsing of server answers; not part of
+# `make check`. In a tree configured with CC=clang:
+#   make fuzz-vnetconf && tests/fuzz/fuzz_vnetconf -max_len=16500 CORPUS_DIR
+EXTRA_DIST += tests/fuzz/fuzz_vnetconf.c
+VN_FUZZ_VNETCONF_SRC = $(top_srcdir)/tests/fuzz/fuzz_vnetconf.c $(top_srcdir)/tools/ctl_client.c \
+	$(top_srcdir)/tools/ctl_answer.c \
+	$(top_srcdir)/libvnet/ctl/ctl_path.c $(top_srcdir)/libvnet/log.c
+tests/fuzz/fuzz_vnetconf: $(VN_FUZZ_VNETCONF_SRC)
+	$(AM_V_at)$(MKDIR_P) tests/fuzz
+	$(AM_V_CCLD)$(CC) $(VNET_CFLAGS) $(AM_CPPFLAGS) -I$(top_srcdir)/tools $(LIBMNL_CFLAGS) -g -O1 \
+		-fsanitize=fuzzer,address,undefined -o $@ $(VN_FUZZ_VNETCONF_SRC) $(LIBMNL_LIBS)
+fuzz-vnetconf: tests/fuzz/fuzz_vnetconf
+.PHONY: fuzz-vnetconf
+CLEANFILES += tests/fuzz/fuzz_vnetconf

@@ -1,71 +1,32 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vnetconf: configure libvnet devices (see vnetconf(8)).
+ * vnetconf: see and change libvnet devices (see vnetconf(8)).
  *
- *   vnetconf [-j] OBJECT COMMAND [ARGS]
+ *   vnetconf [OPTIONS] OBJECT [COMMAND] [ARGS]
  *
  * Commands live in one table (OBJECT, COMMAND, handler); object and command
  * may be abbreviated to any prefix, as in iproute2: the first table entry
- * that matches wins. Today the table holds the PCI commands `dev list`,
- * `dev bind` and `dev unbind`, which work on sysfs alone.
- *
- * sysfs is read through libvnet's own probing (iommu/vfio.h), so vnetconf
- * and the library agree on what a device offers, and PCI addresses are
- * parsed by the library's URI parser (uri.h), so vnetconf accepts exactly
- * the addresses a vfio: URI does. sysfs is outside input: anything odd is
- * shown as "-" (list) or refused with a message (bind/unbind). The hidden
- * options --sysfs-root, --dev-root (the library's VFIO roots) and
- * --state-dir point the tool at a fake tree for tests.
+ * that matches wins, and `help` at any level prints that level's usage.
+ * This file holds the table and the options. The commands:
+ *   vnetconf_dev.c      dev list|bind|unbind (PCI functions, sysfs alone)
+ *   vnetconf_link.c     link show|set, mac, vlan (over the control socket)
+ *   vnetconf_stats.c    stats
+ *   vnetconf_monitor.c  monitor
+ * and the control protocol client they share: ctl_client.c.
  */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "compiler.h"
 #include "iommu/vfio.h"
 #include "log.h"
-#include "uri.h"
-
-#define VFIO_DRIVER "vfio-pci"
-#define NAME_MAX_LEN 64 /* driver and cdev names */
-#define PCI_CLASS_NETWORK 0x02 /* base class of a network controller */
-
-/* libvnet's VFIO modes, named as in VNET_VFIO_MODE and `?mode=`. */
-enum { MODE_CDEV, MODE_GROUP, MODE_NOIOMMU, N_MODES };
-static const char *const mode_names[N_MODES] = { "cdev", "group", "noiommu" };
-
-/* sysfs and /dev are the library's VFIO roots (vn_vfio_set_roots()). */
-struct ctx {
-	const char *state; /* where bind remembers the previous driver */
-	bool json;
-	bool real_sys;     /* sysfs is the real /sys: privilege checks apply */
-};
-
-/* What sysfs says about one PCI function. */
-struct pci_fn {
-	char addr[VN_PCI_ADDR_LEN + 1];
-	unsigned vendor, device, class;
-	char driver[NAME_MAX_LEN];  /* "" when unbound */
-	long group;                 /* -1 when it has none */
-	char cdev[NAME_MAX_LEN];    /* "vfio3", "" when none */
-	bool modes[N_MODES];        /* the libvnet VFIO modes that can open it */
-	bool noiommu_grp;           /* its group is a no-IOMMU group */
-};
-
-static void err(const char *fmt, ...) VN_PRINTF(1, 2);
+#include "vnetconf.h"
 
 /* ---- Output ---- */
 
-static void err(const char *fmt, ...)
+void err(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -76,509 +37,134 @@ static void err(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-/* JSON string with the escapes RFC 8259 requires. */
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
-/* ---- sysfs reading ---- */
-
-static void read_driver(const char *addr, char *buf, size_t sz)
-{
-	char devpath[64];
-
-	snprintf(devpath, sizeof(devpath), "bus/pci/devices/%s", addr);
-	vfio_sysfs_driver(devpath, buf, sz);
-}
-
-/* Which libvnet VFIO modes can open fn: the library's own answer
- * (vfio_probe()), so that what is listed is what opens. */
-static void find_modes(struct pci_fn *fn)
-{
-	struct vfio_avail a;
-
-	if (strcmp(fn->driver, VFIO_DRIVER) || fn->group < 0)
-		return;
-	vfio_probe(fn->addr, &a);
-	fn->modes[MODE_GROUP] = a.type1;
-	fn->modes[MODE_NOIOMMU] = a.noiommu;
-	fn->modes[MODE_CDEV] = a.cdev;
-	fn->noiommu_grp = a.noiommu_grp;
-}
-
-/* Fill fn for the device addr (canonical); false when it is not there. */
-static bool read_fn(const char *addr, struct pci_fn *fn)
-{
-	unsigned group;
-
-	memset(fn, 0, sizeof(*fn));
-	snprintf(fn->addr, sizeof(fn->addr), "%s", addr);
-	if (vfio_sysfs_hex(addr, "class", 0xffffff, &fn->class) ||
-	    vfio_sysfs_hex(addr, "vendor", 0xffff, &fn->vendor) ||
-	    vfio_sysfs_hex(addr, "device", 0xffff, &fn->device))
-		return false;
-	read_driver(addr, fn->driver, sizeof(fn->driver));
-	fn->group = vfio_sysfs_group(addr, &group) ? -1 : (long)group;
-	vfio_sysfs_cdev(addr, fn->cdev, sizeof(fn->cdev)); /* none: stays "" */
-	find_modes(fn);
-	return true;
-}
-
-/* ---- dev list ---- */
-
-static int filter_dots(const struct dirent *e)
-{
-	return e->d_name[0] != '.';
-}
-
-/* The usable modes joined by ",", each in quote; false when there is none. */
-static bool print_modes(const struct pci_fn *fn, const char *quote)
-{
-	bool any = false;
-
-	for (int m = 0; m < N_MODES; m++)
-		if (fn->modes[m]) {
-			printf("%s%s%s%s", any ? "," : "", quote, mode_names[m], quote);
-			any = true;
-		}
-	return any;
-}
-
-static bool usable(const struct pci_fn *fn)
-{
-	for (int m = 0; m < N_MODES; m++)
-		if (fn->modes[m])
-			return true;
-	return false;
-}
-
-static void print_fn_json(const struct pci_fn *fn, bool first)
-{
-	printf("%s{\"pci\":", first ? "" : ",");
-	json_str(fn->addr);
-	printf(",\"vendor\":\"%04x\",\"device\":\"%04x\",\"driver\":", fn->vendor, fn->device);
-	if (fn->driver[0])
-		json_str(fn->driver);
-	else
-		printf("null");
-	if (fn->group >= 0)
-		printf(",\"iommu_group\":%ld", fn->group);
-	else
-		printf(",\"iommu_group\":null");
-	printf(",\"vfio_cdev\":");
-	if (fn->cdev[0])
-		json_str(fn->cdev);
-	else
-		printf("null");
-	printf(",\"usable\":%s,\"modes\":[", usable(fn) ? "true" : "false");
-	print_modes(fn, "\"");
-	printf("]}");
-}
-
-static void print_fn_text(const struct pci_fn *fn)
-{
-	char group[24] = "-";
-
-	if (fn->group >= 0)
-		snprintf(group, sizeof(group), "%ld", fn->group);
-	printf("%-13s %04x:%04x  %-12s %-6s %-8s ", fn->addr, fn->vendor, fn->device,
-	       fn->driver[0] ? fn->driver : "-", group, fn->cdev[0] ? fn->cdev : "-");
-	if (!print_modes(fn, ""))
-		printf("no");
-	printf("\n");
-}
-
-static int dev_list(const struct ctx *c, int argc, char **argv)
-{
-	struct dirent **ents;
-	char p[PATH_MAX], addr[VN_PCI_ADDR_LEN + 1];
-	struct pci_fn fn;
-	int n, shown = 0;
-
-	(void)argv;
-	if (argc) {
-		err("dev list takes no arguments (got \"%s\")", argv[0]);
-		return 2;
-	}
-	if (vfio_path(p, sizeof(p), VFIO_ROOT_SYS, "bus/pci/devices")) {
-		err("%s", vn_err_msg());
-		return 1;
-	}
-	n = scandir(p, &ents, filter_dots, alphasort);
-	if (n < 0) {
-		err("cannot list %s: %s (is sysfs mounted?)", p, strerror(errno));
-		return 1;
-	}
-	if (c->json)
-		printf("[");
-	else
-		printf("%-13s %-10s %-12s %-6s %-8s %s\n", "PCI", "ID", "DRIVER", "GROUP",
-		       "CDEV", "USABLE");
-	for (int i = 0; i < n; i++) {
-		/* Entries are named by the kernel; skip anything that is not an
-		 * address, and every class but 0x02 (network controller). */
-		if (!vn_pci_addr_parse(ents[i]->d_name, addr, sizeof(addr)) &&
-		    !strcmp(addr, ents[i]->d_name) && read_fn(addr, &fn) &&
-		    fn.class >> 16 == PCI_CLASS_NETWORK) {
-			if (c->json)
-				print_fn_json(&fn, shown == 0);
-			else
-				print_fn_text(&fn);
-			shown++;
-		}
-		free(ents[i]);
-	}
-	free(ents);
-	if (c->json)
-		printf("]\n");
-	return 0;
-}
-
-/* ---- dev bind / unbind ---- */
-
-/* Write s to the sysfs attribute <sysfs root>/fmt...; 0 or -1 with a message. */
-static int write_sys(const char *s, const char *fmt, ...) VN_PRINTF(2, 3);
-static int write_sys(const char *s, const char *fmt, ...)
-{
-	char rel[PATH_MAX], path[PATH_MAX];
-	size_t len = strlen(s);
-	va_list ap;
-	ssize_t n;
-	int fd;
-
-	va_start(ap, fmt);
-	n = vsnprintf(rel, sizeof(rel), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(rel) || vfio_path(path, sizeof(path), VFIO_ROOT_SYS, "%s", rel)) {
-		err("sysfs path of %s too long", rel);
-		return -1;
-	}
-	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-	if (fd < 0) {
-		err("cannot open %s: %s%s", path, strerror(errno),
-		    errno == EACCES ? " (vnetconf must run as root)" : "");
-		return -1;
-	}
-	n = write(fd, s, len);
-	if (n != (ssize_t)len) {
-		err("writing \"%s\" to %s failed: %s", s, path,
-		    n < 0 ? strerror(errno) : "short write");
-		close(fd);
-		return -1;
-	}
-	if (close(fd)) {
-		err("writing \"%s\" to %s failed: %s", s, path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* The PCI address argument, checked to name an existing device. */
-static int dev_arg(const struct ctx *c, const char *cmd, int argc, char **argv, char *addr,
-		   size_t sz)
-{
-	if (argc != 1) {
-		err("usage: vnetconf dev %s PCI (for example 0000:00:04.0)", cmd);
-		return 2;
-	}
-	if (vn_pci_addr_parse(argv[0], addr, sz)) {
-		err("\"%s\" is not a PCI address (DDDD:BB:DD.F or BB:DD.F)", argv[0]);
-		return 2;
-	}
-	if (c->real_sys && geteuid() != 0) {
-		err("dev %s writes to sysfs and needs root", cmd);
-		return 1;
-	}
-	if (!vfio_exists(VFIO_ROOT_SYS, "bus/pci/devices/%s", addr)) {
-		err("no PCI device %s (see \"vnetconf dev list\")", addr);
-		return 1;
-	}
-	return 0;
-}
-
-/* check_group()'s view of one other member of the group. */
-struct group_check {
-	const char *addr;
-	unsigned group;
-	bool busy;
-};
-
-static int check_member(const char *bdf, const char *drv, void *arg)
-{
-	struct group_check *g = arg;
-
-	if (!drv[0] || !strcmp(drv, VFIO_DRIVER))
-		return 0;
-	err("%s shares IOMMU group %u with %s, bound to %s; VFIO needs every device "
-	    "of a group on vfio-pci or on no driver: bind it too, or unbind it with "
-	    "\"echo %s > /sys/bus/pci/drivers/%s/unbind\"", g->addr, g->group, bdf, drv, bdf, drv);
-	g->busy = true;
-	return 0; /* name every one in use, not just the first */
-}
-
-/*
- * VFIO hands out a group only when every device in it is bound to vfio-pci
- * or to no driver. Refuse when another member is in use, naming it.
- */
-static int check_group(const char *addr, unsigned group)
-{
-	struct group_check g = { .addr = addr, .group = group };
-	int r = vfio_group_foreach(group, addr, check_member, &g);
-
-	if (r < 0) {
-		err("%s: %s", addr, vn_err_msg());
-		return -1;
-	}
-	return g.busy ? -1 : 0;
-}
-
-/* <state dir>/<addr>.driver; false when it does not fit. */
-static bool state_path(const struct ctx *c, const char *addr, char *p)
-{
-	int n = snprintf(p, PATH_MAX, "%s/%s.driver", c->state, addr);
-
-	return n > 0 && n < PATH_MAX;
-}
-
-/* Remember drv (possibly "") as the driver addr had before bind. */
-static int save_state(const struct ctx *c, const char *addr, const char *drv)
-{
-	char p[PATH_MAX];
-	FILE *f;
-
-	if (mkdir(c->state, 0755) && errno != EEXIST) {
-		err("cannot create %s: %s", c->state, strerror(errno));
-		return -1;
-	}
-	if (!state_path(c, addr, p) || !(f = fopen(p, "we"))) {
-		err("cannot write %s: %s", p, strerror(errno));
-		return -1;
-	}
-	fprintf(f, "%s\n", drv);
-	if (fclose(f)) {
-		err("cannot write %s: %s", p, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* The driver save_state() remembered for addr; "" when none. */
-static void load_state(const struct ctx *c, const char *addr, char *drv, size_t sz)
-{
-	char p[PATH_MAX];
-	FILE *f;
-
-	drv[0] = '\0';
-	if (!state_path(c, addr, p) || !(f = fopen(p, "re")))
-		return;
-	if (!fgets(drv, (int)sz, f))
-		drv[0] = '\0';
-	fclose(f);
-	drv[strcspn(drv, "\n")] = '\0';
-}
-
-/* Point driver_override at drv ("" clears it), unbind addr from its
- * current driver, if any, and let the PCI core probe it again. */
-static int rebind(const char *addr, const char *drv, const char *cur)
-{
-	if (write_sys(drv[0] ? drv : "\n", "bus/pci/devices/%s/driver_override", addr))
-		return -1;
-	if (cur[0] && write_sys(addr, "bus/pci/devices/%s/driver/unbind", addr))
-		return -1;
-	return write_sys(addr, "bus/pci/drivers_probe");
-}
-
-/* A bind that vfio-pci did not take: clear driver_override and, if the
- * device was left without a driver, let the kernel probe it again. */
-static void undo_bind(const struct ctx *c, const char *addr, const char *now)
-{
-	char p[PATH_MAX];
-
-	if (now[0])
-		write_sys("\n", "bus/pci/devices/%s/driver_override", addr);
-	else
-		rebind(addr, "", "");
-	if (state_path(c, addr, p))
-		unlink(p);
-}
-
-/* The /dev node of a mode, and whether it is there. */
-static void print_node(const char *what, const char *fmt, ...) VN_PRINTF(2, 3);
-static void print_node(const char *what, const char *fmt, ...)
-{
-	char rel[PATH_MAX], path[PATH_MAX];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(rel, sizeof(rel), fmt, ap);
-	va_end(ap);
-	if (n > 0 && (size_t)n < sizeof(rel) && !vfio_path(path, sizeof(path), VFIO_ROOT_DEV, "%s", rel))
-		printf("  %-6s %s%s\n", what, path, access(path, F_OK) ? " (missing)" : "");
-}
-
-static int dev_bind(const struct ctx *c, int argc, char **argv)
-{
-	char addr[VN_PCI_ADDR_LEN + 1], was[NAME_MAX_LEN];
-	struct pci_fn fn;
-	int rc = dev_arg(c, "bind", argc, argv, addr, sizeof(addr));
-
-	if (rc)
-		return rc;
-	if (!vfio_exists(VFIO_ROOT_SYS, "bus/pci/drivers/" VFIO_DRIVER)) {
-		err("the vfio-pci driver is not loaded (modprobe vfio-pci)");
-		return 1;
-	}
-	if (!read_fn(addr, &fn)) {
-		err("%s: cannot read its vendor, device and class from sysfs", addr);
-		return 1;
-	}
-	/* libvnet drives network functions only; this also keeps a typo from
-	 * taking the disk controller away from the kernel. */
-	if (fn.class >> 16 != PCI_CLASS_NETWORK) {
-		err("%s is not a network controller (class 0x%06x); vnetconf binds only those",
-		    addr, fn.class);
-		return 1;
-	}
-	snprintf(was, sizeof(was), "%s", fn.driver);
-	if (!strcmp(was, VFIO_DRIVER)) {
-		printf("%s: already bound to vfio-pci\n", addr);
-	} else {
-		/* Without an IOMMU, vfio-pci gives the device a group only in
-		 * the unsafe no-IOMMU mode. */
-		if (fn.group < 0 && !vfio_noiommu_enabled()) {
-			err("%s has no IOMMU group: enable the IOMMU (intel_iommu=on or "
-			    "amd_iommu=on) or, unsafely, vfio.enable_unsafe_noiommu_mode=1", addr);
-			return 1;
-		}
-		if (fn.group >= 0 && check_group(addr, (unsigned)fn.group))
-			return 1;
-		if (save_state(c, addr, was))
-			return 1;
-		if (rebind(addr, VFIO_DRIVER, was)) {
-			read_driver(addr, fn.driver, sizeof(fn.driver));
-			undo_bind(c, addr, fn.driver);
-			return 1;
-		}
-		if (!read_fn(addr, &fn) || strcmp(fn.driver, VFIO_DRIVER)) {
-			err("%s did not bind to vfio-pci (its driver is now %s); the kernel log "
-			    "(dmesg) says why", addr, fn.driver[0] ? fn.driver : "none");
-			undo_bind(c, addr, fn.driver);
-			return 1;
-		}
-		printf("%s: bound to vfio-pci (was %s)\n", addr, was[0] ? was : "unbound");
-	}
-	if (fn.group >= 0)
-		print_node("group", "vfio/%s%ld", fn.noiommu_grp ? "noiommu-" : "", fn.group);
-	if (fn.cdev[0])
-		print_node("cdev", "vfio/devices/%s", fn.cdev);
-	printf("  uri    vfio:%s\n", addr);
-	return 0;
-}
-
-static int dev_unbind(const struct ctx *c, int argc, char **argv)
-{
-	char addr[VN_PCI_ADDR_LEN + 1], p[PATH_MAX], was[NAME_MAX_LEN], now[NAME_MAX_LEN];
-	int rc = dev_arg(c, "unbind", argc, argv, addr, sizeof(addr));
-
-	if (rc)
-		return rc;
-	read_driver(addr, now, sizeof(now));
-	if (strcmp(now, VFIO_DRIVER)) {
-		err("%s is not bound to vfio-pci (driver: %s)", addr, now[0] ? now : "none");
-		return 1;
-	}
-	/* The driver it had before "dev bind", if vnetconf bound it. */
-	load_state(c, addr, was, sizeof(was));
-	if (rebind(addr, "", now))
-		return 1;
-	if (state_path(c, addr, p) && unlink(p) && errno != ENOENT)
-		err("warning: cannot remove %s: %s", p, strerror(errno));
-	read_driver(addr, now, sizeof(now));
-	printf("%s: unbound from vfio-pci, now %s%s\n", addr, now[0] ? "on " : "without a driver",
-	       now);
-	if (was[0] && strcmp(was, now)) {
-		err("%s was on %s before \"dev bind\"; to restore it: echo %s > "
-		    "/sys/bus/pci/drivers/%s/bind", addr, was, addr, was);
-		return 1;
-	}
-	return 0;
-}
-
 /* ---- Command table and main ---- */
 
-struct cmd {
-	const char *object, *verb, *args;
-	int (*fn)(const struct ctx *c, int argc, char **argv);
-};
+static cmd_fn help;
 
-static const struct cmd cmds[] = {
+/* verb NULL: the object is the command and takes the arguments itself. */
+static const struct cmd {
+	const char *object, *verb, *args;
+	cmd_fn *fn;
+} cmds[] = {
+	{ "link", "show", " [DEV]", link_show },
+	{ "link", "set", " DEV { mtu N | address MAC | promisc on|off | allmulti on|off |\n"
+			 "                         queues N | up | down } ...", link_set },
+	{ "stats", NULL, " [DEV]", stats_show },
+	{ "monitor", NULL, " [DEV]", monitor },
+	{ "mac", "add", " DEV MAC", mac_add },
+	{ "mac", "del", " DEV MAC", mac_del },
+	{ "vlan", "add", " DEV ID", vlan_add },
+	{ "vlan", "del", " DEV ID", vlan_del },
 	{ "dev", "list", "", dev_list },
 	{ "dev", "bind", " PCI", dev_bind },
 	{ "dev", "unbind", " PCI", dev_unbind },
+	{ "help", NULL, "", help },
 };
+
+/* The usage lines of object (all when NULL) and, given verb, of that one. */
+static void usage_of(FILE *f, const char *object, const char *verb)
+{
+	for (size_t i = 0; i < VN_ARRAY_SIZE(cmds); i++)
+		if ((!object || !strcmp(object, cmds[i].object)) &&
+		    (!verb || (cmds[i].verb && !strcmp(verb, cmds[i].verb))))
+			fprintf(f, "       vnetconf %s%s%s%s\n", cmds[i].object, cmds[i].verb ? " " : "",
+				cmds[i].verb ? cmds[i].verb : "", cmds[i].args);
+}
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vnetconf [-j] OBJECT COMMAND [ARGS]\n");
-	for (size_t i = 0; i < VN_ARRAY_SIZE(cmds); i++)
-		fprintf(f, "       vnetconf %s %s%s\n", cmds[i].object, cmds[i].verb, cmds[i].args);
-	fprintf(f, "  -j, --json   JSON output of list commands\n"
+	fprintf(f, "usage: vnetconf [OPTIONS] OBJECT [COMMAND] [ARGS]\n");
+	usage_of(f, NULL, NULL);
+	fprintf(f, "  -j, --json     JSON output (monitor: one object per line)\n"
+		   "  -p, --pretty   pretty-printed JSON (implies -j)\n"
+		   "  -s, --stats    link show: with counters; stats: twice for every counter\n"
+		   "  -d, --details  link show: with the negotiated features\n"
 		   "  -h, --help\n"
-		   "PCI is a PCI address, DDDD:BB:DD.F or BB:DD.F. See vnetconf(8).\n");
+		   "DEV is a device's control-plane name (vnet0, or its URI's ?name=); PCI is a\n"
+		   "PCI address, DDDD:BB:DD.F or BB:DD.F. Exit status: 0 done, 1 failed, 2 usage.\n"
+		   "See vnetconf(8).\n");
 }
 
-/* s abbreviates word (iproute2 style: any non-empty prefix). */
-static bool matches(const char *s, const char *word)
+static int help(const struct ctx *c, int argc, char **argv)
+{
+	(void)c;
+	(void)argc;
+	(void)argv;
+	usage(stdout);
+	return EXIT_OK;
+}
+
+bool matches(const char *s, const char *word)
 {
 	size_t n = strlen(s);
 
 	return n && n <= strlen(word) && !strncmp(s, word, n);
 }
 
+static bool is_help(int argc, char **argv)
+{
+	return argc >= 1 && matches(argv[0], "help");
+}
+
 static int dispatch(const struct ctx *c, int argc, char **argv)
 {
-	bool object_known = false;
+	const char *object = NULL;
 
 	if (argc < 1) {
 		usage(stderr);
-		return 2;
+		return EXIT_USAGE;
 	}
-	for (size_t i = 0; i < VN_ARRAY_SIZE(cmds); i++) {
-		if (!matches(argv[0], cmds[i].object))
-			continue;
-		object_known = true;
-		if (argc < 2) {
-			err("%s: which command? (see vnetconf --help)", cmds[i].object);
-			return 2;
-		}
-		if (matches(argv[1], cmds[i].verb))
-			return cmds[i].fn(c, argc - 2, argv + 2);
-	}
-	if (object_known)
-		err("unknown command \"%s %s\" (see vnetconf --help)", argv[0], argv[1]);
-	else
+	for (size_t i = 0; i < VN_ARRAY_SIZE(cmds) && !object; i++)
+		if (matches(argv[0], cmds[i].object))
+			object = cmds[i].object;
+	if (!object) {
 		err("unknown object \"%s\" (see vnetconf --help)", argv[0]);
-	return 2;
+		return EXIT_USAGE;
+	}
+	/* "link" alone is "link show", as "ip link" is. */
+	if (argc < 2 && !strcmp(object, "link"))
+		return link_show(c, 0, NULL);
+	for (size_t i = 0; i < VN_ARRAY_SIZE(cmds); i++) {
+		const struct cmd *k = &cmds[i];
+
+		if (strcmp(object, k->object))
+			continue;
+		if (!k->verb && is_help(argc - 1, argv + 1)) {
+			printf("usage:\n");
+			usage_of(stdout, object, NULL);
+			return EXIT_OK;
+		}
+		if (!k->verb)
+			return k->fn(c, argc - 1, argv + 1);
+		if (argc < 2) {
+			err("%s: which command? (see vnetconf %s help)", object, object);
+			return EXIT_USAGE;
+		}
+		if (!matches(argv[1], k->verb))
+			continue;
+		if (is_help(argc - 2, argv + 2)) {
+			printf("usage:\n");
+			usage_of(stdout, object, k->verb);
+			return EXIT_OK;
+		}
+		return k->fn(c, argc - 2, argv + 2);
+	}
+	if (matches(argv[1], "help")) {
+		printf("usage:\n");
+		usage_of(stdout, object, NULL);
+		return EXIT_OK;
+	}
+	err("unknown command \"%s %s\" (see vnetconf %s help)", object, argv[1], object);
+	return EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
 {
 	enum { OPT_SYSFS = 256, OPT_DEV, OPT_STATE };
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' }, { "pretty", no_argument, NULL, 'p' },
+		{ "stats", no_argument, NULL, 's' }, { "details", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
 		/* Tests only: a fake sysfs tree, /dev and state directory. */
 		{ "sysfs-root", required_argument, NULL, OPT_SYSFS },
 		{ "dev-root", required_argument, NULL, OPT_DEV },
@@ -590,20 +176,23 @@ int main(int argc, char **argv)
 	int opt;
 
 	/* "+": options end at the object, so commands can take their own. */
-	while ((opt = getopt_long(argc, argv, "+jh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+jpsdh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'j': c.json = true; break;
-		case 'h': usage(stdout); return 0;
+		case 'p': c.json = c.pretty = true; break;
+		case 's': c.stats++; break;
+		case 'd': c.details = true; break;
+		case 'h': usage(stdout); return EXIT_OK;
 		case OPT_SYSFS: sys = optarg; c.real_sys = false; break;
 		case OPT_DEV: dev = optarg; break;
 		case OPT_STATE: c.state = optarg; break;
-		default: usage(stderr); return 2;
+		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
 	/* vnetconf reads no /proc: NULL keeps that root at its default. */
 	if (vn_vfio_set_roots(sys, dev, NULL)) {
 		err("%s", vn_err_msg());
-		return 2;
+		return EXIT_USAGE;
 	}
 	return dispatch(&c, argc - optind, argv + optind);
 }

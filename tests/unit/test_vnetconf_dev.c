@@ -685,15 +685,15 @@ static void test_grammar(void **state)
 	struct tree *t = *state;
 
 	assert_int_equal(run(t, NULL), 2);
-	assert_non_null(strstr(t->errs, "usage: vnetconf [-j] OBJECT COMMAND [ARGS]"));
+	assert_non_null(strstr(t->errs, "usage: vnetconf [OPTIONS] OBJECT [COMMAND] [ARGS]"));
 	assert_int_equal(run(t, "--help", NULL), 0);
 	assert_non_null(strstr(t->out, "vnetconf dev unbind PCI"));
 	assert_int_equal(run(t, "foo", NULL), 2);
 	assert_string_equal(t->errs, "vnetconf: unknown object \"foo\" (see vnetconf --help)\n");
 	assert_int_equal(run(t, "dev", NULL), 2);
-	assert_string_equal(t->errs, "vnetconf: dev: which command? (see vnetconf --help)\n");
+	assert_string_equal(t->errs, "vnetconf: dev: which command? (see vnetconf dev help)\n");
 	assert_int_equal(run(t, "dev", "frob", NULL), 2);
-	assert_string_equal(t->errs, "vnetconf: unknown command \"dev frob\" (see vnetconf --help)\n");
+	assert_string_equal(t->errs, "vnetconf: unknown command \"dev frob\" (see vnetconf dev help)\n");
 	assert_int_equal(run(t, "dev", "list", "extra", NULL), 2);
 	assert_int_equal(run(t, "-x", "dev", "list", NULL), 2);
 	/* "un" is unbind, not a prefix of anything else. */
