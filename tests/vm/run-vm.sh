@@ -35,7 +35,7 @@ KERNEL=${VNET_VM_KERNEL:-$top_srcdir/../shared/vm/bzImage-6.12-vfio}
 TIMEOUT=${VNET_VM_TIMEOUT:-300}
 FRAMES=${VNET_VM_FRAMES:-1000}
 # The scenarios each mode must report as passed (see scenarios.sh).
-SCENARIOS="bind list nic-b ping tx info rx restart intx"
+SCENARIOS="bind list nic-b ping tx info rx restart ctl intx"
 
 skip() { echo "SKIP: VM tests: $*"; exit 77; }
 command -v "$QEMU" >/dev/null 2>&1 ||

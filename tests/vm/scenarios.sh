@@ -225,6 +225,43 @@ s_restart() {
 	ping_responder restart 5
 }
 
+# 6b. The control plane on real VFIO: while vnet-responder drives NIC A,
+# vnetconf (another process) sees it with this access mode, switches
+# promiscuous mode off through QEMU's control virtqueue, and the kernel's
+# pings (to NIC A's own MAC) still get through and show in its counters.
+s_ctl() {
+	ip neigh flush dev "$IF" >/dev/null 2>&1
+	rm -f /tmp/ctlresp.out
+	timeout 60 vnet-responder "$URI?name=vma" $IP_A >/tmp/ctlresp.out 2>&1 &
+	rpid=$!
+	if ! wait_for /tmp/ctlresp.out 'answering for' 20 $rpid; then
+		kill $rpid 2>/dev/null
+		wait $rpid
+		fail ctl "vnet-responder did not start" /tmp/ctlresp.out
+		return
+	fi
+	vnetconf -j link show vma >/tmp/ctl.json 2>&1 &&
+		vnetconf link set vma promisc off >/tmp/ctlset.out 2>&1 &&
+		vnetconf link show vma >/tmp/ctl.txt 2>&1
+	crc=$?
+	timeout 20 ping -c 5 -A -W 2 $IP_A >/tmp/ctlping.out 2>&1
+	vnetconf stats vma >/tmp/ctlstats.out 2>&1
+	kill $rpid 2>/dev/null
+	wait $rpid
+	[ $crc -eq 0 ] || { fail ctl "vnetconf failed" /tmp/ctl.json /tmp/ctlset.out /tmp/ctl.txt; return; }
+	grep -q "\"access\": *\"vfio-$mode\"" /tmp/ctl.json ||
+		{ fail ctl "link show lacks access vfio-$mode" /tmp/ctl.json; return; }
+	grep -q '^vma: <UP,LOWER_UP> ' /tmp/ctl.txt ||
+		{ fail ctl "promisc still on, or link not up" /tmp/ctl.txt; return; }
+	grep -q ", 0% packet loss" /tmp/ctlping.out ||
+		{ fail ctl "pings to the own MAC lost with promisc off" /tmp/ctlping.out /tmp/ctlresp.out; return; }
+	# The RX totals line: packets > 0 (ARP and echo requests).
+	awk '/RX:/ { getline; ok = $1 > 0; exit } END { exit !ok }' /tmp/ctlstats.out ||
+		{ fail ctl "vnetconf stats shows no received packets" /tmp/ctlstats.out; return; }
+	sed 's/^/    /' /tmp/ctl.txt
+	pass ctl
+}
+
 # 7. Legacy INTx over real vfio-pci: NIC C offers no MSI-X, so libvnet must
 # route, read ISR and unmask the INTx line (vfio-pci masks it on every
 # interrupt). NIC D's kernel pings vnet-responder on C, which sleeps in a
@@ -271,5 +308,6 @@ if [ -n "$IF" ]; then
 	s_info
 	s_rx
 	s_restart
+	s_ctl
 fi
 s_intx
