@@ -1,0 +1,22 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# test_preload_calls (a plain libc program) under LD_PRELOAD=libvnet-preload.so,
+# with the names of tests/preload/calls.h mapped to sim:loopback devices.
+# As root it runs in a network namespace of its own, so that the one test
+# that makes a real kernel TAP interface (an unmapped name) leaves nothing
+# behind; otherwise that test skips. Under valgrind too: this is the test
+# that checks the shim's own memory use.
+set -eu
+. "${srcdir:-.}/tests/preload/preload-env.sh"
+
+VNET_PRELOAD="pltap0=sim:loopback,pltap1=sim:loopback,plmq0=sim:loopback?queues=2,plpk0=sim:loopback"
+export VNET_PRELOAD
+prog=./tests/preload/test_preload_calls
+netns=
+if [ "$(id -u)" -eq 0 ] && unshare -n true 2>/dev/null; then
+	netns="unshare -n"
+	PRELOAD_PRIVATE_NETNS=1
+	export PRELOAD_PRIVATE_NETNS
+fi
+# shellcheck disable=SC2086 # word splitting of the command prefixes is meant
+exec $netns env LD_PRELOAD="$PRELOAD_OWN" $VALGRIND_RUN "$prog"
