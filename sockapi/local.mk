@@ -11,3 +11,23 @@ check_PROGRAMS += tests/integration/test_irq
 TESTS += tests/integration/test_irq
 tests_integration_test_irq_SOURCES = tests/integration/test_irq.c
 endif
+
+# libvnet-preload.so: LD_PRELOAD shim for unmodified TAP and AF_PACKET
+# programs. A module with libvnet inside, so one file is all a user preloads.
+lib_LTLIBRARIES += sockapi/libvnet-preload.la
+sockapi_libvnet_preload_la_SOURCES = sockapi/preload.c sockapi/preload.h \
+	sockapi/preload_config.c sockapi/preload_tap.c sockapi/preload_if.c
+sockapi_libvnet_preload_la_LIBADD = libvnet/libvnet-core.la -ldl
+sockapi_libvnet_preload_la_LDFLAGS = -module -avoid-version -shared \
+	-Wl,--version-script=$(top_srcdir)/sockapi/preload.map
+EXTRA_sockapi_libvnet_preload_la_DEPENDENCIES = $(top_srcdir)/sockapi/preload.map
+EXTRA_DIST += sockapi/preload.map
+
+if HAVE_CMOCKA
+# The VNET_PRELOAD parser, good and bad strings.
+check_PROGRAMS += tests/unit/test_preload_config
+TESTS += tests/unit/test_preload_config
+tests_unit_test_preload_config_SOURCES = tests/unit/test_preload_config.c sockapi/preload_config.c
+# Own objects: preload_config.c is also built for the libtool module.
+tests_unit_test_preload_config_CFLAGS = $(AM_CFLAGS)
+endif

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Interface calls for mapped names (NOTES in preload.c): the SIOC*IF*
+ * ioctls on any descriptor, if_nametoindex() and if_indextoname(). The
+ * kernel never sees a mapped name: what the shim does not implement fails
+ * instead of reaching a kernel interface that happens to share the name.
+ */
+#include <errno.h>
+#include <net/if_arp.h>
+#include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+
+#include "preload.h"
+#include "vnet/socket.h"
+
+/* Interface ioctls with no libvnet counterpart, and their answer. */
+static const struct {
+	unsigned long req;
+	int err;
+} ifreq_refused[] = {
+	/* No IPv4 address on a libvnet device: as the kernel answers for an
+	 * interface without one. */
+	{ SIOCGIFADDR, EADDRNOTAVAIL },    { SIOCGIFDSTADDR, EADDRNOTAVAIL },
+	{ SIOCGIFBRDADDR, EADDRNOTAVAIL }, { SIOCGIFNETMASK, EADDRNOTAVAIL },
+	{ SIOCSIFADDR, EOPNOTSUPP },       { SIOCSIFDSTADDR, EOPNOTSUPP },
+	{ SIOCSIFBRDADDR, EOPNOTSUPP },    { SIOCSIFNETMASK, EOPNOTSUPP },
+	{ SIOCDIFADDR, EOPNOTSUPP },       { SIOCGIFMETRIC, EOPNOTSUPP },
+	{ SIOCSIFMETRIC, EOPNOTSUPP },     { SIOCSIFNAME, EOPNOTSUPP },
+	{ SIOCGIFTXQLEN, EOPNOTSUPP },     { SIOCSIFTXQLEN, EOPNOTSUPP },
+	{ SIOCETHTOOL, EOPNOTSUPP },       { SIOCGMIIPHY, EOPNOTSUPP },
+	{ SIOCGMIIREG, EOPNOTSUPP },       { SIOCSMIIREG, EOPNOTSUPP },
+	{ SIOCGIFMAP, EOPNOTSUPP },        { SIOCSIFMAP, EOPNOTSUPP },
+	{ SIOCSIFHWBROADCAST, EOPNOTSUPP }, { SIOCGIFPFLAGS, EOPNOTSUPP },
+	{ SIOCSIFPFLAGS, EOPNOTSUPP },     { SIOCSIFLINK, EOPNOTSUPP },
+};
+
+/* Whether req is an ioctl on a struct ifreq named by ifr_name that the
+ * shim answers for mapped names. */
+static int ifreq_known(unsigned long req)
+{
+	switch (req) {
+	case SIOCGIFINDEX:
+	case SIOCGIFHWADDR:
+	case SIOCSIFHWADDR:
+	case SIOCGIFMTU:
+	case SIOCSIFMTU:
+	case SIOCGIFFLAGS:
+	case SIOCSIFFLAGS:
+	case SIOCADDMULTI:
+	case SIOCDELMULTI:
+		return 1;
+	}
+	for (size_t i = 0; i < VN_ARRAY_SIZE(ifreq_refused); i++)
+		if (ifreq_refused[i].req == req)
+			return 1;
+	return 0;
+}
+
+static unsigned iff_of(const struct vnet_dev_info *i)
+{
+	unsigned f = IFF_BROADCAST | IFF_MULTICAST;
+
+	if (i->flags & VNET_IFF_UP)
+		f |= IFF_UP | (i->link_up ? IFF_RUNNING : 0);
+	if (i->flags & VNET_IFF_PROMISC)
+		f |= IFF_PROMISC;
+	if (i->flags & VNET_IFF_ALLMULTI)
+		f |= IFF_ALLMULTI;
+	return f;
+}
+
+/* SIOCSIFFLAGS: the settings libvnet has, each only when it changes. */
+static int set_flags(struct vnet_dev *dev, const struct vnet_dev_info *i, unsigned want)
+{
+	static const struct {
+		unsigned iff, vnet;
+		int (*set)(struct vnet_dev *, int);
+	} map[] = {
+		{ IFF_PROMISC, VNET_IFF_PROMISC, vnet_dev_set_promisc },
+		{ IFF_ALLMULTI, VNET_IFF_ALLMULTI, vnet_dev_set_allmulti },
+		{ IFF_UP, VNET_IFF_UP, vnet_dev_set_up },
+	};
+
+	for (size_t k = 0; k < VN_ARRAY_SIZE(map); k++) {
+		int on = !!(want & map[k].iff);
+
+		if (on != !!(i->flags & map[k].vnet) && map[k].set(dev, on) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* One request on a device that is open (via socket s). */
+static int ifreq_dev(int s, unsigned long req, struct ifreq *ifr)
+{
+	struct vnet_dev *dev = vnet_socket_dev(s);
+	struct vnet_dev_info info = { .sz = sizeof(info) };
+	const uint8_t *hw = (const uint8_t *)ifr->ifr_hwaddr.sa_data;
+
+	if (!dev || vnet_dev_info(dev, &info) < 0)
+		return -1;
+	switch (req) {
+	case SIOCGIFHWADDR:
+		memset(&ifr->ifr_hwaddr, 0, sizeof(ifr->ifr_hwaddr));
+		ifr->ifr_hwaddr.sa_family = ARPHRD_ETHER;
+		memcpy(ifr->ifr_hwaddr.sa_data, info.mac, 6);
+		return 0;
+	case SIOCSIFHWADDR:
+		if (ifr->ifr_hwaddr.sa_family != ARPHRD_ETHER)
+			return ps_fail(EINVAL);
+		return vnet_dev_set_mac(dev, hw);
+	case SIOCADDMULTI:
+		return vnet_dev_mac_add(dev, hw);
+	case SIOCDELMULTI:
+		return vnet_dev_mac_del(dev, hw);
+	case SIOCGIFMTU:
+		ifr->ifr_mtu = info.mtu;
+		return 0;
+	case SIOCSIFMTU:
+		if (ifr->ifr_mtu <= 0)
+			return ps_fail(EINVAL);
+		return vnet_dev_set_mtu(dev, (unsigned)ifr->ifr_mtu);
+	case SIOCGIFFLAGS:
+		ifr->ifr_flags = (short)iff_of(&info);
+		return 0;
+	case SIOCSIFFLAGS:
+		return set_flags(dev, &info, (unsigned short)ifr->ifr_flags);
+	}
+	for (size_t i = 0; i < VN_ARRAY_SIZE(ifreq_refused); i++)
+		if (ifreq_refused[i].req == req)
+			return ps_fail(ifreq_refused[i].err);
+	return ps_fail(EOPNOTSUPP);
+}
+
+int ps_ifreq_do(int ifx, unsigned long req, struct ifreq *ifr)
+{
+	struct ps_obj *holder;
+	int s, rc;
+
+	if (!ifr)
+		return ps_fail(EFAULT);
+	if (req == SIOCGIFINDEX) {
+		ifr->ifr_ifindex = PS_IFINDEX_BASE + 1 + ifx;
+		return 0;
+	}
+	/* The child of a fork has no device: the parent's is not its own. */
+	s = ps_forked() ? -1 : ps_if_sock(ifx, &holder);
+	if (s < 0) {
+		ps_debug("%s: ioctl %#lx -> ENODEV (device not open)", ps_cfg.ifs[ifx].name, req);
+		return ps_fail(ENODEV);
+	}
+	ps_enter();
+	rc = ifreq_dev(s, req, ifr);
+	ps_leave();
+	ps_put(holder);
+	return rc;
+}
+
+int ps_ifreq_ioctl(unsigned long req, void *arg, int *rc)
+{
+	struct ifreq *ifr = arg;
+	char name[IFNAMSIZ];
+	int ifx;
+
+	if (!ifr)
+		return 0;
+	if (req == SIOCGIFNAME) {
+		ifx = ps_ifindex_find(ifr->ifr_ifindex);
+		if (ifx < 0)
+			return 0;
+		memcpy(ifr->ifr_name, ps_cfg.ifs[ifx].name, IFNAMSIZ);
+		*rc = 0;
+		return 1;
+	}
+	if (!ifreq_known(req))
+		return 0;
+	memcpy(name, ifr->ifr_name, IFNAMSIZ);
+	name[IFNAMSIZ - 1] = '\0';
+	ifx = ps_if_find(name);
+	if (ifx < 0)
+		return 0;
+	*rc = ps_ifreq_do(ifx, req, ifr);
+	return 1;
+}
+
+VNET_EXPORT unsigned if_nametoindex(const char *name)
+{
+	int ifx;
+
+	ps_init();
+	ifx = ps_active() && name ? ps_if_find(name) : -1;
+	if (ifx < 0)
+		return ps_real.if_nametoindex(name);
+	return (unsigned)(PS_IFINDEX_BASE + 1 + ifx);
+}
+
+VNET_EXPORT char *if_indextoname(unsigned ifindex, char name[IF_NAMESIZE])
+{
+	int ifx;
+
+	ps_init();
+	ifx = ps_active() && ifindex <= INT32_MAX ? ps_ifindex_find((int)ifindex) : -1;
+	if (ifx < 0)
+		return ps_real.if_indextoname(ifindex, name);
+	return memcpy(name, ps_cfg.ifs[ifx].name, IFNAMSIZ);
+}
