@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <errno.h>
 #include <pthread.h>
 #include <time.h>
 
@@ -21,6 +23,19 @@
 #define UNMAPPED "plkern0" /* not mapped: the kernel's */
 
 #define MAX_FRAME 2048
+
+/* A system call's result that must hold; the failure message tells errno. */
+#define ok(cond) \
+	do { \
+		if (!(cond)) \
+			fail_msg("%s: %s", #cond, strerror(errno)); \
+	} while (0)
+
+/* Run after every test: close what a failed test left open, so that one
+ * failure does not make every later test find its interface busy. */
+int fd_baseline(void **state);
+int fd_cleanup(void **state);
+#define T(f) cmocka_unit_test_setup_teardown(f, fd_baseline, fd_cleanup)
 
 /* open("/dev/net/tun") + TUNSETIFF(name, flags); the fd, or -1 with errno. */
 int tap_open(const char *name, short flags);

@@ -70,7 +70,7 @@ static int pk_open(int type, uint16_t proto)
 	struct timeval tv = { 2, 0 };
 	int s = socket(AF_PACKET, type, htons(proto));
 
-	assert_true(s >= 0);
+	ok(s >= 0);
 	assert_int_equal(bind(s, (struct sockaddr *)&sll, sizeof(sll)), 0);
 	assert_int_equal(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
 	return s;
@@ -95,7 +95,7 @@ static void p_socket_types(void **state)
 	int v = 0;
 	socklen_t vl = sizeof(v);
 
-	assert_true(s >= 0 && d >= 0);
+	ok(s >= 0 && d >= 0);
 	assert_true(s < FD_SETSIZE && d < FD_SETSIZE);
 	assert_int_equal(getsockopt(s, SOL_SOCKET, SO_TYPE, &v, &vl), 0);
 	assert_int_equal(v, SOCK_RAW);
@@ -113,7 +113,7 @@ static void p_names(void **state)
 	struct ifreq ifr = { 0 };
 	int idx = pk_ifindex(), s = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
 
-	assert_true(s >= 0);
+	ok(s >= 0);
 	assert_non_null(if_indextoname((unsigned)idx, name));
 	assert_string_equal(name, PKT_A);
 	assert_int_not_equal(if_nametoindex(TAP_A), (unsigned)idx);
@@ -131,7 +131,7 @@ static void p_bind_errors(void **state)
 				   .sll_ifindex = 0x7ffffff0 };
 	int s = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
 
-	assert_true(s >= 0);
+	ok(s >= 0);
 	assert_int_equal(bind(s, (struct sockaddr *)&sll, sizeof(sll)), -1);
 	assert_int_equal(errno, ENODEV);
 	sll.sll_ifindex = pk_ifindex();
@@ -262,7 +262,7 @@ static void p_mmsg(void **state)
 		while (got < B) {
 			int n = recvmmsg(s, mi + got, (unsigned)(B - got), MSG_WAITFORONE, NULL);
 
-			assert_true(n > 0);
+			ok(n > 0);
 			got += n;
 		}
 		for (int i = 0; i < B; i++) {
@@ -427,11 +427,11 @@ static void p_membership(void **state)
 }
 
 const struct CMUnitTest packet_tests[] = {
-	cmocka_unit_test(p_socket_types), cmocka_unit_test(p_names),
-	cmocka_unit_test(p_bind_errors),  cmocka_unit_test(p_raw_frames),
-	cmocka_unit_test(p_pkttype),      cmocka_unit_test(p_msg),
-	cmocka_unit_test(p_mmsg),         cmocka_unit_test(p_dgram),
-	cmocka_unit_test(p_dontwait_trunc), cmocka_unit_test(p_timeouts),
-	cmocka_unit_test(p_filter),       cmocka_unit_test(p_membership),
+	T(p_socket_types), T(p_names),
+	T(p_bind_errors),  T(p_raw_frames),
+	T(p_pkttype),      T(p_msg),
+	T(p_mmsg),         T(p_dgram),
+	T(p_dontwait_trunc), T(p_timeouts),
+	T(p_filter),       T(p_membership),
 };
 const size_t n_packet_tests = sizeof(packet_tests) / sizeof(packet_tests[0]);

@@ -9,7 +9,10 @@
 set -eu
 . "${srcdir:-.}/tests/preload/preload-env.sh"
 
-VNET_PRELOAD="pltap0=sim:loopback,pltap1=sim:loopback,plmq0=sim:loopback?queues=2,plpk0=sim:loopback"
+# Distinct URIs: libvnet opens one device per URI (t_same_uri tests two
+# names on one URI).
+VNET_PRELOAD="pltap0=sim:loopback?mac=02:00:00:00:a0:00,pltap1=sim:loopback?mac=02:00:00:00:a1:00"
+VNET_PRELOAD="$VNET_PRELOAD,plmq0=sim:loopback?queues=2,plpk0=sim:loopback?mac=02:00:00:00:a2:00"
 export VNET_PRELOAD
 prog=./tests/preload/test_preload_calls
 netns=

@@ -45,5 +45,4 @@ esac
 # Under check-valgrind LOG_COMPILER is "libtool --mode=execute valgrind OPTS".
 # Our programs are not libtool wrappers, and libtool is a shell script that
 # would run with the shim preloaded: keep only "valgrind OPTS".
-VALGRIND_RUN=
-[ -n "${PRELOAD_VALGRIND:-}" ] && VALGRIND_RUN=${PRELOAD_VALGRIND#*--mode=execute }
+VALGRIND_RUN=${PRELOAD_VALGRIND:+${PRELOAD_VALGRIND#*--mode=execute }}
