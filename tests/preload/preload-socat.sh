@@ -14,4 +14,10 @@ count=1000
 export SOCAT
 PRELOAD_LD=$PRELOAD_FOREIGN
 export PRELOAD_LD
-exec "$PYTHON" "$srcdir/tests/preload/socat_peer.py" plsoc0 sim:loopback "$count"
+peer="$PYTHON $srcdir/tests/preload/socat_peer.py"
+# The data path; then iff-up, which has socat set IFF_UP with SIOCSIFFLAGS
+# on an AF_INET socket (after SIOCGIFFLAGS) before it moves frames.
+rc=0
+$peer plsoc0 sim:loopback "$count" || rc=1
+$peer plsoc1 sim:loopback 16 iff-up || rc=1
+exit $rc

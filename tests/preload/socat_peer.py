@@ -2,11 +2,11 @@
 # SPDX-License-Identifier: MIT
 """The UDP peer of an unmodified socat whose TAP address is a libvnet device.
 
-    socat_peer.py IFNAME URI COUNT
+    socat_peer.py IFNAME URI COUNT [TUN-OPTIONS]
 
 starts (environment: SOCAT, PRELOAD_LD = the LD_PRELOAD value for socat only)
     VNET_PRELOAD=IFNAME=URI LD_PRELOAD=$PRELOAD_LD socat -T 10 \
-        TUN,tun-type=tap,tun-name=IFNAME,iff-no-pi,iff-up UDP-LISTEN:PORT,bind=127.0.0.1
+        TUN,tun-type=tap,tun-name=IFNAME,iff-no-pi[,TUN-OPTIONS] UDP-LISTEN:PORT,bind=127.0.0.1
 sends it COUNT Ethernet frames (60..1514 bytes) as UDP datagrams, at most
 WINDOW in flight, and checks that each comes back byte for byte and in
 order: socat writes each datagram to the TAP file, the loopback device
@@ -42,12 +42,14 @@ def udp_bound(port):
         return any(line.split()[1] == want for line in f.readlines()[1:])
 
 
-def main():
+def run(log):
+    """The exchange; socat's stderr goes to log. A reason for failure or None."""
     ifname, uri, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    extra = "," + sys.argv[4] if len(sys.argv) > 4 else ""
     port = free_port()
     env = dict(os.environ, VNET_PRELOAD="%s=%s" % (ifname, uri), LD_PRELOAD=os.environ["PRELOAD_LD"])
     cmd = [os.environ.get("SOCAT", "socat"), "-T", "10",
-           "TUN,tun-type=tap,tun-name=%s,iff-no-pi,iff-up" % ifname,
+           "TUN,tun-type=tap,tun-name=%s,iff-no-pi%s" % (ifname, extra),
            "UDP-LISTEN:%d,bind=127.0.0.1" % port]
     socat = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE)
     try:
@@ -77,15 +79,22 @@ def main():
     finally:
         socat.terminate()
         try:
-            err = socat.communicate(timeout=10)[1].decode(errors="replace")
+            log.append(socat.communicate(timeout=10)[1].decode(errors="replace"))
         except subprocess.TimeoutExpired:
             socat.kill()
-            err = socat.communicate()[1].decode(errors="replace")
-    errors = [line for line in err.splitlines() if " E " in line]
-    if errors:
-        return "socat said: " + "; ".join(errors)
-    print("%d frames through socat and %s, every byte and in order" % (count, uri))
+            log.append(socat.communicate()[1].decode(errors="replace"))
     return None
+
+
+def main():
+    log = []
+    reason = run(log)
+    errors = [line for line in "".join(log).splitlines() if " E " in line]
+    if errors:
+        reason = (reason + "; " if reason else "") + "socat said: " + "; ".join(errors)
+    if not reason:
+        print("%d frames through socat and %s, every byte and in order" % (int(sys.argv[3]), sys.argv[2]))
+    return reason
 
 
 if __name__ == "__main__":
