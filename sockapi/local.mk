@@ -16,7 +16,8 @@ endif
 # programs. A module with libvnet inside, so one file is all a user preloads.
 lib_LTLIBRARIES += sockapi/libvnet-preload.la
 sockapi_libvnet_preload_la_SOURCES = sockapi/preload.c sockapi/preload.h \
-	sockapi/preload_config.c sockapi/preload_tap.c sockapi/preload_if.c
+	sockapi/preload_config.c sockapi/preload_tap.c sockapi/preload_if.c \
+	sockapi/preload_packet.c
 sockapi_libvnet_preload_la_LIBADD = libvnet/libvnet-core.la -ldl
 sockapi_libvnet_preload_la_LDFLAGS = -module -avoid-version -shared \
 	-Wl,--version-script=$(top_srcdir)/sockapi/preload.map

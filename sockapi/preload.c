@@ -71,6 +71,51 @@
  * Unlike tun, a blocking write waits for room in the ring (tun drops), and a
  * non-blocking one fails with EAGAIN.
  *
+ * AF_PACKET. socket(AF_PACKET, SOCK_RAW or SOCK_DGRAM [|SOCK_NONBLOCK|
+ * SOCK_CLOEXEC], proto) makes the kernel's socket (so unbound or unmapped
+ * use stays the kernel's), or when the kernel refuses (EPERM: no
+ * CAP_NET_RAW) an eventfd placeholder: its calls fail with that errno until
+ * it is bound to a mapped interface. bind(sockaddr_ll with a synthetic
+ * ifindex; sll_protocol 0 keeps socket()'s) replaces the descriptor as
+ * TUNSETIFF does; each bound socket takes a queue pair of the device (none
+ * left: EBUSY) and receives what the device delivers to that queue pair:
+ * sockets on one device share its traffic as queue pairs do (RSS), they do
+ * not each get a copy as kernel packet sockets do, and none sees the frames
+ * sent (no PACKET_OUTGOING). A second bind to another interface: EINVAL.
+ *   send, sendto, sendmsg, sendmmsg, write, writev; recv, __recv_chk,
+ *   recvfrom, __recvfrom_chk, recvmsg, recvmmsg, read, readv: one frame per
+ *     message. SOCK_DGRAM builds the Ethernet header on send (destination:
+ *     sll_addr, EtherType: sll_protocol, else the socket's; no destination:
+ *     EINVAL) and strips it on receive. A destination sll_ifindex of another
+ *     interface: ENXIO. MSG_DONTWAIT, MSG_TRUNC (recv: the real length, and
+ *     msg_flags MSG_TRUNC when cut). MSG_PEEK: EOPNOTSUPP (the descriptor's
+ *     readiness could not be kept); other receive flags: EINVAL. No ancillary
+ *     data (msg_controllen 0: no PACKET_AUXDATA). recvmmsg's timeout is looked
+ *     at after each frame, as the kernel does; MSG_WAITFORONE honoured.
+ *   Received frames fill sockaddr_ll: sll_protocol (the frame's EtherType),
+ *     sll_ifindex, sll_hatype ARPHRD_ETHER, sll_pkttype (PACKET_HOST,
+ *     BROADCAST, MULTICAST or OTHERHOST against the device's MAC at bind),
+ *     sll_halen 6, sll_addr the source MAC.
+ *   Protocol filter: ETH_P_ALL, or one EtherType (frames of other types are
+ *     consumed and counted: PACKET_STATISTICS gives tp_packets = frames
+ *     received including filtered ones, tp_drops = frames filtered, and
+ *     resets both; VNET_DEBUG prints each).
+ *   setsockopt SO_RCVTIMEO, SO_SNDTIMEO (EAGAIN on expiry, like the kernel),
+ *     SO_RCVBUF, SO_SNDBUF (and *FORCE; remembered, the ring is the buffer),
+ *     PACKET_ADD_MEMBERSHIP/PACKET_DROP_MEMBERSHIP of the socket's own
+ *     interface: PACKET_MR_PROMISC and PACKET_MR_ALLMULTI counted per device
+ *     together with the SIOCSIFFLAGS flag (the device stays promiscuous while
+ *     any holds), PACKET_MR_MULTICAST/UNICAST -> the device's MAC filter (16
+ *     per socket); all dropped when the socket closes. Any other SOL_PACKET
+ *     option (PACKET_RX_RING, PACKET_FANOUT, PACKET_AUXDATA, ...) and other
+ *     SOL_SOCKET options: ENOPROTOOPT.
+ *   getsockopt SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ERROR (0), SO_RCVBUF,
+ *     SO_SNDBUF, SO_RCVTIMEO, SO_SNDTIMEO, PACKET_STATISTICS; getsockname.
+ *   Before the bind, a kernel socket's options go to the kernel, and the
+ *   timeouts are carried over to the device at the bind.
+ *   Not intercepted on bound sockets (the eventfd answers ENOTSOCK):
+ *   connect, getpeername, shutdown, listen, accept.
+ *
  * Blocking calls sleep on the device's interrupts (no spinning beyond
  * VNET_BUSY_POLL_US) and fail with EINTR when a signal handler runs, even
  * one installed with SA_RESTART (as epoll_wait does).
@@ -206,6 +251,8 @@ static void ps_resolve(void)
 	RESOLVE(if_nametoindex);
 	RESOLVE(if_indextoname);
 	*(void **)&ps_real.read_chk = dlsym(RTLD_NEXT, "__read_chk");
+	*(void **)&ps_real.recv_chk = dlsym(RTLD_NEXT, "__recv_chk");
+	*(void **)&ps_real.recvfrom_chk = dlsym(RTLD_NEXT, "__recvfrom_chk");
 }
 
 static void ps_init_once(void)
@@ -334,10 +381,16 @@ static void obj_free(struct ps_obj *o)
 			ps_real.close(o->s);
 		} else {
 			ps_enter();
+			if (o->kind == PS_PKT)
+				ps_pkt_release(o);
 			vnet_close(o->s);
 			ps_leave();
 		}
 	}
+	pthread_mutex_destroy(&o->rx_lock);
+	pthread_mutex_destroy(&o->tx_lock);
+	free(o->rxbuf);
+	free(o->txbuf);
 	free(o);
 }
 
@@ -359,6 +412,8 @@ void ps_put(struct ps_obj *o)
 			*pp = o->next_on_if;
 		if (o->kind == PS_TAP)
 			ps_ifs[o->ifx].taps--;
+		if (!ps_ifs[o->ifx].objs)
+			ps_if_reset(o->ifx);
 	}
 	pthread_mutex_unlock(&ps_lock);
 	obj_free(o);
@@ -378,6 +433,8 @@ int ps_track(int fd, enum ps_kind kind, int placeholder_err, struct ps_obj **out
 	o->ifx = -1;
 	o->placeholder_err = placeholder_err;
 	o->vnet_hdr_sz = 10;
+	pthread_mutex_init(&o->rx_lock, NULL);
+	pthread_mutex_init(&o->tx_lock, NULL);
 	pthread_mutex_lock(&ps_lock);
 	old = tab_set(fd, o);
 	pthread_mutex_unlock(&ps_lock);
@@ -777,7 +834,7 @@ static int obj_io(int fd, int tx, const struct iovec *iov, int n, ssize_t *rc)
 	else if (o->kind == PS_TAP)
 		*rc = tx ? ps_tap_writev(o, iov, n) : ps_tap_readv(o, iov, n);
 	else
-		*rc = ps_fail(EOPNOTSUPP);
+		*rc = tx ? ps_pkt_writev(o, iov, n) : ps_pkt_readv(o, iov, n);
 	ps_put(o);
 	return 1;
 }
