@@ -27,7 +27,12 @@
  * are not intercepted and need not be. Shim descriptors are close-on-exec,
  * always (F_SETFD cannot clear it): the device does not survive exec.
  * Descriptors at or above 65536 are never the shim's (a dup of a shim fd
- * there fails with EMFILE).
+ * there fails with EMFILE). Each attached descriptor is backed by one more
+ * the shim keeps (the libvnet socket) besides libvnet's own (eventfds,
+ * memfd, io_uring): a program that closes descriptors it did not open
+ * (close_range, closing 3..N) breaks the device. An epoll registration of
+ * the tun fd made before TUNSETIFF watches the kernel's file, not the
+ * device: register after TUNSETIFF or bind(), as programs do.
  *
  * Intercepted, and what they do on shim descriptors (on any other
  * descriptor, and for names that are not mapped, they go straight to libc):
@@ -45,11 +50,16 @@
  *     any other tun ioctl on a shim TAP fd: EINVAL (as tun for unknown ones).
  *   ioctl on any descriptor, for a mapped name: SIOCGIFHWADDR, SIOCSIFHWADDR,
  *     SIOCGIFMTU, SIOCSIFMTU, SIOCGIFINDEX, SIOCGIFFLAGS, SIOCSIFFLAGS
- *     (IFF_UP, IFF_PROMISC, IFF_ALLMULTI; other bits ignored), and
- *     SIOCGIFNAME for a synthetic index. A mapped name whose device is not
- *     open (nothing attached yet): ENODEV, except SIOCGIFINDEX. Other
- *     interface ioctls on a mapped name: EOPNOTSUPP (never the kernel's
- *     interface of the same name).
+ *     (IFF_UP, IFF_PROMISC, IFF_ALLMULTI -> vnet_dev_set_up/promisc/allmulti;
+ *     other bits ignored), SIOCADDMULTI/SIOCDELMULTI (the MAC filter), and
+ *     SIOCGIFNAME for a synthetic index. SIOCGIFFLAGS reports IFF_BROADCAST,
+ *     IFF_MULTICAST always, IFF_UP, IFF_RUNNING (up with link), IFF_PROMISC,
+ *     IFF_ALLMULTI from the device. Settings a device does not implement
+ *     fail with its errno (EOPNOTSUPP). A mapped name whose device is not
+ *     open (nothing attached yet): ENODEV, except SIOCGIFINDEX. No IPv4
+ *     address: SIOCGIFADDR and its kind EADDRNOTAVAIL, SIOCSIFADDR and the
+ *     other known interface ioctls EOPNOTSUPP (never the kernel's interface
+ *     of the same name).
  *   if_nametoindex, if_indextoname: synthetic indexes 0x7fff0001 + position
  *     in VNET_PRELOAD, stable per name, answered whether or not the device
  *     is open.
@@ -89,7 +99,8 @@
  *     EINVAL) and strips it on receive. A destination sll_ifindex of another
  *     interface: ENXIO. MSG_DONTWAIT, MSG_TRUNC (recv: the real length, and
  *     msg_flags MSG_TRUNC when cut). MSG_PEEK: EOPNOTSUPP (the descriptor's
- *     readiness could not be kept); other receive flags: EINVAL. No ancillary
+ *     readiness could not be kept); MSG_ERRQUEUE: EAGAIN (always empty);
+ *     other receive flags: EINVAL, as af_packet.c. No ancillary
  *     data (msg_controllen 0: no PACKET_AUXDATA). recvmmsg's timeout is looked
  *     at after each frame, as the kernel does; MSG_WAITFORONE honoured.
  *   Received frames fill sockaddr_ll: sll_protocol (the frame's EtherType),
@@ -489,30 +500,38 @@ static int open_queue(int ifx, unsigned *qp)
 	}
 }
 
+/* tun's rules for one more TAP file on an interface (ps_lock held). */
+static int tap_admit(const struct ps_obj *o, const struct ps_ifstate *st, int multi)
+{
+	if (o->kind != PS_TUN_PENDING || !st->taps)
+		return 0;
+	if (st->tap_multi != multi)
+		return -EINVAL;
+	return multi ? 0 : -EBUSY;
+}
+
 int ps_attach(struct ps_obj *o, int fd, int ifx, int multi)
 {
 	struct ps_ifstate *st = &ps_ifs[ifx];
 	unsigned qp = 0;
-	int s, err = 0;
+	int s, err;
 
 	pthread_mutex_lock(&ps_lock);
-	if (o->kind == PS_TUN_PENDING && st->taps && st->tap_multi != multi)
-		err = -EINVAL;
-	else if (o->kind == PS_TUN_PENDING && st->taps && !multi)
-		err = -EBUSY;
+	err = tap_admit(o, st, multi);
 	pthread_mutex_unlock(&ps_lock);
 	if (err)
 		return err;
-	/* Opening a device takes a while: not under ps_lock. Two racing
-	 * attaches both get a queue pair; sockapi hands each out once. */
+	/* Opening a device takes a while: not under ps_lock. */
 	s = open_queue(ifx, &qp);
 	if (s < 0)
 		return s;
 	pthread_mutex_lock(&ps_lock);
-	/* Every descriptor of the file description becomes the socket's. */
-	for (int d = 0; d <= ps_fd_hi && !err; d++)
-		if (ps_tab[d] == o && ps_real.dup3(s, d, O_CLOEXEC) < 0)
-			err = -errno;
+	/* Admitted again: another thread may have attached meanwhile. The
+	 * descriptor the call came on is replaced first: when that fails,
+	 * nothing changed. */
+	err = tap_admit(o, st, multi);
+	if (!err && ps_real.dup3(s, fd, O_CLOEXEC) < 0)
+		err = -errno;
 	if (err) {
 		pthread_mutex_unlock(&ps_lock);
 		ps_enter();
@@ -520,6 +539,8 @@ int ps_attach(struct ps_obj *o, int fd, int ifx, int multi)
 		ps_leave();
 		return err;
 	}
+	/* The object is the socket's before its other descriptors are: calls
+	 * on them use o->s, never the descriptor itself. */
 	o->s = s;
 	o->ifx = ifx;
 	o->kind = o->kind == PS_TUN_PENDING ? PS_TAP : PS_PKT;
@@ -529,6 +550,12 @@ int ps_attach(struct ps_obj *o, int fd, int ifx, int multi)
 	}
 	o->next_on_if = st->objs;
 	st->objs = o;
+	/* Its dups are the same file description: they become the socket's
+	 * too. A failure leaves that number on the kernel's object, which
+	 * then only misses the readiness (its calls still reach o->s). */
+	for (int d = 0; d <= ps_fd_hi; d++)
+		if (d != fd && ps_tab[d] == o && ps_real.dup3(s, d, O_CLOEXEC) < 0)
+			ps_debug("fd %d (dup of %d): %s", d, fd, strerror(errno));
 	pthread_mutex_unlock(&ps_lock);
 	ps_debug("fd %d: %s -> %s queue %u", fd, ps_cfg.ifs[ifx].name, ps_cfg.ifs[ifx].uri, qp);
 	return 0;

@@ -223,11 +223,14 @@ static int recv_one(struct ps_obj *o, int flags, struct pkt_in *in)
 
 static int recv_flags_ok(int flags)
 {
-	/* af_packet.c refuses other flags with EINVAL; MSG_PEEK would need the
-	 * frame kept while the descriptor no longer says one waits. */
+	/* MSG_PEEK would need the frame kept while the descriptor no longer
+	 * says one waits; the error queue is always empty (no timestamps);
+	 * af_packet.c refuses other flags with EINVAL. */
 	if (flags & MSG_PEEK)
 		return ps_fail(EOPNOTSUPP);
-	if (flags & ~(MSG_DONTWAIT | MSG_TRUNC | MSG_WAITALL | MSG_CMSG_CLOEXEC))
+	if (flags & MSG_ERRQUEUE)
+		return ps_fail(EAGAIN);
+	if (flags & ~(MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC))
 		return ps_fail(EINVAL);
 	return 0;
 }
