@@ -42,7 +42,7 @@ TESTS += tests/integration/test_preload_smoke
 tests_integration_test_preload_smoke_SOURCES = tests/integration/test_preload_smoke.c
 tests_integration_test_preload_smoke_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DPRELOAD_SO='"$(abs_top_builddir)/sockapi/.libs/libvnet-preload.so"'
-tests_integration_test_preload_smoke_LDADD = $(CMOCKA_LIBS)
+tests_integration_test_preload_smoke_LDADD = $(CMOCKA_LIBS) -lpthread
 EXTRA_tests_integration_test_preload_smoke_DEPENDENCIES = sockapi/libvnet-preload.la
 endif
 

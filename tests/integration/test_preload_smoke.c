@@ -13,6 +13,7 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,7 +29,7 @@
 
 #include <cmocka.h>
 
-#define CONFIG "tap0=sim:loopback,eth9=sim:loopback?queues=2"
+#define CONFIG "tap0=sim:loopback,eth9=sim:loopback?queues=2,mq0=sim:loopback?queues=2"
 #define IFINDEX_TAP0 0x7fff0001
 #define IFINDEX_ETH9 0x7fff0002
 
@@ -196,6 +197,45 @@ static void test_tap_fork(void **state)
 	assert_int_equal(close(fd), 0);
 }
 
+/* One thread per multi-queue fd: frames numbered in order, blocking calls. */
+static void *echo_thread(void *arg)
+{
+	int fd = *(int *)arg;
+	unsigned char f[60], b[2048];
+
+	for (unsigned i = 0; i < 2000; i++) {
+		frame(f, 0x88b5, (unsigned char)fd);
+		memcpy(f + 14, &i, sizeof(i));
+		if (write(fd, f, sizeof(f)) != sizeof(f) || read(fd, b, sizeof(b)) != sizeof(f) ||
+		    memcmp(b, f, sizeof(f)))
+			return (void *)1;
+	}
+	return NULL;
+}
+
+static void test_tap_threads(void **state)
+{
+	int fd[2] = { tap_open("mq0", IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE),
+		      tap_open("mq0", IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE) };
+	pthread_t t[2];
+	void *rv;
+
+	assert_true(fd[0] >= 0 && fd[1] >= 0);
+	/* Two queue pairs: a third attach finds none (tun's E2BIG). */
+	assert_int_equal(tap_open("mq0", IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE), -1);
+	assert_int_equal(errno, E2BIG);
+	/* Mixing multi-queue and not: EINVAL, as tun. */
+	assert_int_equal(tap_open("mq0", IFF_TAP | IFF_NO_PI), -1);
+	assert_int_equal(errno, EINVAL);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, echo_thread, &fd[i]), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(pthread_join(t[i], &rv), 0);
+		assert_null(rv);
+		assert_int_equal(close(fd[i]), 0);
+	}
+}
+
 /* AF_PACKET: bound by ifindex, a frame out and back with its sockaddr_ll;
  * a second socket filtering one EtherType counts what it skips. */
 static void test_packet(void **state)
@@ -248,7 +288,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tap),         cmocka_unit_test(test_tap_headers),
 		cmocka_unit_test(test_tap_errors),  cmocka_unit_test(test_tap_fork),
-		cmocka_unit_test(test_packet),
+		cmocka_unit_test(test_tap_threads), cmocka_unit_test(test_packet),
 	};
 
 	if (!getenv("VNET_PRELOAD")) {
