@@ -245,7 +245,6 @@ static void ps_resolve(void)
 	RESOLVE(writev);
 	RESOLVE(ioctl);
 	RESOLVE(fcntl);
-	RESOLVE(dup);
 	RESOLVE(dup2);
 	RESOLVE(dup3);
 	RESOLVE(socket);
@@ -254,7 +253,6 @@ static void ps_resolve(void)
 	RESOLVE(sendto);
 	RESOLVE(sendmsg);
 	RESOLVE(sendmmsg);
-	RESOLVE(recv);
 	RESOLVE(recvfrom);
 	RESOLVE(recvmsg);
 	RESOLVE(recvmmsg);
@@ -291,8 +289,8 @@ static void ps_init_once(void)
 	ps_state = 1;
 	pthread_atfork(NULL, NULL, ps_atfork_child);
 	for (unsigned i = 0; i < ps_cfg.n; i++)
-		ps_debug("config: %s (ifindex %d) = %s", ps_cfg.ifs[i].name,
-			 PS_IFINDEX_BASE + 1 + (int)i, ps_cfg.ifs[i].uri);
+		ps_debug("config: %s (ifindex %#x) = %s", ps_cfg.ifs[i].name,
+			 (unsigned)(PS_IFINDEX_BASE + 1 + (int)i), ps_cfg.ifs[i].uri);
 }
 
 void ps_init(void)

@@ -98,7 +98,6 @@ struct ps_real {
 	ssize_t (*writev)(int, const struct iovec *, int);
 	int (*ioctl)(int, unsigned long, ...);
 	int (*fcntl)(int, int, ...);
-	int (*dup)(int);
 	int (*dup2)(int, int);
 	int (*dup3)(int, int, int);
 	int (*socket)(int, int, int);
@@ -107,7 +106,6 @@ struct ps_real {
 	ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
 	ssize_t (*sendmsg)(int, const struct msghdr *, int);
 	int (*sendmmsg)(int, struct mmsghdr *, unsigned, int);
-	ssize_t (*recv)(int, void *, size_t, int);
 	ssize_t (*recv_chk)(int, void *, size_t, size_t, int);
 	ssize_t (*recvfrom_chk)(int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *);
 	ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
