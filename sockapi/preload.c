@@ -27,7 +27,12 @@
  * are not intercepted and need not be. Shim descriptors are close-on-exec,
  * always (F_SETFD cannot clear it): the device does not survive exec.
  * Descriptors at or above 65536 are never the shim's (a dup of a shim fd
- * there fails with EMFILE).
+ * there fails with EMFILE). Each attached descriptor is backed by one more
+ * the shim keeps (the libvnet socket) besides libvnet's own (eventfds,
+ * memfd, io_uring): a program that closes descriptors it did not open
+ * (close_range, closing 3..N) breaks the device. An epoll registration of
+ * the tun fd made before TUNSETIFF watches the kernel's file, not the
+ * device: register after TUNSETIFF or bind(), as programs do.
  *
  * Intercepted, and what they do on shim descriptors (on any other
  * descriptor, and for names that are not mapped, they go straight to libc):
@@ -45,11 +50,16 @@
  *     any other tun ioctl on a shim TAP fd: EINVAL (as tun for unknown ones).
  *   ioctl on any descriptor, for a mapped name: SIOCGIFHWADDR, SIOCSIFHWADDR,
  *     SIOCGIFMTU, SIOCSIFMTU, SIOCGIFINDEX, SIOCGIFFLAGS, SIOCSIFFLAGS
- *     (IFF_UP, IFF_PROMISC, IFF_ALLMULTI; other bits ignored), and
- *     SIOCGIFNAME for a synthetic index. A mapped name whose device is not
- *     open (nothing attached yet): ENODEV, except SIOCGIFINDEX. Other
- *     interface ioctls on a mapped name: EOPNOTSUPP (never the kernel's
- *     interface of the same name).
+ *     (IFF_UP, IFF_PROMISC, IFF_ALLMULTI -> vnet_dev_set_up/promisc/allmulti;
+ *     other bits ignored), SIOCADDMULTI/SIOCDELMULTI (the MAC filter), and
+ *     SIOCGIFNAME for a synthetic index. SIOCGIFFLAGS reports IFF_BROADCAST,
+ *     IFF_MULTICAST always, IFF_UP, IFF_RUNNING (up with link), IFF_PROMISC,
+ *     IFF_ALLMULTI from the device. Settings a device does not implement
+ *     fail with its errno (EOPNOTSUPP). A mapped name whose device is not
+ *     open (nothing attached yet): ENODEV, except SIOCGIFINDEX. No IPv4
+ *     address: SIOCGIFADDR and its kind EADDRNOTAVAIL, SIOCSIFADDR and the
+ *     other known interface ioctls EOPNOTSUPP (never the kernel's interface
+ *     of the same name).
  *   if_nametoindex, if_indextoname: synthetic indexes 0x7fff0001 + position
  *     in VNET_PRELOAD, stable per name, answered whether or not the device
  *     is open.
@@ -71,9 +81,57 @@
  * Unlike tun, a blocking write waits for room in the ring (tun drops), and a
  * non-blocking one fails with EAGAIN.
  *
+ * AF_PACKET. socket(AF_PACKET, SOCK_RAW or SOCK_DGRAM [|SOCK_NONBLOCK|
+ * SOCK_CLOEXEC], proto) makes the kernel's socket (so unbound or unmapped
+ * use stays the kernel's), or when the kernel refuses (EPERM: no
+ * CAP_NET_RAW) an eventfd placeholder: its calls fail with that errno until
+ * it is bound to a mapped interface. bind(sockaddr_ll with a synthetic
+ * ifindex; sll_protocol 0 keeps socket()'s) replaces the descriptor as
+ * TUNSETIFF does; each bound socket takes a queue pair of the device (none
+ * left: EBUSY) and receives what the device delivers to that queue pair:
+ * sockets on one device share its traffic as queue pairs do (RSS), they do
+ * not each get a copy as kernel packet sockets do, and none sees the frames
+ * sent (no PACKET_OUTGOING). A second bind to another interface: EINVAL.
+ *   send, sendto, sendmsg, sendmmsg, write, writev; recv, __recv_chk,
+ *   recvfrom, __recvfrom_chk, recvmsg, recvmmsg, read, readv: one frame per
+ *     message. SOCK_DGRAM builds the Ethernet header on send (destination:
+ *     sll_addr, EtherType: sll_protocol, else the socket's; no destination:
+ *     EINVAL) and strips it on receive. A destination sll_ifindex of another
+ *     interface: ENXIO. MSG_DONTWAIT, MSG_TRUNC (recv: the real length, and
+ *     msg_flags MSG_TRUNC when cut). MSG_PEEK: EOPNOTSUPP (the descriptor's
+ *     readiness could not be kept); MSG_ERRQUEUE: EAGAIN (always empty);
+ *     other receive flags: EINVAL, as af_packet.c. No ancillary
+ *     data (msg_controllen 0: no PACKET_AUXDATA). recvmmsg's timeout is looked
+ *     at after each frame, as the kernel does; MSG_WAITFORONE honoured.
+ *   Received frames fill sockaddr_ll: sll_protocol (the frame's EtherType),
+ *     sll_ifindex, sll_hatype ARPHRD_ETHER, sll_pkttype (PACKET_HOST,
+ *     BROADCAST, MULTICAST or OTHERHOST against the device's MAC at bind),
+ *     sll_halen 6, sll_addr the source MAC.
+ *   Protocol filter: ETH_P_ALL, or one EtherType (frames of other types are
+ *     consumed and counted: PACKET_STATISTICS gives tp_packets = frames
+ *     received including filtered ones, tp_drops = frames filtered, and
+ *     resets both; VNET_DEBUG prints each).
+ *   setsockopt SO_RCVTIMEO, SO_SNDTIMEO (EAGAIN on expiry, like the kernel),
+ *     SO_RCVBUF, SO_SNDBUF (and *FORCE; remembered, the ring is the buffer),
+ *     PACKET_ADD_MEMBERSHIP/PACKET_DROP_MEMBERSHIP of the socket's own
+ *     interface: PACKET_MR_PROMISC and PACKET_MR_ALLMULTI counted per device
+ *     together with the SIOCSIFFLAGS flag (the device stays promiscuous while
+ *     any holds), PACKET_MR_MULTICAST/UNICAST -> the device's MAC filter (16
+ *     per socket); all dropped when the socket closes. Any other SOL_PACKET
+ *     option (PACKET_RX_RING, PACKET_FANOUT, PACKET_AUXDATA, ...) and other
+ *     SOL_SOCKET options: ENOPROTOOPT.
+ *   getsockopt SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ERROR (0), SO_RCVBUF,
+ *     SO_SNDBUF, SO_RCVTIMEO, SO_SNDTIMEO, PACKET_STATISTICS; getsockname.
+ *   Before the bind, a kernel socket's options go to the kernel, and the
+ *   timeouts are carried over to the device at the bind.
+ *   Not intercepted on bound sockets (the eventfd answers ENOTSOCK):
+ *   connect, getpeername, shutdown, listen, accept.
+ *
  * Blocking calls sleep on the device's interrupts (no spinning beyond
- * VNET_BUSY_POLL_US) and fail with EINTR when a signal handler runs, even
- * one installed with SA_RESTART (as epoll_wait does).
+ * VNET_BUSY_POLL_US) and fail with EINTR when a signal handler without
+ * SA_RESTART runs; with SA_RESTART the sleep resumes, as a read() of tun
+ * does (the kernel restarts libvnet's wait; checked with both event
+ * engines, VNET_EVENTS=io_uring and epoll).
  *
  * fork: the child's shim descriptors fail with EBADFD (reads, writes,
  * ioctls); close() in the child closes only its descriptor: the child never
@@ -187,7 +245,6 @@ static void ps_resolve(void)
 	RESOLVE(writev);
 	RESOLVE(ioctl);
 	RESOLVE(fcntl);
-	RESOLVE(dup);
 	RESOLVE(dup2);
 	RESOLVE(dup3);
 	RESOLVE(socket);
@@ -196,7 +253,6 @@ static void ps_resolve(void)
 	RESOLVE(sendto);
 	RESOLVE(sendmsg);
 	RESOLVE(sendmmsg);
-	RESOLVE(recv);
 	RESOLVE(recvfrom);
 	RESOLVE(recvmsg);
 	RESOLVE(recvmmsg);
@@ -206,6 +262,8 @@ static void ps_resolve(void)
 	RESOLVE(if_nametoindex);
 	RESOLVE(if_indextoname);
 	*(void **)&ps_real.read_chk = dlsym(RTLD_NEXT, "__read_chk");
+	*(void **)&ps_real.recv_chk = dlsym(RTLD_NEXT, "__recv_chk");
+	*(void **)&ps_real.recvfrom_chk = dlsym(RTLD_NEXT, "__recvfrom_chk");
 }
 
 static void ps_init_once(void)
@@ -231,8 +289,8 @@ static void ps_init_once(void)
 	ps_state = 1;
 	pthread_atfork(NULL, NULL, ps_atfork_child);
 	for (unsigned i = 0; i < ps_cfg.n; i++)
-		ps_debug("config: %s (ifindex %d) = %s", ps_cfg.ifs[i].name,
-			 PS_IFINDEX_BASE + 1 + (int)i, ps_cfg.ifs[i].uri);
+		ps_debug("config: %s (ifindex %#x) = %s", ps_cfg.ifs[i].name,
+			 (unsigned)(PS_IFINDEX_BASE + 1 + (int)i), ps_cfg.ifs[i].uri);
 }
 
 void ps_init(void)
@@ -334,10 +392,16 @@ static void obj_free(struct ps_obj *o)
 			ps_real.close(o->s);
 		} else {
 			ps_enter();
+			if (o->kind == PS_PKT)
+				ps_pkt_release(o);
 			vnet_close(o->s);
 			ps_leave();
 		}
 	}
+	pthread_mutex_destroy(&o->rx_lock);
+	pthread_mutex_destroy(&o->tx_lock);
+	free(o->rxbuf);
+	free(o->txbuf);
 	free(o);
 }
 
@@ -359,6 +423,8 @@ void ps_put(struct ps_obj *o)
 			*pp = o->next_on_if;
 		if (o->kind == PS_TAP)
 			ps_ifs[o->ifx].taps--;
+		if (!ps_ifs[o->ifx].objs)
+			ps_if_reset(o->ifx);
 	}
 	pthread_mutex_unlock(&ps_lock);
 	obj_free(o);
@@ -378,6 +444,8 @@ int ps_track(int fd, enum ps_kind kind, int placeholder_err, struct ps_obj **out
 	o->ifx = -1;
 	o->placeholder_err = placeholder_err;
 	o->vnet_hdr_sz = 10;
+	pthread_mutex_init(&o->rx_lock, NULL);
+	pthread_mutex_init(&o->tx_lock, NULL);
 	pthread_mutex_lock(&ps_lock);
 	old = tab_set(fd, o);
 	pthread_mutex_unlock(&ps_lock);
@@ -430,30 +498,38 @@ static int open_queue(int ifx, unsigned *qp)
 	}
 }
 
+/* tun's rules for one more TAP file on an interface (ps_lock held). */
+static int tap_admit(const struct ps_obj *o, const struct ps_ifstate *st, int multi)
+{
+	if (o->kind != PS_TUN_PENDING || !st->taps)
+		return 0;
+	if (st->tap_multi != multi)
+		return -EINVAL;
+	return multi ? 0 : -EBUSY;
+}
+
 int ps_attach(struct ps_obj *o, int fd, int ifx, int multi)
 {
 	struct ps_ifstate *st = &ps_ifs[ifx];
 	unsigned qp = 0;
-	int s, err = 0;
+	int s, err;
 
 	pthread_mutex_lock(&ps_lock);
-	if (o->kind == PS_TUN_PENDING && st->taps && st->tap_multi != multi)
-		err = -EINVAL;
-	else if (o->kind == PS_TUN_PENDING && st->taps && !multi)
-		err = -EBUSY;
+	err = tap_admit(o, st, multi);
 	pthread_mutex_unlock(&ps_lock);
 	if (err)
 		return err;
-	/* Opening a device takes a while: not under ps_lock. Two racing
-	 * attaches both get a queue pair; sockapi hands each out once. */
+	/* Opening a device takes a while: not under ps_lock. */
 	s = open_queue(ifx, &qp);
 	if (s < 0)
 		return s;
 	pthread_mutex_lock(&ps_lock);
-	/* Every descriptor of the file description becomes the socket's. */
-	for (int d = 0; d <= ps_fd_hi && !err; d++)
-		if (ps_tab[d] == o && ps_real.dup3(s, d, O_CLOEXEC) < 0)
-			err = -errno;
+	/* Admitted again: another thread may have attached meanwhile. The
+	 * descriptor the call came on is replaced first: when that fails,
+	 * nothing changed. */
+	err = tap_admit(o, st, multi);
+	if (!err && ps_real.dup3(s, fd, O_CLOEXEC) < 0)
+		err = -errno;
 	if (err) {
 		pthread_mutex_unlock(&ps_lock);
 		ps_enter();
@@ -461,6 +537,8 @@ int ps_attach(struct ps_obj *o, int fd, int ifx, int multi)
 		ps_leave();
 		return err;
 	}
+	/* The object is the socket's before its other descriptors are: calls
+	 * on them use o->s, never the descriptor itself. */
 	o->s = s;
 	o->ifx = ifx;
 	o->kind = o->kind == PS_TUN_PENDING ? PS_TAP : PS_PKT;
@@ -470,6 +548,12 @@ int ps_attach(struct ps_obj *o, int fd, int ifx, int multi)
 	}
 	o->next_on_if = st->objs;
 	st->objs = o;
+	/* Its dups are the same file description: they become the socket's
+	 * too. A failure leaves that number on the kernel's object, which
+	 * then only misses the readiness (its calls still reach o->s). */
+	for (int d = 0; d <= ps_fd_hi; d++)
+		if (d != fd && ps_tab[d] == o && ps_real.dup3(s, d, O_CLOEXEC) < 0)
+			ps_debug("fd %d (dup of %d): %s", d, fd, strerror(errno));
 	pthread_mutex_unlock(&ps_lock);
 	ps_debug("fd %d: %s -> %s queue %u", fd, ps_cfg.ifs[ifx].name, ps_cfg.ifs[ifx].uri, qp);
 	return 0;
@@ -731,6 +815,19 @@ static int obj_ioctl(struct ps_obj *o, int fd, unsigned long req, void *arg, int
 	return 0;
 }
 
+static int ifreq_any_socket(unsigned long req, void *arg)
+{
+	int s = ps_real.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc, err;
+
+	if (s < 0)
+		return -1;
+	rc = ps_real.ioctl(s, req, arg);
+	err = errno;
+	ps_real.close(s);
+	errno = err;
+	return rc;
+}
+
 VNET_EXPORT int ioctl(int fd, unsigned long req, ...)
 {
 	struct ps_obj *o;
@@ -747,9 +844,18 @@ VNET_EXPORT int ioctl(int fd, unsigned long req, ...)
 		ps_put(o);
 		return rc;
 	}
-	ps_put(o);
-	if (ps_active() && ps_ifreq_ioctl(req, arg, &rc))
+	if (ps_active() && ps_ifreq_ioctl(req, arg, &rc)) {
+		ps_put(o);
 		return rc;
+	}
+	/* A placeholder is no socket: the interface ioctls that any socket
+	 * answers (CPython's bind() asks SIOCGIFINDEX on the socket itself)
+	 * are asked on one that needs no privilege. */
+	if (o && o->placeholder_err && _IOC_TYPE(req) == 0x89) {
+		ps_put(o);
+		return ifreq_any_socket(req, arg);
+	}
+	ps_put(o);
 	return ps_real.ioctl(fd, req, arg);
 }
 
@@ -777,7 +883,7 @@ static int obj_io(int fd, int tx, const struct iovec *iov, int n, ssize_t *rc)
 	else if (o->kind == PS_TAP)
 		*rc = tx ? ps_tap_writev(o, iov, n) : ps_tap_readv(o, iov, n);
 	else
-		*rc = ps_fail(EOPNOTSUPP);
+		*rc = tx ? ps_pkt_writev(o, iov, n) : ps_pkt_readv(o, iov, n);
 	ps_put(o);
 	return 1;
 }

@@ -8,6 +8,7 @@
 #define VS_PRELOAD_H
 
 #include <net/if.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,6 +21,7 @@
 /* The interposed libc functions: the only symbols the shim exports. */
 #define VNET_EXPORT __attribute__((visibility("default")))
 #define PS_FRAME_MAX (65535 + 18) /* largest MTU + Ethernet and VLAN header */
+#define PS_MAX_MC 16 /* multicast/unicast memberships per AF_PACKET socket */
 
 /* ---- configuration (preload_config.c, a pure parser) ---- */
 
@@ -71,10 +73,17 @@ struct ps_obj {
 	int vnet_hdr_sz;   /* TUNSETVNETHDRSZ, default 10 */
 	/* AF_PACKET */
 	int sock_type;     /* SOCK_RAW or SOCK_DGRAM */
-	uint16_t proto;    /* EtherType filter in host order, 0: none bound, ETH_P_ALL: all */
-	int rcvtimeo_ms, sndtimeo_ms;
-	unsigned promisc, allmulti; /* memberships this socket holds */
-	unsigned long filtered;     /* frames consumed by the protocol filter (atomic) */
+	int proto_raw;     /* socket()'s protocol argument (network order) */
+	uint16_t proto;    /* EtherType filter, host order: 0 none, ETH_P_ALL all */
+	uint8_t mac[6];    /* the device's MAC, for sll_pkttype and SOCK_DGRAM */
+	int rcvtimeo_ms, sndtimeo_ms; /* as set; 0 waits for ever */
+	int rcvbuf, sndbuf;           /* as set; the ring is the real buffer */
+	unsigned promisc, allmulti;   /* memberships this socket holds */
+	unsigned n_mc;
+	uint8_t mc[PS_MAX_MC][6];     /* PACKET_MR_MULTICAST/UNICAST held */
+	unsigned stat_packets, stat_filtered; /* PACKET_STATISTICS (rx_lock) */
+	pthread_mutex_t rx_lock, tx_lock;     /* the bounce buffers */
+	unsigned char *rxbuf, *txbuf;         /* PS_FRAME_MAX each, on first use */
 };
 
 /* The real libc functions, resolved once. */
@@ -89,7 +98,6 @@ struct ps_real {
 	ssize_t (*writev)(int, const struct iovec *, int);
 	int (*ioctl)(int, unsigned long, ...);
 	int (*fcntl)(int, int, ...);
-	int (*dup)(int);
 	int (*dup2)(int, int);
 	int (*dup3)(int, int, int);
 	int (*socket)(int, int, int);
@@ -98,7 +106,8 @@ struct ps_real {
 	ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
 	ssize_t (*sendmsg)(int, const struct msghdr *, int);
 	int (*sendmmsg)(int, struct mmsghdr *, unsigned, int);
-	ssize_t (*recv)(int, void *, size_t, int);
+	ssize_t (*recv_chk)(int, void *, size_t, size_t, int);
+	ssize_t (*recvfrom_chk)(int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *);
 	ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
 	ssize_t (*recvmsg)(int, struct msghdr *, int);
 	int (*recvmmsg)(int, struct mmsghdr *, unsigned, int, struct timespec *);
@@ -163,6 +172,21 @@ int ps_tap_ioctl(struct ps_obj *o, int fd, unsigned long req, void *arg, int *rc
 ssize_t ps_tap_readv(struct ps_obj *o, const struct iovec *iov, int n);
 ssize_t ps_tap_writev(struct ps_obj *o, const struct iovec *iov, int n);
 
+/* ---- AF_PACKET (preload_packet.c) ---- */
+
+ssize_t ps_pkt_readv(struct ps_obj *o, const struct iovec *iov, int n);
+ssize_t ps_pkt_writev(struct ps_obj *o, const struct iovec *iov, int n);
+/* Undo the memberships o holds (its last descriptor closed). */
+void ps_pkt_release(struct ps_obj *o);
+
+/* Device RX mode of interface ifx: the SIOCSIFFLAGS setting (user) or one
+ * more/less membership (delta) for promisc (or allmulti): the device is in
+ * the mode while either holds. s: a vnet socket of the device. Returns 0
+ * or -1 with errno. */
+int ps_if_rxmode(int ifx, int s, int allmulti, int user, int delta);
+/* The last descriptor of interface ifx closed: forget its RX mode. */
+void ps_if_reset(int ifx);
+
 /* ---- interfaces (preload_if.c) ---- */
 
 /* Interface ioctls (SIOC*IF*) on any descriptor for mapped names; returns 1
@@ -175,6 +199,9 @@ int ps_ifreq_do(int ifx, unsigned long req, struct ifreq *ifr);
 ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen);
 int __open_2(const char *path, int flags);
 int __open64_2(const char *path, int flags);
+ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags);
+ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
+		       struct sockaddr *from, socklen_t *fromlen);
 
 /* ---- helpers ---- */
 

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <net/if_arp.h>
+#include <pthread.h>
 #include <string.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
@@ -70,29 +71,67 @@ static unsigned iff_of(const struct vnet_dev_info *i)
 	return f;
 }
 
-/* SIOCSIFFLAGS: the settings libvnet has, each only when it changes. */
-static int set_flags(struct vnet_dev *dev, const struct vnet_dev_info *i, unsigned want)
+/*
+ * Promisc and allmulti are held, as in the kernel, by the interface flag
+ * (SIOCSIFFLAGS) and by every PACKET_ADD_MEMBERSHIP: the device is in the
+ * mode while either holds, so two sockets do not undo each other.
+ */
+static struct {
+	int user[2];
+	unsigned refs[2];
+} ps_rxm[PS_MAX_IFS];
+static pthread_mutex_t ps_rxm_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int ps_if_rxmode(int ifx, int s, int allmulti, int user, int delta)
 {
-	static const struct {
-		unsigned iff, vnet;
-		int (*set)(struct vnet_dev *, int);
-	} map[] = {
-		{ IFF_PROMISC, VNET_IFF_PROMISC, vnet_dev_set_promisc },
-		{ IFF_ALLMULTI, VNET_IFF_ALLMULTI, vnet_dev_set_allmulti },
-		{ IFF_UP, VNET_IFF_UP, vnet_dev_set_up },
-	};
+	static const unsigned bit[2] = { VNET_IFF_PROMISC, VNET_IFF_ALLMULTI };
+	static int (*const set[2])(struct vnet_dev *, int) = { vnet_dev_set_promisc,
+							       vnet_dev_set_allmulti };
+	struct vnet_dev *dev = vnet_socket_dev(s);
+	struct vnet_dev_info info = { .sz = sizeof(info) };
+	int u, on, rc = 0;
+	long refs;
 
-	for (size_t k = 0; k < VN_ARRAY_SIZE(map); k++) {
-		int on = !!(want & map[k].iff);
-
-		if (on != !!(i->flags & map[k].vnet) && map[k].set(dev, on) < 0)
-			return -1;
+	pthread_mutex_lock(&ps_rxm_lock);
+	u = user >= 0 ? user : ps_rxm[ifx].user[allmulti];
+	refs = (long)ps_rxm[ifx].refs[allmulti] + delta;
+	on = u || refs > 0;
+	ps_enter();
+	if (!dev || vnet_dev_info(dev, &info) < 0)
+		rc = -1;
+	else if (on != !!(info.flags & bit[allmulti]))
+		rc = set[allmulti](dev, on);
+	ps_leave();
+	/* A membership dropped stays dropped even when the device failed. */
+	if (!rc || delta < 0) {
+		ps_rxm[ifx].user[allmulti] = u;
+		ps_rxm[ifx].refs[allmulti] = refs > 0 ? (unsigned)refs : 0;
 	}
+	pthread_mutex_unlock(&ps_rxm_lock);
+	return rc;
+}
+
+void ps_if_reset(int ifx)
+{
+	pthread_mutex_lock(&ps_rxm_lock);
+	memset(&ps_rxm[ifx], 0, sizeof(ps_rxm[ifx]));
+	pthread_mutex_unlock(&ps_rxm_lock);
+}
+
+/* SIOCSIFFLAGS: the settings libvnet has, each only when it changes. */
+static int set_flags(int ifx, int s, struct vnet_dev *dev, const struct vnet_dev_info *i,
+		     unsigned want)
+{
+	if (ps_if_rxmode(ifx, s, 0, !!(want & IFF_PROMISC), 0) < 0 ||
+	    ps_if_rxmode(ifx, s, 1, !!(want & IFF_ALLMULTI), 0) < 0)
+		return -1;
+	if (!!(want & IFF_UP) != !!(i->flags & VNET_IFF_UP))
+		return vnet_dev_set_up(dev, !!(want & IFF_UP));
 	return 0;
 }
 
-/* One request on a device that is open (via socket s). */
-static int ifreq_dev(int s, unsigned long req, struct ifreq *ifr)
+/* One request on interface ifx, whose device is open (socket s). */
+static int ifreq_dev(int ifx, int s, unsigned long req, struct ifreq *ifr)
 {
 	struct vnet_dev *dev = vnet_socket_dev(s);
 	struct vnet_dev_info info = { .sz = sizeof(info) };
@@ -125,7 +164,7 @@ static int ifreq_dev(int s, unsigned long req, struct ifreq *ifr)
 		ifr->ifr_flags = (short)iff_of(&info);
 		return 0;
 	case SIOCSIFFLAGS:
-		return set_flags(dev, &info, (unsigned short)ifr->ifr_flags);
+		return set_flags(ifx, s, dev, &info, (unsigned short)ifr->ifr_flags);
 	}
 	for (size_t i = 0; i < VN_ARRAY_SIZE(ifreq_refused); i++)
 		if (ifreq_refused[i].req == req)
@@ -151,7 +190,7 @@ int ps_ifreq_do(int ifx, unsigned long req, struct ifreq *ifr)
 		return ps_fail(ENODEV);
 	}
 	ps_enter();
-	rc = ifreq_dev(s, req, ifr);
+	rc = ifreq_dev(ifx, s, req, ifr);
 	ps_leave();
 	ps_put(holder);
 	return rc;

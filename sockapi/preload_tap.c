@@ -162,12 +162,13 @@ static int tunsetiff(struct ps_obj *o, int fd, struct ifreq *ifr)
 		fl = ps_real.fcntl(fd, F_GETFL);
 		o->nonblock = fl >= 0 && (fl & O_NONBLOCK);
 	}
+	/* Set first: a read on a dup may start as soon as it is attached. */
+	o->tun_flags = flags & TAP_FLAGS_KEPT;
 	r = ps_attach(o, fd, ifx, !!(flags & IFF_MULTI_QUEUE));
 	if (r) {
 		ps_debug("TUNSETIFF %s -> %s", name, strerror(-r));
 		return ps_fail(-r);
 	}
-	o->tun_flags = flags & TAP_FLAGS_KEPT;
 	/* tun copies the interface's name back. */
 	memcpy(ifr->ifr_name, ps_cfg.ifs[ifx].name, IFNAMSIZ);
 	return 0;
