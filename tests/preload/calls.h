@@ -19,7 +19,9 @@
 #define TAP_A "pltap0"  /* sim:loopback */
 #define TAP_B "pltap1"  /* sim:loopback, a second device */
 #define TAP_MQ "plmq0"  /* sim:loopback?queues=2 */
-#define PKT_A "plpk0"   /* sim:loopback, for AF_PACKET */
+#define PKT_A "plpk0"   /* sim:loopback?queues=2, for AF_PACKET */
+#define PAIR_A "plpa0"  /* sim:pair=plcable/0 */
+#define PAIR_B "plpb0"  /* sim:pair=plcable/1: what plpa0 sends */
 #define UNMAPPED "plkern0" /* not mapped: the kernel's */
 
 #define MAX_FRAME 2048
@@ -31,8 +33,9 @@
 			fail_msg("%s: %s", #cond, strerror(errno)); \
 	} while (0)
 
-/* Run after every test: close what a failed test left open, so that one
+/* Run after every test: close what a failed test left attached, so that one
  * failure does not make every later test find its interface busy. */
+void fd_note(int fd);
 int fd_baseline(void **state);
 int fd_cleanup(void **state);
 #define T(f) cmocka_unit_test_setup_teardown(f, fd_baseline, fd_cleanup)

@@ -10,9 +10,11 @@ set -eu
 . "${srcdir:-.}/tests/preload/preload-env.sh"
 
 # Distinct URIs: libvnet opens one device per URI (t_same_uri tests two
-# names on one URI).
+# names on one URI). plpk0 has two queue pairs: each bound packet socket
+# takes one. plpa0 and plpb0 are the two ends of one simulated cable.
 VNET_PRELOAD="pltap0=sim:loopback?mac=02:00:00:00:a0:00,pltap1=sim:loopback?mac=02:00:00:00:a1:00"
-VNET_PRELOAD="$VNET_PRELOAD,plmq0=sim:loopback?queues=2,plpk0=sim:loopback?mac=02:00:00:00:a2:00"
+VNET_PRELOAD="$VNET_PRELOAD,plmq0=sim:loopback?queues=2,plpk0=sim:loopback?mac=02:00:00:00:a2:00&queues=2"
+VNET_PRELOAD="$VNET_PRELOAD,plpa0=sim:pair=plcable/0,plpb0=sim:pair=plcable/1"
 export VNET_PRELOAD
 prog=./tests/preload/test_preload_calls
 netns=

@@ -8,6 +8,6 @@ set -eu
 [ -n "$PYTHON" ] || skip "no python3 (Debian: python3-minimal)"
 [ -z "$VALGRIND_RUN" ] || skip "python3 under valgrind is slow and reports the interpreter's own" \
 	"errors; preload-calls.sh runs the shim under valgrind"
-VNET_PRELOAD="plpy0=sim:loopback"
+VNET_PRELOAD="plpy0=sim:loopback?queues=2" # a queue pair per bound socket
 export VNET_PRELOAD
 exec env LD_PRELOAD="$PRELOAD_FOREIGN" "$PYTHON" "$srcdir/tests/preload/af_packet.py" plpy0
