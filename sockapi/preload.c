@@ -60,9 +60,9 @@
  *     address: SIOCGIFADDR and its kind EADDRNOTAVAIL, SIOCSIFADDR and the
  *     other known interface ioctls EOPNOTSUPP (never the kernel's interface
  *     of the same name).
- *   if_nametoindex, if_indextoname: synthetic indexes 0x7fff0001 + position
- *     in VNET_PRELOAD, stable per name, answered whether or not the device
- *     is open.
+ *   if_nametoindex, if_indextoname, if_nameindex (the kernel's list plus the
+ *     mapped names): synthetic indexes 0x7fff0001 + position in VNET_PRELOAD,
+ *     stable per name, answered whether or not the device is open.
  *
  * TAP semantics. IFF_TAP is required (IFF_TUN on a mapped name: EINVAL, as
  * tun gives for a type mismatch; IFF_NAPI, IFF_NAPI_FRAGS: EINVAL;
@@ -261,6 +261,8 @@ static void ps_resolve(void)
 	RESOLVE(getsockname);
 	RESOLVE(if_nametoindex);
 	RESOLVE(if_indextoname);
+	RESOLVE(if_nameindex);
+	RESOLVE(if_freenameindex);
 	*(void **)&ps_real.read_chk = dlsym(RTLD_NEXT, "__read_chk");
 	*(void **)&ps_real.recv_chk = dlsym(RTLD_NEXT, "__recv_chk");
 	*(void **)&ps_real.recvfrom_chk = dlsym(RTLD_NEXT, "__recvfrom_chk");
