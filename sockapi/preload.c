@@ -110,7 +110,10 @@
  *   Protocol filter: ETH_P_ALL, or one EtherType (frames of other types are
  *     consumed and counted: PACKET_STATISTICS gives tp_packets = frames
  *     received including filtered ones, tp_drops = frames filtered, and
- *     resets both; VNET_DEBUG prints each).
+ *     resets both; VNET_DEBUG prints each). Unlike the kernel's, the filter
+ *     runs at receive time: a frame it will drop makes the descriptor
+ *     readable, and a non-blocking receive that finds only such frames
+ *     fails with EAGAIN (a spurious wake-up, which poll users handle).
  *   setsockopt SO_RCVTIMEO, SO_SNDTIMEO (EAGAIN on expiry, like the kernel),
  *     SO_RCVBUF, SO_SNDBUF (and *FORCE; remembered, the ring is the buffer),
  *     PACKET_ADD_MEMBERSHIP/PACKET_DROP_MEMBERSHIP of the socket's own
