@@ -14,6 +14,12 @@
  *   VNET_DEBUG=1  prints the configuration and every interception decision.
  * A device the shim opens gets the control-plane name of its interface
  * (URI option name=IFNAME, unless the URI has one), for `vnetconf link show`.
+ * The control plane takes names of a-z, 0-9, '_', '.' and '-' starting with
+ * a letter or '_': for others (eth0:1 is refused anyway, Tap0 is not), give
+ * the URI a name= of its own. A name in use by another process's device
+ * makes the attach fail with EBUSY, as a kernel interface another program
+ * holds; tests that run in parallel give each its own VNET_RUN_DIR (or
+ * VNET_CTL=off).
  *
  * Descriptors. Every descriptor handed to the program is a real kernel
  * descriptor at the number the program was given (so below FD_SETSIZE
@@ -477,11 +483,30 @@ void ps_untrack(struct ps_obj *o)
 	pthread_mutex_unlock(&ps_lock);
 }
 
+/*
+ * The URI interface ifx opens: its own with name=IFNAME added, unless it
+ * has a name= already, so that the control plane (vnetconf link show)
+ * calls the device what the program calls it. The parser kept the room.
+ */
+static void uri_named(int ifx, char *out, size_t len)
+{
+	const char *uri = ps_cfg.ifs[ifx].uri, *q = strchr(uri, '?');
+
+	for (const char *p = q; p; p = strchr(p + 1, '&'))
+		if (!strncmp(p + 1, "name=", 5)) {
+			snprintf(out, len, "%s", uri);
+			return;
+		}
+	snprintf(out, len, "%s%cname=%s", uri, q ? '&' : '?', ps_cfg.ifs[ifx].name);
+}
+
 /* Open a vnet socket on the first free queue pair of interface ifx. */
 static int open_queue(int ifx, unsigned *qp)
 {
-	const char *uri = ps_cfg.ifs[ifx].uri;
+	char uri[PS_URI_MAX];
+	int err;
 
+	uri_named(ifx, uri, sizeof(uri));
 	for (unsigned q = 0;; q++) {
 		int s;
 
@@ -497,9 +522,12 @@ static int open_queue(int ifx, unsigned *qp)
 		/* Past the last queue pair: every one is taken. */
 		if (errno == EINVAL && q > 0)
 			return -E2BIG;
+		err = errno;
 		ps_warn("%s: cannot open %s: %s", ps_cfg.ifs[ifx].name, uri, vnet_last_error()[0] ?
-			vnet_last_error() : strerror(errno));
-		return -errno;
+			vnet_last_error() : strerror(err));
+		/* The name is another process's device: as a kernel interface
+		 * another program holds, busy. */
+		return err == EADDRINUSE ? -EBUSY : -err;
 	}
 }
 
