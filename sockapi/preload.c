@@ -14,6 +14,12 @@
  *   VNET_DEBUG=1  prints the configuration and every interception decision.
  * A device the shim opens gets the control-plane name of its interface
  * (URI option name=IFNAME, unless the URI has one), for `vnetconf link show`.
+ * The control plane takes names of a-z, 0-9, '_', '.' and '-' starting with
+ * a letter or '_': for others (eth0:1 is refused anyway, Tap0 is not), give
+ * the URI a name= of its own. A name in use by another process's device
+ * makes the attach fail with EBUSY, as a kernel interface another program
+ * holds; tests that run in parallel give each its own VNET_RUN_DIR (or
+ * VNET_CTL=off).
  *
  * Descriptors. Every descriptor handed to the program is a real kernel
  * descriptor at the number the program was given (so below FD_SETSIZE
@@ -60,9 +66,9 @@
  *     address: SIOCGIFADDR and its kind EADDRNOTAVAIL, SIOCSIFADDR and the
  *     other known interface ioctls EOPNOTSUPP (never the kernel's interface
  *     of the same name).
- *   if_nametoindex, if_indextoname: synthetic indexes 0x7fff0001 + position
- *     in VNET_PRELOAD, stable per name, answered whether or not the device
- *     is open.
+ *   if_nametoindex, if_indextoname, if_nameindex (the kernel's list plus the
+ *     mapped names): synthetic indexes 0x7fff0001 + position in VNET_PRELOAD,
+ *     stable per name, answered whether or not the device is open.
  *
  * TAP semantics. IFF_TAP is required (IFF_TUN on a mapped name: EINVAL, as
  * tun gives for a type mismatch; IFF_NAPI, IFF_NAPI_FRAGS: EINVAL;
@@ -110,7 +116,10 @@
  *   Protocol filter: ETH_P_ALL, or one EtherType (frames of other types are
  *     consumed and counted: PACKET_STATISTICS gives tp_packets = frames
  *     received including filtered ones, tp_drops = frames filtered, and
- *     resets both; VNET_DEBUG prints each).
+ *     resets both; VNET_DEBUG prints each). Unlike the kernel's, the filter
+ *     runs at receive time: a frame it will drop makes the descriptor
+ *     readable, and a non-blocking receive that finds only such frames
+ *     fails with EAGAIN (a spurious wake-up, which poll users handle).
  *   setsockopt SO_RCVTIMEO, SO_SNDTIMEO (EAGAIN on expiry, like the kernel),
  *     SO_RCVBUF, SO_SNDBUF (and *FORCE; remembered, the ring is the buffer),
  *     PACKET_ADD_MEMBERSHIP/PACKET_DROP_MEMBERSHIP of the socket's own
@@ -261,6 +270,8 @@ static void ps_resolve(void)
 	RESOLVE(getsockname);
 	RESOLVE(if_nametoindex);
 	RESOLVE(if_indextoname);
+	RESOLVE(if_nameindex);
+	RESOLVE(if_freenameindex);
 	*(void **)&ps_real.read_chk = dlsym(RTLD_NEXT, "__read_chk");
 	*(void **)&ps_real.recv_chk = dlsym(RTLD_NEXT, "__recv_chk");
 	*(void **)&ps_real.recvfrom_chk = dlsym(RTLD_NEXT, "__recvfrom_chk");
@@ -472,11 +483,30 @@ void ps_untrack(struct ps_obj *o)
 	pthread_mutex_unlock(&ps_lock);
 }
 
+/*
+ * The URI interface ifx opens: its own with name=IFNAME added, unless it
+ * has a name= already, so that the control plane (vnetconf link show)
+ * calls the device what the program calls it. The parser kept the room.
+ */
+static void uri_named(int ifx, char *out, size_t len)
+{
+	const char *uri = ps_cfg.ifs[ifx].uri, *q = strchr(uri, '?');
+
+	for (const char *p = q; p; p = strchr(p + 1, '&'))
+		if (!strncmp(p + 1, "name=", 5)) {
+			snprintf(out, len, "%s", uri);
+			return;
+		}
+	snprintf(out, len, "%s%cname=%s", uri, q ? '&' : '?', ps_cfg.ifs[ifx].name);
+}
+
 /* Open a vnet socket on the first free queue pair of interface ifx. */
 static int open_queue(int ifx, unsigned *qp)
 {
-	const char *uri = ps_cfg.ifs[ifx].uri;
+	char uri[PS_URI_MAX];
+	int err;
 
+	uri_named(ifx, uri, sizeof(uri));
 	for (unsigned q = 0;; q++) {
 		int s;
 
@@ -492,9 +522,12 @@ static int open_queue(int ifx, unsigned *qp)
 		/* Past the last queue pair: every one is taken. */
 		if (errno == EINVAL && q > 0)
 			return -E2BIG;
+		err = errno;
 		ps_warn("%s: cannot open %s: %s", ps_cfg.ifs[ifx].name, uri, vnet_last_error()[0] ?
-			vnet_last_error() : strerror(errno));
-		return -errno;
+			vnet_last_error() : strerror(err));
+		/* The name is another process's device: as a kernel interface
+		 * another program holds, busy. */
+		return err == EADDRINUSE ? -EBUSY : -err;
 	}
 }
 

@@ -116,6 +116,8 @@ struct ps_real {
 	int (*getsockname)(int, struct sockaddr *, socklen_t *);
 	unsigned (*if_nametoindex)(const char *);
 	char *(*if_indextoname)(unsigned, char *);
+	struct if_nameindex *(*if_nameindex)(void);
+	void (*if_freenameindex)(struct if_nameindex *);
 };
 
 extern struct ps_real ps_real;

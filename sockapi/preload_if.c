@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Interface calls for mapped names (NOTES in preload.c): the SIOC*IF*
- * ioctls on any descriptor, if_nametoindex() and if_indextoname(). The
+ * ioctls on any descriptor, if_nametoindex(), if_indextoname() and
+ * if_nameindex(). The
  * kernel never sees a mapped name: what the shim does not implement fails
  * instead of reaching a kernel interface that happens to share the name.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <net/if_arp.h>
 #include <pthread.h>
 #include <string.h>
@@ -243,4 +245,43 @@ VNET_EXPORT char *if_indextoname(unsigned ifindex, char name[IF_NAMESIZE])
 	if (ifx < 0)
 		return ps_real.if_indextoname(ifindex, name);
 	return memcpy(name, ps_cfg.ifs[ifx].name, IFNAMSIZ);
+}
+
+/*
+ * The kernel's list with the mapped names added (those the kernel also has
+ * are the shim's, as everywhere). glibc's if_freenameindex() frees every
+ * name and then the array, which the shim grows with realloc().
+ */
+VNET_EXPORT struct if_nameindex *if_nameindex(void)
+{
+	struct if_nameindex *k, *out;
+	size_t n = 0, m = 0;
+
+	ps_init();
+	k = ps_real.if_nameindex();
+	if (!k || !ps_active())
+		return k;
+	while (k[n].if_index || k[n].if_name)
+		n++;
+	out = realloc(k, (n + ps_cfg.n + 1) * sizeof(*out));
+	if (!out) {
+		ps_real.if_freenameindex(k);
+		errno = ENOBUFS;
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (ps_if_find(out[i].if_name) >= 0)
+			free(out[i].if_name);
+		else
+			out[m++] = out[i];
+	}
+	for (unsigned i = 0; i < ps_cfg.n; i++) {
+		out[m].if_name = strdup(ps_cfg.ifs[i].name);
+		if (!out[m].if_name)
+			break;
+		out[m++].if_index = (unsigned)(PS_IFINDEX_BASE + 1 + (int)i);
+	}
+	out[m].if_index = 0;
+	out[m].if_name = NULL;
+	return out;
 }

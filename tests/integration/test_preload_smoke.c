@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Smoke test of libvnet-preload.so: a plain program (not linked with
- * libvnet) that runs itself again under LD_PRELOAD and moves frames through
- * a TAP fd and an AF_PACKET socket over sim:loopback. The full interception
- * test of every call is tests/integration/test_preload*.c of the shim tests.
+ * Smoke test of libvnet-preload.so: a program that runs itself again under
+ * LD_PRELOAD and moves frames through a TAP fd and an AF_PACKET socket over
+ * sim:loopback. It links libvnet only to ask, before that, whether device
+ * URIs take the name= option the shim adds (it comes with the control
+ * server); the calls under test are all libc's. The full interception test
+ * of every call is the shimtest branch's tests/preload.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,6 +30,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "vnet/vnet.h"
 
 #define CONFIG "tap0=sim:loopback,eth9=sim:loopback?queues=2,mq0=sim:loopback?queues=2"
 #define IFINDEX_TAP0 0x7fff0001
@@ -272,8 +276,19 @@ static void test_packet(void **state)
 	assert_int_equal(send(t, f, sizeof(f), 0), sizeof(f)); /* 0x88b5: filtered */
 	frame(f, 0x0800, 6);
 	assert_int_equal(send(t, f, sizeof(f), 0), sizeof(f));
-	wait_readable(t);
-	assert_int_equal(recv(t, b, sizeof(b), 0), sizeof(f));
+	/* The filtered frame makes the socket readable too, and a receive
+	 * that consumed only it finds nothing yet: EAGAIN, poll again. */
+	for (int tries = 0;; tries++) {
+		ssize_t got;
+
+		assert_true(tries < 3);
+		wait_readable(t);
+		got = recv(t, b, sizeof(b), 0);
+		if (got < 0 && errno == EAGAIN)
+			continue;
+		assert_int_equal(got, sizeof(f));
+		break;
+	}
 	assert_memory_equal(b, f, sizeof(f));
 	alen = sizeof(st);
 	assert_int_equal(getsockopt(t, SOL_PACKET, PACKET_STATISTICS, &st, &alen), 0);
@@ -292,6 +307,17 @@ int main(int argc, char **argv)
 	};
 
 	if (!getenv("VNET_PRELOAD")) {
+		struct vnet_dev_opts o = VNET_DEV_OPTS_INIT;
+		struct vnet_dev *dev;
+
+		/* No control sockets: tests in parallel may use the same
+		 * names. The shim opens every device with name=IFNAME. */
+		setenv("VNET_CTL", "off", 1);
+		if (vnet_dev_open("sim:sink?name=smoke", &o, &dev) < 0) {
+			printf("SKIP: device URIs do not take name= yet: %s\n", vnet_last_error());
+			return 77;
+		}
+		vnet_dev_close(dev);
 		/* Once more with the shim. An ASan build preloads an ASan
 		 * library ahead of the runtime the program links. */
 		const char *asan = getenv("ASAN_OPTIONS");
