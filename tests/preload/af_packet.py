@@ -112,6 +112,8 @@ def t_names(s):
     if idx <= 0:
         raise Failed("if_nametoindex: %d" % idx)
     eq(socket.if_indextoname(idx), IFNAME, "if_indextoname")
+    if (idx, IFNAME) not in socket.if_nameindex():
+        raise Failed("if_nameindex(): %r" % socket.if_nameindex())
     raises(OSError, lambda: socket.if_nametoindex("plnone0"), "if_nametoindex(unknown)")
 
 

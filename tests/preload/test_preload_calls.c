@@ -10,7 +10,8 @@
  *
  * Used by the configuration tests: "test_preload_calls --probe NAME ''" only
  * asks if_nametoindex(NAME) and exits 0 when the answer is 0 (unshimmed);
- * "--open2 A B" attaches TAP files to A and B and exits 0 when both open.
+ * "--open2 A B" attaches TAP files to A and B (B "": A only) and exits 0
+ * when they open (preload-env.sh uses it to see whether the shim works).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -976,8 +977,8 @@ int main(int argc, char **argv)
 
 	if (argc == 4 && !strcmp(argv[1], "--probe"))
 		return if_nametoindex(argv[2]) != 0;
-	if (argc == 4 && !strcmp(argv[1], "--open2")) {
-		int a = tap_open(argv[2], TAPF), b = tap_open(argv[3], TAPF);
+	if (argc == 4 && !strcmp(argv[1], "--open2")) { /* B "" : only A */
+		int a = tap_open(argv[2], TAPF), b = *argv[3] ? tap_open(argv[3], TAPF) : 0;
 
 		if (a < 0 || b < 0)
 			fprintf(stderr, "open2: %s %d, %s %d: %s\n", argv[2], a, argv[3], b, strerror(errno));
