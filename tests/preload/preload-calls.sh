@@ -16,6 +16,8 @@ VNET_PRELOAD="pltap0=sim:loopback?mac=02:00:00:00:a0:00,pltap1=sim:loopback?mac=
 VNET_PRELOAD="$VNET_PRELOAD,plmq0=sim:loopback?queues=2,plpk0=sim:loopback?mac=02:00:00:00:a2:00&queues=2"
 VNET_PRELOAD="$VNET_PRELOAD,plpa0=sim:pair=plcable/0,plpb0=sim:pair=plcable/1"
 export VNET_PRELOAD
+PRELOAD_FOREIGN_LD=$PRELOAD_FOREIGN # for the /bin/sh that t_exec runs
+export PRELOAD_FOREIGN_LD
 prog=./tests/preload/test_preload_calls
 netns=
 if [ "$(id -u)" -eq 0 ] && unshare -n true 2>/dev/null; then
