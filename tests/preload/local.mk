@@ -6,7 +6,7 @@
 TESTS += tests/preload/preload-python.sh tests/preload/preload-socat.sh
 EXTRA_DIST += tests/preload/preload-calls.sh tests/preload/preload-python.sh \
 	tests/preload/preload-socat.sh tests/preload/preload-env.sh \
-	tests/preload/af_packet.py tests/preload/socat_peer.py
+	tests/preload/af_packet.py tests/preload/socat_peer.py tests/preload/reflect.py
 
 if HAVE_CMOCKA
 # Not linked to libvnet: only libc (and cmocka), as an application would be.
