@@ -490,6 +490,27 @@ static void t_select(void **state) { t_wait(W_SELECT); }
 static void t_pselect(void **state) { t_wait(W_PSELECT); }
 static void t_epoll(void **state) { t_wait(W_EPOLL); }
 
+/* Python hands ioctl() a buffer at any address: struct ifreq is copied,
+ * not dereferenced in place (UBSan: misaligned access). */
+static void t_ifreq_unaligned(void **state)
+{
+	union {
+		struct ifreq align;
+		char b[sizeof(struct ifreq) + 1];
+	} buf;
+	struct ifreq ifr = { 0 };
+	int fd = tap_open(TAP_A, TAPF), s = socket(AF_INET, SOCK_DGRAM, 0);
+
+	ok(fd >= 0 && s >= 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", TAP_A);
+	memcpy(buf.b + 1, &ifr, sizeof(ifr));
+	ok(ioctl(s, SIOCGIFMTU, buf.b + 1) == 0);
+	memcpy(&ifr, buf.b + 1, sizeof(ifr));
+	assert_int_equal(ifr.ifr_mtu, 1500);
+	close(s);
+	close(fd);
+}
+
 /* A TAP file is always writable (socat selects on it for writing). */
 static void t_writable(void **state)
 {
@@ -980,6 +1001,8 @@ static const struct CMUnitTest tap_tests[] = {
 	T(t_same_uri),
 };
 
+static const struct CMUnitTest last_tests[] = { T(t_ifreq_unaligned) };
+
 int main(int argc, char **argv)
 {
 	int rc;
@@ -1002,5 +1025,7 @@ int main(int argc, char **argv)
 	if (getenv("PRELOAD_TEST_FILTER")) /* e.g. "t_dup*": run only those */
 		cmocka_set_test_filter(getenv("PRELOAD_TEST_FILTER"));
 	rc = cmocka_run_group_tests_name("preload_tap", tap_tests, NULL, NULL);
-	return rc | _cmocka_run_group_tests("preload_packet", packet_tests, n_packet_tests, NULL, NULL);
+	rc |= _cmocka_run_group_tests("preload_packet", packet_tests, n_packet_tests, NULL, NULL);
+	/* Last: under UBSan (halt_on_error) a misaligned access ends the run. */
+	return rc | cmocka_run_group_tests_name("preload_last", last_tests, NULL, NULL);
 }
