@@ -804,28 +804,22 @@ static int fcntl_common(int fd, int cmd, void *arg)
 }
 
 /* fcntl's third argument is an int or a pointer, by command; it is passed
- * on as the pointer-sized value it arrived in, as glibc's own fcntl does. */
-VNET_EXPORT int fcntl(int fd, int cmd, ...)
-{
-	va_list ap;
-	void *arg;
+ * on as the pointer-sized value it arrived in, as glibc's own fcntl does.
+ * fcntl64 is the name programs built with 64-bit off_t call. */
+#define FCNTL_VARIANT(name)                              \
+	VNET_EXPORT int name(int fd, int cmd, ...)       \
+	{                                                \
+		va_list ap;                              \
+		void *arg;                               \
+                                                         \
+		va_start(ap, cmd);                       \
+		arg = va_arg(ap, void *);                \
+		va_end(ap);                              \
+		return fcntl_common(fd, cmd, arg);       \
+	}
 
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	return fcntl_common(fd, cmd, arg);
-}
-
-VNET_EXPORT int fcntl64(int fd, int cmd, ...)
-{
-	va_list ap;
-	void *arg;
-
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	return fcntl_common(fd, cmd, arg);
-}
+FCNTL_VARIANT(fcntl)
+FCNTL_VARIANT(fcntl64)
 
 /* ioctl on a shim descriptor, common to both kinds; returns 1 if handled. */
 static int obj_ioctl(struct ps_obj *o, int fd, unsigned long req, void *arg, int *rc)

@@ -76,9 +76,13 @@ static unsigned iff_of(const struct vnet_dev_info *i)
 /*
  * Promisc and allmulti are held, as in the kernel, by the interface flag
  * (SIOCSIFFLAGS) and by every PACKET_ADD_MEMBERSHIP: the device is in the
- * mode while either holds, so two sockets do not undo each other.
+ * mode while either holds, so two sockets do not undo each other. The flag
+ * starts as the device was found: libvnet's virtio devices start
+ * promiscuous (a TAP fd sees the whole wire, as a tun fd sees all the
+ * kernel sends it), and dropping a membership must not end that.
  */
 static struct {
+	int known;         /* user[] read from the device */
 	int user[2];
 	unsigned refs[2];
 } ps_rxm[PS_MAX_IFS];
@@ -95,13 +99,18 @@ int ps_if_rxmode(int ifx, int s, int allmulti, int user, int delta)
 	long refs;
 
 	pthread_mutex_lock(&ps_rxm_lock);
-	u = user >= 0 ? user : ps_rxm[ifx].user[allmulti];
-	refs = (long)ps_rxm[ifx].refs[allmulti] + delta;
-	on = u || refs > 0;
 	ps_enter();
 	if (!dev || vnet_dev_info(dev, &info) < 0)
 		rc = -1;
-	else if (on != !!(info.flags & bit[allmulti]))
+	if (!rc && !ps_rxm[ifx].known) {
+		ps_rxm[ifx].known = 1;
+		ps_rxm[ifx].user[0] = !!(info.flags & VNET_IFF_PROMISC);
+		ps_rxm[ifx].user[1] = !!(info.flags & VNET_IFF_ALLMULTI);
+	}
+	u = user >= 0 ? user : ps_rxm[ifx].user[allmulti];
+	refs = (long)ps_rxm[ifx].refs[allmulti] + delta;
+	on = u || refs > 0;
+	if (!rc && on != !!(info.flags & bit[allmulti]))
 		rc = set[allmulti](dev, on);
 	ps_leave();
 	/* A membership dropped stays dropped even when the device failed. */
@@ -161,7 +170,11 @@ static int ifreq_dev(int ifx, int s, unsigned long req, struct ifreq *ifr)
 	case SIOCSIFMTU:
 		if (ifr->ifr_mtu <= 0)
 			return ps_fail(EINVAL);
-		return vnet_dev_set_mtu(dev, (unsigned)ifr->ifr_mtu);
+		/* The kernel's dev_validate_mtu() says EINVAL where libvnet
+		 * says ERANGE (beyond max_mtu). */
+		if (vnet_dev_set_mtu(dev, (unsigned)ifr->ifr_mtu) < 0)
+			return ps_fail(errno == ERANGE ? EINVAL : errno);
+		return 0;
 	case SIOCGIFFLAGS:
 		ifr->ifr_flags = (short)iff_of(&info);
 		return 0;
