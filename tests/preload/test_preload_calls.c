@@ -386,7 +386,8 @@ static void t_readv_writev(void **state)
 
 enum { W_POLL, W_PPOLL, W_SELECT, W_PSELECT, W_EPOLL };
 
-/* Which of fds[0..1] are readable within ms: bit i for fds[i]. */
+/* Which of fds[0..1] are readable within ms: bit i for fds[i]. No wait may
+ * fail: in particular not with EINTR when no signal came. */
 static unsigned wait_in(int how, const int fds[2], int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
