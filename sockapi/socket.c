@@ -608,3 +608,16 @@ VNET_API int vnet_socket_info(int fd, struct vnet_dev_info *info)
 	vs_sock_put(s);
 	return rc;
 }
+
+VNET_API struct vnet_dev *vnet_socket_dev(int fd)
+{
+	struct vs_sock *s = vs_sock_get(fd);
+	struct vnet_dev *dev;
+
+	if (!s)
+		return NULL;
+	/* The device lives as long as any of its sockets: fd holds it. */
+	dev = s->d->dev;
+	vs_sock_put(s);
+	return dev;
+}

@@ -90,6 +90,15 @@ VNET_API int vnet_recvmmsg(int fd, struct vnet_msg *msgs, unsigned n, int flags)
 VNET_API int vnet_socket_info(int fd, struct vnet_dev_info *info);
 
 /**
+ * The device behind socket @p fd, for the vnet_dev_*() settings calls
+ * (vnet_dev_set_mtu(), vnet_dev_set_promisc(), ...). It is shared by every
+ * socket on the same URI and stays valid while @p fd is open; do not close
+ * it with vnet_dev_close().
+ * @return the device, or NULL with errno EBADF (not a vnet socket)
+ */
+VNET_API struct vnet_dev *vnet_socket_dev(int fd);
+
+/**
  * @name Socket options
  * vnet_socket_set() and vnet_socket_get() options, in the manner of
  * setsockopt(SO_RCVTIMEO / SO_SNDTIMEO / SO_BUSY_POLL).
