@@ -825,11 +825,14 @@ FCNTL_VARIANT(fcntl64)
 static int obj_ioctl(struct ps_obj *o, int fd, unsigned long req, void *arg, int *rc)
 {
 	if (req == FIONBIO && owns_flags(o)) {
+		int on;
+
 		if (!arg) {
 			*rc = ps_fail(EFAULT);
 			return 1;
 		}
-		__atomic_store_n(&o->nonblock, !!*(int *)arg, __ATOMIC_RELAXED);
+		memcpy(&on, arg, sizeof(on));
+		__atomic_store_n(&o->nonblock, !!on, __ATOMIC_RELAXED);
 		*rc = 0;
 		return 1;
 	}

@@ -213,28 +213,28 @@ int ps_ifreq_do(int ifx, unsigned long req, struct ifreq *ifr)
 
 int ps_ifreq_ioctl(unsigned long req, void *arg, int *rc)
 {
-	struct ifreq *ifr = arg;
-	char name[IFNAMSIZ];
+	struct ifreq ifr;
 	int ifx;
 
-	if (!ifr)
+	if (!arg || (req != SIOCGIFNAME && !ifreq_known(req)))
 		return 0;
+	/* The program's struct ifreq need not be aligned (CPython's is not
+	 * always): worked on in a copy. */
+	memcpy(&ifr, arg, sizeof(ifr));
 	if (req == SIOCGIFNAME) {
-		ifx = ps_ifindex_find(ifr->ifr_ifindex);
+		ifx = ps_ifindex_find(ifr.ifr_ifindex);
 		if (ifx < 0)
 			return 0;
-		memcpy(ifr->ifr_name, ps_cfg.ifs[ifx].name, IFNAMSIZ);
+		memcpy(ifr.ifr_name, ps_cfg.ifs[ifx].name, IFNAMSIZ);
 		*rc = 0;
-		return 1;
+	} else {
+		ifr.ifr_name[IFNAMSIZ - 1] = '\0';
+		ifx = ps_if_find(ifr.ifr_name);
+		if (ifx < 0)
+			return 0;
+		*rc = ps_ifreq_do(ifx, req, &ifr);
 	}
-	if (!ifreq_known(req))
-		return 0;
-	memcpy(name, ifr->ifr_name, IFNAMSIZ);
-	name[IFNAMSIZ - 1] = '\0';
-	ifx = ps_if_find(name);
-	if (ifx < 0)
-		return 0;
-	*rc = ps_ifreq_do(ifx, req, ifr);
+	memcpy(arg, &ifr, sizeof(ifr));
 	return 1;
 }
 

@@ -82,7 +82,7 @@ static void carry_options(struct ps_obj *o)
 
 VNET_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	const struct sockaddr_ll *sll = (const void *)addr;
+	struct sockaddr_ll a, *sll = &a;
 	struct ps_obj *o;
 	int ifx, r;
 
@@ -96,8 +96,11 @@ VNET_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 		ps_put(o);
 		return ps_fail(EBADFD);
 	}
-	/* af_packet.c: packet_bind() wants a whole sockaddr_ll. */
-	if (!addr || len < sizeof(*sll) || sll->sll_family != AF_PACKET) {
+	/* af_packet.c: packet_bind() wants a whole sockaddr_ll. It is read
+	 * from a copy: the program's need not be aligned. */
+	if (addr && len >= sizeof(a))
+		memcpy(&a, addr, sizeof(a));
+	if (!addr || len < sizeof(a) || a.sll_family != AF_PACKET) {
 		ps_put(o);
 		return ps_fail(EINVAL);
 	}
@@ -266,8 +269,9 @@ ssize_t ps_pkt_readv(struct ps_obj *o, const struct iovec *iov, int n)
 
 /* The frame to send for a payload of len bytes in iov, with dest (or NULL). */
 static ssize_t pkt_send(struct ps_obj *o, const struct iovec *iov, int n, int flags,
-			const struct sockaddr_ll *dest, socklen_t destlen)
+			const void *to, socklen_t destlen)
 {
+	struct sockaddr_ll d, *dest = NULL;
 	size_t hdr = o->sock_type == SOCK_DGRAM ? ETH_HDR : 0;
 	ssize_t total = ps_iov_len(iov, n), r;
 	uint16_t proto = htons(o->proto);
@@ -275,9 +279,14 @@ static ssize_t pkt_send(struct ps_obj *o, const struct iovec *iov, int n, int fl
 
 	if (total < 0)
 		return -1;
-	if (dest) {
-		/* packet_snd(): a whole sockaddr_ll, from AF_PACKET. */
-		if (destlen < sizeof(*dest) || dest->sll_family != AF_PACKET)
+	if (to) {
+		/* packet_snd(): a whole sockaddr_ll, from AF_PACKET (read from
+		 * a copy: the program's need not be aligned). */
+		if (destlen < sizeof(d))
+			return ps_fail(EINVAL);
+		memcpy(&d, to, sizeof(d));
+		dest = &d;
+		if (dest->sll_family != AF_PACKET)
 			return ps_fail(EINVAL);
 		/* Another interface than this socket's: not one it can reach. */
 		if (dest->sll_ifindex && ps_ifindex_find(dest->sll_ifindex) != o->ifx)
@@ -353,7 +362,7 @@ static ssize_t send_common(int fd, const struct iovec *iov, int n, int flags,
 	*handled = o || rc;
 	if (!o)
 		return rc;
-	rc = pkt_send(o, iov, n, ps_dontwait(o, flags) ? MSG_DONTWAIT : 0, (const void *)to, tolen);
+	rc = pkt_send(o, iov, n, ps_dontwait(o, flags) ? MSG_DONTWAIT : 0, to, tolen);
 	ps_put(o);
 	return rc;
 }

@@ -227,7 +227,7 @@ static int tap_tun_ioctl(struct ps_obj *o, unsigned long req, void *arg)
 	}
 }
 
-int ps_tap_ioctl(struct ps_obj *o, int fd, unsigned long req, void *arg, int *rc)
+static int tap_ioctl(struct ps_obj *o, int fd, unsigned long req, void *arg, int *rc)
 {
 	if (o->kind == PS_TUN_PENDING) {
 		if (req == TUNSETIFF) {
@@ -249,6 +249,23 @@ int ps_tap_ioctl(struct ps_obj *o, int fd, unsigned long req, void *arg, int *rc
 		return 1;
 	}
 	return 0;
+}
+
+int ps_tap_ioctl(struct ps_obj *o, int fd, unsigned long req, void *arg, int *rc)
+{
+	struct ifreq ifr;
+	int handled;
+
+	if (!arg || (req != TUNSETIFF && req != TUNGETIFF && req != SIOCGIFHWADDR &&
+		     req != SIOCSIFHWADDR))
+		return tap_ioctl(o, fd, req, arg, rc);
+	/* The program's struct ifreq need not be aligned (a char buffer):
+	 * worked on in a copy. */
+	memcpy(&ifr, arg, sizeof(ifr));
+	handled = tap_ioctl(o, fd, req, &ifr, rc);
+	if (handled)
+		memcpy(arg, &ifr, sizeof(ifr));
+	return handled;
 }
 
 /* Bytes of tun_pi and virtio_net_hdr before each frame. */
