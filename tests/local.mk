@@ -63,8 +63,12 @@ endif
 # vnetconf against misbehaving servers (ctl_fake.py) and real devices in a
 # private run directory: vnetperf on sim:loopback, and dev_hold, which holds
 # a device open and moves frames only when the script says so.
+# Test scripts run under the shell even in `make check-valgrind` (which sets
+# LOG_COMPILER): they get it as PRELOAD_VALGRIND (or see VNET_TEST_QUICK) and
+# decide what runs under valgrind themselves. PRELOAD_*: for tests/preload/.
 TEST_EXTENSIONS = .sh
-SH_LOG_COMPILER = $(SHELL)
+SH_LOG_COMPILER = env PRELOAD_SO="$(abs_top_builddir)/sockapi/.libs/libvnet-preload.so" \
+	PRELOAD_CFLAGS="$(VNET_CFLAGS)" PRELOAD_CC="$(CC)" PRELOAD_VALGRIND="$(LOG_COMPILER)" $(SHELL)
 check_PROGRAMS += tests/integration/dev_hold
 tests_integration_dev_hold_SOURCES = tests/integration/dev_hold.c
 tests_integration_dev_hold_LDADD = libvnet/libvnet.la

@@ -17,13 +17,6 @@ tests_preload_test_preload_calls_LDADD = $(CMOCKA_LIBS)
 TESTS += tests/preload/preload-calls.sh
 endif
 
-# The scripts run under the shell even in `make check-valgrind` (which sets
-# LOG_COMPILER): they receive it as PRELOAD_VALGRIND and decide what runs
-# under valgrind themselves.
-TEST_EXTENSIONS = .sh
-SH_LOG_COMPILER = env PRELOAD_SO="$(abs_top_builddir)/sockapi/.libs/libvnet-preload.so" \
-	PRELOAD_CFLAGS="$(VNET_CFLAGS)" PRELOAD_CC="$(CC)" PRELOAD_VALGRIND="$(LOG_COMPILER)" $(SHELL)
-
 # The shim's manual (sockapi/local.mk builds the shim; its page lives here,
 # with the tests that show each of its claims).
 dist_man_MANS += man/libvnet-preload.8
