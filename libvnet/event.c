@@ -77,7 +77,11 @@ static struct {
 	struct ev_src *src;
 	unsigned n_src, live, waiters;
 	uint32_t fseq;           /* futex word: bumped when a source fired */
-} ev = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1, .epfd = -1 };
+	pthread_cond_t setup_cond; /* the thread set its backend up: setup_rc */
+	bool setup_done;
+	int setup_rc;
+} ev = { .lock = PTHREAD_MUTEX_INITIALIZER, .setup_cond = PTHREAD_COND_INITIALIZER,
+	 .wake_fd = -1, .epfd = -1 };
 
 #define EV_TAG_WAKE 1 /* user_data of the poll on wake_fd (ids are > 0xffff) */
 
@@ -259,26 +263,6 @@ static bool sleep_and_harvest(void)
 	return harvest();
 }
 
-static void *engine_main(void *arg)
-{
-	sigset_t all;
-
-	(void)arg;
-	/* Signals are for the application's threads. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	pthread_mutex_lock(&ev.lock);
-	while (!ev.stop) {
-		if (sleep_and_harvest() && ev.waiters) {
-			__atomic_add_fetch(&ev.fseq, 1, __ATOMIC_RELEASE);
-			/* futex(2) FUTEX_WAKE: every waiter rechecks its sources. */
-			syscall(SYS_futex, &ev.fseq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
-		}
-	}
-	pthread_mutex_unlock(&ev.lock);
-	return NULL;
-}
-
 /* VNET_EVENTS=epoll: sleep in epoll_wait() even where io_uring works. */
 static bool epoll_requested(void)
 {
@@ -300,9 +284,63 @@ static void backend_close(void)
 	}
 }
 
-static int ring_up(void)
+/* Create the ring, or the epoll instance instead (lock held, engine thread). */
+static int backend_open(void)
 {
 	struct io_uring_params p = { .flags = IORING_SETUP_CQSIZE, .cq_entries = EV_CQ_ENTRIES };
+	int rc;
+
+	rc = epoll_requested() ? -ENOTSUP : io_uring_queue_init_params(EV_SQ_ENTRIES, &ev.ring, &p);
+	if (rc < 0) {
+		if (rc != -ENOTSUP)
+			vn_info("event engine: io_uring_setup: %s; sleeping in epoll instead",
+				strerror(-rc));
+		ev.epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (ev.epfd < 0)
+			return vn_err(-errno, "event engine: epoll_create1: %s", strerror(errno));
+	}
+	rearm_wake();
+	return 0;
+}
+
+/*
+ * The engine thread creates the ring (or epoll instance) and closes it
+ * again when it leaves: io_uring directs work of a ring's teardown at the
+ * task that set it up, and when that was an application thread, its next
+ * epoll_wait() or read() failed with a spurious EINTR. Setting up reports
+ * to ring_up() through ev.setup_rc and ev.setup_cond.
+ */
+static void *engine_main(void *arg)
+{
+	sigset_t all;
+
+	(void)arg;
+	/* Signals are for the application's threads. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pthread_mutex_lock(&ev.lock);
+	ev.setup_rc = backend_open();
+	ev.setup_done = true;
+	pthread_cond_signal(&ev.setup_cond);
+	if (ev.setup_rc) {
+		pthread_mutex_unlock(&ev.lock);
+		return NULL;
+	}
+	while (!ev.stop) {
+		if (sleep_and_harvest() && ev.waiters) {
+			__atomic_add_fetch(&ev.fseq, 1, __ATOMIC_RELEASE);
+			/* futex(2) FUTEX_WAKE: every waiter rechecks its sources. */
+			syscall(SYS_futex, &ev.fseq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+		}
+	}
+	backend_close();
+	pthread_mutex_unlock(&ev.lock);
+	return NULL;
+}
+
+/* Start the engine thread, which sets its backend up (lock held). */
+static int ring_up(void)
+{
 	int rc;
 
 	if (ev.up)
@@ -310,25 +348,21 @@ static int ring_up(void)
 	ev.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (ev.wake_fd < 0)
 		return vn_err(-errno, "event engine: eventfd: %s", strerror(errno));
-	rc = epoll_requested() ? -ENOTSUP : io_uring_queue_init_params(EV_SQ_ENTRIES, &ev.ring, &p);
-	if (rc < 0) {
-		if (rc != -ENOTSUP)
-			vn_info("event engine: io_uring_setup: %s; sleeping in epoll instead",
-				strerror(-rc));
-		ev.epfd = epoll_create1(EPOLL_CLOEXEC);
-		if (ev.epfd < 0) {
-			rc = vn_err(-errno, "event engine: epoll_create1: %s", strerror(errno));
-			close(ev.wake_fd);
-			return rc;
-		}
-	}
-	rearm_wake();
 	ev.stop = false;
+	ev.setup_done = false;
 	rc = pthread_create(&ev.thread, NULL, engine_main, NULL);
 	if (rc) {
-		backend_close();
 		close(ev.wake_fd);
+		ev.wake_fd = -1;
 		return vn_err(-rc, "event engine: cannot start its thread: %s", strerror(rc));
+	}
+	while (!ev.setup_done)
+		pthread_cond_wait(&ev.setup_cond, &ev.lock);
+	if (ev.setup_rc) {
+		pthread_join(ev.thread, NULL);
+		close(ev.wake_fd);
+		ev.wake_fd = -1;
+		return ev.setup_rc;
 	}
 	ev.up = true;
 	return 0;
@@ -351,8 +385,8 @@ static void unlock_maybe_down(void)
 	pthread_mutex_unlock(&ev.lock);
 	pthread_join(t, NULL);
 	pthread_mutex_lock(&ev.lock);
-	/* Someone may have registered meanwhile: it waits for this to end. */
-	backend_close();
+	/* Someone may have registered meanwhile: it waits for this to end.
+	 * The thread closed the ring on its way out. */
 	close(ev.wake_fd);
 	ev.wake_fd = -1;
 	ev.up = false;
