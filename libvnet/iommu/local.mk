@@ -18,13 +18,14 @@ libvnet_libvnet_core_la_SOURCES += \
 	libvnet/iommu/vfio_user_conn.c
 if HAVE_CMOCKA
 VN_VFIO_USER_TESTS = tests/unit/test_vfio_user_proto tests/unit/test_vfio_user \
-	tests/unit/test_vfio_user_client
+	tests/unit/test_vfio_user_client tests/unit/test_vfio_user_cut
 check_PROGRAMS += $(VN_VFIO_USER_TESTS)
 TESTS += $(VN_VFIO_USER_TESTS)
 tests_unit_test_vfio_user_proto_SOURCES = tests/unit/test_vfio_user_proto.c
 tests_unit_test_vfio_user_SOURCES = tests/unit/test_vfio_user.c \
 	tests/unit/vfio_user_fake.c tests/unit/vfio_user_fake.h
 tests_unit_test_vfio_user_client_SOURCES = tests/unit/test_vfio_user_client.c
+tests_unit_test_vfio_user_cut_SOURCES = tests/unit/test_vfio_user_cut.c
 endif
 
 if HAVE_CMOCKA
