@@ -285,30 +285,13 @@ static int vu_kick_cmp(const void *a, const void *b)
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
-/*
- * A doorbell is a write(2) of 8 bytes to the fd, from a queue thread: on an
- * eventfd it cannot block (EAGAIN when saturated), on a pipe or socket a
- * server that stops reading would hang the data path. proc(5): an eventfd's
- * /proc/self/fd link reads "anon_inode:[eventfd]".
- */
-static bool vu_is_eventfd(int fd)
-{
-	static const char want[] = "anon_inode:[eventfd]";
-	char path[40], link[sizeof(want) + 1];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	n = readlink(path, link, sizeof(link));
-	return n == (ssize_t)sizeof(want) - 1 && !memcmp(link, want, sizeof(want) - 1);
-}
-
 /* Keep the ioeventfds of a region, checked against its bounds. */
 static int vu_kicks_take(struct vu_dev *d, unsigned idx, const struct vfio_user_iofd *io, unsigned n)
 {
 	struct vu_region *rg = &d->regions[idx];
 
 	for (unsigned i = 0; i < d->rfds.n; i++)
-		if (!vu_is_eventfd(d->rfds.fd[i]))
+		if (!vfio_user_is_eventfd(d->rfds.fd[i]))
 			return vn_err(-EPROTO, "vfio-user region %u: ioeventfd fd %u of the reply "
 				      "is not an eventfd", idx, i);
 	for (unsigned i = 0; i < n; i++) {
