@@ -41,8 +41,10 @@ static int usage_error(const char *fmt, const char *arg)
 	return 2;
 }
 
-/* A listening socket at path, owner-only. A stale socket file nobody
- * listens on is replaced; anything else at path is an error. */
+/* A listening socket at path, owner-only (mode 0600 before listen(), and
+ * the device thread checks each client's SO_PEERCRED, sim_host.c). A stale
+ * socket file nobody listens on is replaced; anything else at path is an
+ * error and stays. */
 static int listen_at(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -142,6 +144,12 @@ int main(int argc, char **argv)
 		case 's':
 			if (n_paths == 2)
 				return usage_error("at most two --socket (%s)", optarg);
+			/* An empty name binds an abstract socket, and '@' names one for
+			 * many tools: abstract sockets have no file mode, so any local
+			 * user could connect. Only filesystem paths are served. */
+			if (!optarg[0] || optarg[0] == '@')
+				return usage_error("--socket '%s': need a filesystem path "
+						   "(empty and abstract '@' names are refused)", optarg);
 			paths[n_paths++] = optarg;
 			break;
 		case 'm':
