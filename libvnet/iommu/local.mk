@@ -46,16 +46,15 @@ tests_unit_test_vfio_group_SOURCES = tests/unit/test_vfio_group.c $(VN_KVFIO_FAK
 tests_unit_test_vfio_cdev_SOURCES = tests/unit/test_vfio_cdev.c $(VN_KVFIO_FAKE)
 endif
 
-# libFuzzer harness for the vfio-user codec and server core; not part of
+# libFuzzer harness for the vfio-user codec (the server core's is in
+# libvnet/sim/local.mk); not part of
 # `make check`. Build it in a tree configured with CC=clang:
 #   make fuzz-vfio-user && tests/fuzz/fuzz_vfio_user -max_len=4096 CORPUS_DIR
 EXTRA_DIST += tests/fuzz/fuzz_vfio_user.c
 VN_FUZZ_VFIO_USER_SRC = $(top_srcdir)/tests/fuzz/fuzz_vfio_user.c \
 	$(top_srcdir)/libvnet/log.c \
 	$(top_srcdir)/libvnet/iommu/vfio_user_json.c \
-	$(top_srcdir)/libvnet/iommu/vfio_user_proto.c \
-	$(top_srcdir)/libvnet/iommu/vfio_user_sock.c \
-	$(top_srcdir)/libvnet/sim/vfu_server.c
+	$(top_srcdir)/libvnet/iommu/vfio_user_proto.c
 tests/fuzz/fuzz_vfio_user: $(VN_FUZZ_VFIO_USER_SRC)
 	$(AM_V_at)$(MKDIR_P) tests/fuzz
 	$(AM_V_CCLD)$(CC) $(VNET_CFLAGS) $(AM_CPPFLAGS) -g -O1 \
