@@ -5,6 +5,7 @@
  * caches of open, and the doorbells that go to an ioeventfd.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,6 +191,8 @@ static int vu_query(struct vu_dev *d, uint16_t cmd, void *q, size_t qlen, uint32
 		      vfio_user_cmd_name(cmd), needed);
 }
 
+static int vu_area_check(unsigned idx, const struct vu_region *rg, const struct vu_area *a);
+
 static int vu_decode_region(struct vu_dev *d, size_t rlen, uint32_t argsz, void *out,
 			    uint32_t *needed)
 {
@@ -243,6 +246,17 @@ static int vu_region_setup(struct vu_dev *d, unsigned idx)
 		if (r)
 			return r;
 	}
+	/* memfd_create(2): with F_SEAL_SHRINK nobody can shrink the file under
+	 * our mapping. Without it the server could, and our next access to the
+	 * region would be a SIGBUS: such a region is accessed by messages. */
+	if (!(fcntl(rg->mmap_fd, F_GET_SEALS) & F_SEAL_SHRINK)) {
+		vn_info("vfio-user region %u: the server's file is not sealed against "
+			"shrinking (F_SEAL_SHRINK); accessing it by messages, not mapped", idx);
+		close(rg->mmap_fd);
+		rg->mmap_fd = -1;
+		rg->flags &= ~(uint32_t)VFIO_REGION_INFO_FLAG_MMAP;
+		rg->n_areas = 0;
+	}
 	return 0;
 }
 
@@ -250,10 +264,9 @@ static int vu_region_setup(struct vu_dev *d, unsigned idx)
  * An area of a mappable region may be mapped only if the server's fd is a
  * regular file (memfds are) that holds all of it at a page-aligned offset:
  * touching a shared mapping beyond the end of its file raises SIGBUS
- * (mmap(2)), and the server chose both the file and the offsets. Checked at
- * open and again before mmap(), in case the file shrank in between.
+ * (mmap(2)), and the server chose both the file and the offsets.
  */
-int vu_area_check(unsigned idx, const struct vu_region *rg, const struct vu_area *a)
+static int vu_area_check(unsigned idx, const struct vu_region *rg, const struct vu_area *a)
 {
 	uint64_t foff = rg->mmap_offset + a->off;
 	struct stat st;

@@ -37,7 +37,7 @@ struct vu_region {
 	uint64_t size;
 	uint32_t flags;        /* VFIO_REGION_INFO_FLAG_{READ,WRITE,MMAP} */
 	uint64_t mmap_offset;
-	int mmap_fd;
+	int mmap_fd;           /* checked at open: holds the areas, cannot shrink */
 	unsigned n_areas;
 	struct vu_area areas[VFIO_USER_MAX_SPARSE];
 	unsigned n_kicks;      /* sorted by off */
@@ -77,9 +77,6 @@ int vu_call(struct vu_dev *d, uint16_t cmd, size_t len, const int *fds, unsigned
 
 /* Open, with d->lock held: negotiation, the per-region caches, the IOVA space. */
 int vu_setup(struct vu_dev *d);
-
-/* Area a of region idx lies in a regular file the server passed (no SIGBUS). */
-int vu_area_check(unsigned idx, const struct vu_region *rg, const struct vu_area *a);
 
 /* 0: signalled an ioeventfd; 1: no sub-region matches (send a message). */
 int vu_kick(const struct vu_region *rg, uint64_t off, const void *buf, size_t len);
