@@ -62,3 +62,24 @@ tests/fuzz/fuzz_vfio_user: $(VN_FUZZ_VFIO_USER_SRC)
 fuzz-vfio-user: tests/fuzz/fuzz_vfio_user
 .PHONY: fuzz-vfio-user
 CLEANFILES += tests/fuzz/fuzz_vfio_user
+
+# libFuzzer harness for the vfio-user client against a hostile server (open,
+# then every region, IRQ and DMA operation); not part of `make check`:
+#   make fuzz-vu-client && tests/fuzz/fuzz_vu_client -max_len=8192 CORPUS_DIR tests/fuzz/vu-client-seeds
+VN_FUZZ_VU_CLIENT_SEEDS = tests/fuzz/vu-client-seeds/open.bin tests/fuzz/vu-client-seeds/mapped.bin
+EXTRA_DIST += tests/fuzz/fuzz_vu_client.c $(VN_FUZZ_VU_CLIENT_SEEDS)
+VN_FUZZ_VU_CLIENT_SRC = $(top_srcdir)/tests/fuzz/fuzz_vu_client.c \
+	$(top_srcdir)/libvnet/log.c \
+	$(top_srcdir)/libvnet/iommu/dma.c \
+	$(top_srcdir)/libvnet/iommu/vfio_user_json.c \
+	$(top_srcdir)/libvnet/iommu/vfio_user_proto.c \
+	$(top_srcdir)/libvnet/iommu/vfio_user_sock.c \
+	$(top_srcdir)/libvnet/iommu/vfio_user.c \
+	$(top_srcdir)/libvnet/iommu/vfio_user_conn.c
+tests/fuzz/fuzz_vu_client: $(VN_FUZZ_VU_CLIENT_SRC)
+	$(AM_V_at)$(MKDIR_P) tests/fuzz
+	$(AM_V_CCLD)$(CC) $(VNET_CFLAGS) $(AM_CPPFLAGS) -g -O1 \
+		-fsanitize=fuzzer,address,undefined -o $@ $(VN_FUZZ_VU_CLIENT_SRC) -lpthread
+fuzz-vu-client: tests/fuzz/fuzz_vu_client
+.PHONY: fuzz-vu-client
+CLEANFILES += tests/fuzz/fuzz_vu_client
