@@ -191,7 +191,36 @@ static int vu_query(struct vu_dev *d, uint16_t cmd, void *q, size_t qlen, uint32
 		      vfio_user_cmd_name(cmd), needed);
 }
 
-static int vu_area_check(unsigned idx, const struct vu_region *rg, const struct vu_area *a);
+/*
+ * An area of a mappable region may be mapped only if the server's fd is a
+ * regular file (memfds are) that holds all of it at a page-aligned offset:
+ * touching a shared mapping beyond the end of its file raises SIGBUS
+ * (mmap(2)), and the server chose both the file and the offsets.
+ */
+static int vu_area_check(unsigned idx, const struct vu_region *rg, const struct vu_area *a)
+{
+	uint64_t foff = rg->mmap_offset + a->off;
+	struct stat st;
+
+	if (foff < rg->mmap_offset || a->size > UINT64_MAX - foff ||
+	    foff + a->size > (uint64_t)INT64_MAX || foff % (uint64_t)sysconf(_SC_PAGESIZE))
+		return vn_err(-EPROTO, "vfio-user region %u: area [%#llx, +%#llx) at file offset "
+			      "%#llx + %#llx cannot be mapped (unaligned or out of range)", idx,
+			      (unsigned long long)a->off, (unsigned long long)a->size,
+			      (unsigned long long)rg->mmap_offset, (unsigned long long)a->off);
+	if (fstat(rg->mmap_fd, &st) < 0)
+		return vn_err(-errno, "vfio-user region %u: fstat of the mmap fd: %s", idx,
+			      strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return vn_err(-EPROTO, "vfio-user region %u: the mmap fd is not a regular file "
+			      "or memfd (file type %#o)", idx, (unsigned)(st.st_mode & S_IFMT));
+	if ((uint64_t)st.st_size < foff + a->size)
+		return vn_err(-EPROTO, "vfio-user region %u: area [%#llx, +%#llx) ends at file "
+			      "offset %#llx, past the end of the %lld-byte file the server passed",
+			      idx, (unsigned long long)a->off, (unsigned long long)a->size,
+			      (unsigned long long)(foff + a->size), (long long)st.st_size);
+	return 0;
+}
 
 static int vu_decode_region(struct vu_dev *d, size_t rlen, uint32_t argsz, void *out,
 			    uint32_t *needed)
@@ -257,37 +286,6 @@ static int vu_region_setup(struct vu_dev *d, unsigned idx)
 		rg->flags &= ~(uint32_t)VFIO_REGION_INFO_FLAG_MMAP;
 		rg->n_areas = 0;
 	}
-	return 0;
-}
-
-/*
- * An area of a mappable region may be mapped only if the server's fd is a
- * regular file (memfds are) that holds all of it at a page-aligned offset:
- * touching a shared mapping beyond the end of its file raises SIGBUS
- * (mmap(2)), and the server chose both the file and the offsets.
- */
-static int vu_area_check(unsigned idx, const struct vu_region *rg, const struct vu_area *a)
-{
-	uint64_t foff = rg->mmap_offset + a->off;
-	struct stat st;
-
-	if (foff < rg->mmap_offset || a->size > UINT64_MAX - foff ||
-	    foff + a->size > (uint64_t)INT64_MAX || foff % (uint64_t)sysconf(_SC_PAGESIZE))
-		return vn_err(-EPROTO, "vfio-user region %u: area [%#llx, +%#llx) at file offset "
-			      "%#llx + %#llx cannot be mapped (unaligned or out of range)", idx,
-			      (unsigned long long)a->off, (unsigned long long)a->size,
-			      (unsigned long long)rg->mmap_offset, (unsigned long long)a->off);
-	if (fstat(rg->mmap_fd, &st) < 0)
-		return vn_err(-errno, "vfio-user region %u: fstat of the mmap fd: %s", idx,
-			      strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return vn_err(-EPROTO, "vfio-user region %u: the mmap fd is not a regular file "
-			      "or memfd (file type %#o)", idx, (unsigned)(st.st_mode & S_IFMT));
-	if ((uint64_t)st.st_size < foff + a->size)
-		return vn_err(-EPROTO, "vfio-user region %u: area [%#llx, +%#llx) ends at file "
-			      "offset %#llx, past the end of the %lld-byte file the server passed",
-			      idx, (unsigned long long)a->off, (unsigned long long)a->size,
-			      (unsigned long long)(foff + a->size), (long long)st.st_size);
 	return 0;
 }
 
