@@ -13,7 +13,8 @@
  * device is then reset, DMA unmapped and IRQ fds closed, ready for the next
  * client (vfio-user.rst "Client Disconnection"). Every fd a client passes
  * is checked for what it is used as: DMA memory must be a regular file
- * (memfd) holding the whole window, interrupts must be eventfds.
+ * (memfd) holding the whole window and sealed against shrinking,
+ * interrupts must be eventfds.
  */
 #include "sim/vfu_server.h"
 
@@ -221,9 +222,12 @@ static int do_dma_map(struct vfu_server *s, const void *p)
 	if ((uint64_t)st.st_size < q.offset + q.size)
 		return vn_err(-EINVAL, "vfu DMA_MAP: the fd holds fewer than %#llx bytes",
 			      (unsigned long long)(q.offset + q.size));
-	/* Best effort: a memfd created with sealing allowed cannot shrink any more. */
-	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0)
-		vn_debug("vfu DMA_MAP: cannot seal the fd against shrinking: %s", strerror(errno));
+	/* The size check holds only if the file cannot shrink later (the client
+	 * could truncate it and make our next access a SIGBUS): it must carry
+	 * F_SEAL_SHRINK or take it now (memfd_create(2)). */
+	if (!(fcntl(fd, F_GET_SEALS) & F_SEAL_SHRINK) && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0)
+		return vn_err(-EINVAL, "vfu DMA_MAP: the memory cannot be sealed against "
+			      "shrinking (F_SEAL_SHRINK): %s", strerror(errno));
 	va = mmap(NULL, (size_t)q.size, prot, MAP_SHARED, fd, (off_t)q.offset);
 	if (va == MAP_FAILED)
 		return vn_err(-errno, "vfu DMA_MAP: mmap: %s", strerror(errno));

@@ -67,7 +67,7 @@ static struct vfu_server *server(void)
 
 	if (s)
 		return s;
-	mem_fd = memfd_create("fuzz-mem", MFD_CLOEXEC);
+	mem_fd = memfd_create("fuzz-mem", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mem_fd < 0 || ftruncate(mem_fd, 1 << 20))
 		abort();
 	for (int i = 0; i < 4; i++)

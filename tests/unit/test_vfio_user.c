@@ -573,7 +573,8 @@ static void test_raw_dma(void **state)
 {
 	const uint32_t rd = VFIO_USER_F_DMA_READ, rdwr = rd | VFIO_USER_F_DMA_WRITE;
 	struct rig *r = *state;
-	int mfd = memfd_create("raw-dma", MFD_CLOEXEC);
+	int mfd = memfd_create("raw-dma", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int loose = memfd_create("raw-dma-unsealable", MFD_CLOEXEC);
 	const struct raw_case maps[] = {
 		/* without an fd, with two */
 		RAW(VFIO_USER_DMA_MAP, DMAP(rd, 0x100000, 0, 0x2000), 0, -ENOTSUP),
@@ -595,10 +596,16 @@ static void test_raw_dma(void **state)
 	char *p;
 
 	assert_int_equal(ftruncate(mfd, 0x4000), 0);
+	assert_int_equal(ftruncate(loose, 0x4000), 0);
 	before = count_fds();
 	s = raw_attach(r);
 	max_maps = raw_version(r, s);
+	/* memory its owner may still shrink under the server's mapping */
+	assert_int_equal(raw_call(r, s, VFIO_USER_DMA_MAP, &m, sizeof(m), &loose, 1, NULL, 0), -EINVAL);
 	raw_cases(r, s, mfd, maps, VN_ARRAY_SIZE(maps));
+	/* the server sealed the memory it mapped: it can no longer shrink */
+	assert_int_equal(ftruncate(mfd, 0x1000), -1);
+	assert_int_equal(errno, EPERM);
 	/* overlaps: inside, straddling either end */
 	static const uint64_t clash[] = { 0x7f000, 0x80000, 0x81000, 0xff000, 0x100000, 0x101000 };
 	for (unsigned i = 0; i < VN_ARRAY_SIZE(clash); i++) {
@@ -644,6 +651,7 @@ static void test_raw_dma(void **state)
 	assert_int_equal(vfu_server_handle(r->srv), -ECONNRESET);
 	assert_int_equal(count_fds(), before);
 	close(mfd);
+	close(loose);
 	check_good_client(r);
 }
 
