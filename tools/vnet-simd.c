@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,7 @@ static int listen_at(const char *path)
 	struct stat st;
 	mode_t old;
 	int fd, probe, err;
+	bool bound;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		fprintf(stderr, "vnet-simd: socket path %s is too long\n", path);
@@ -78,8 +80,13 @@ static int listen_at(const char *path)
 	old = umask(0177); /* 0600 from the start: no window with wider rights */
 	err = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (err || listen(fd, 4)) {
+	/* A default ACL on the directory overrides the umask (acl(5)): set the
+	 * mode explicitly too. Nobody can connect before listen(). */
+	bound = err == 0;
+	if (!bound || chmod(path, 0600) || listen(fd, 4)) {
 		fprintf(stderr, "vnet-simd: %s: %s\n", path, strerror(errno));
+		if (bound)
+			unlink(path);
 		close(fd);
 		return -1;
 	}
