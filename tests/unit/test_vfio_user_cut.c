@@ -28,6 +28,8 @@
 #include "sim/sim_host.h"
 #include "vnet/vnet.h"
 
+static char dir[] = "/tmp/vnet-cut-XXXXXX", path[64];
+
 struct relay {
 	int listen_fd;
 	int dev_fd;     /* to the simulated device */
@@ -87,12 +89,10 @@ static void test_cut(void **state)
 		{ VFIO_USER_DMA_MAP, "virtio-net rings", ECONNRESET },
 		{ VFIO_USER_DEVICE_SET_IRQS, "interrupts", ENODEV },
 	};
-	char dir[] = "/tmp/vnet-cut-XXXXXX", path[64], uri[80];
+	char uri[80];
 	int before = count_fds();
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/sock", dir);
 	snprintf(uri, sizeof(uri), "vfio-user:%s", path);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -143,7 +143,23 @@ static void test_cut(void **state)
 		sim_host_free(h);
 		assert_int_equal(count_fds(), before);
 	}
-	rmdir(dir);
+}
+
+/* The socket's directory, removed even when a test fails. */
+static int setup(void **state)
+{
+	(void)state;
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/sock", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unlink(path);
+	return rmdir(dir);
 }
 
 int main(void)
@@ -152,5 +168,5 @@ int main(void)
 		cmocka_unit_test(test_cut),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, setup, teardown);
 }
