@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -31,6 +32,7 @@
 
 static char dir[] = "/tmp/vnet-simd-test-XXXXXX";
 static char sock_path[96], log_path[96];
+static pid_t running; /* the daemon a failed test may have left, or 0 */
 
 /* Start vnet-simd --socket path --mode loopback, output to log_path. */
 static pid_t simd_start(const char *path)
@@ -41,11 +43,14 @@ static pid_t simd_start(const char *path)
 	if (pid == 0) {
 		int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
-		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		/* it goes when the test goes, whatever happens to the test */
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 ||
+		    prctl(PR_SET_PDEATHSIG, SIGTERM))
 			_exit(126);
 		execl(SIMD, SIMD, "--socket", path, "--mode", "loopback", (char *)NULL);
 		_exit(127);
 	}
+	running = pid;
 	return pid;
 }
 
@@ -59,6 +64,7 @@ static int simd_wait(pid_t pid)
 
 		assert_true(r >= 0);
 		if (r == pid) {
+			running = 0;
 			assert_true(WIFEXITED(status));
 			return WEXITSTATUS(status);
 		}
@@ -66,6 +72,7 @@ static int simd_wait(pid_t pid)
 	}
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
+	running = 0;
 	fail_msg("vnet-simd did not exit");
 	return -1;
 }
@@ -111,6 +118,19 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(sock_path, sizeof(sock_path), "%s/dev.sock", dir);
 	snprintf(log_path, sizeof(log_path), "%s/simd.log", dir);
+	return 0;
+}
+
+/* After each test: no daemon left running, even when the test failed. */
+static int reap(void **state)
+{
+	(void)state;
+	if (running) {
+		kill(running, SIGKILL);
+		waitpid(running, NULL, 0);
+		running = 0;
+	}
+	chmod(dir, 0700);
 	return 0;
 }
 
@@ -230,16 +250,15 @@ static void test_other_uid_refused(void **state)
 	vnet_dev_close(dev);
 	assert_int_equal(kill(pid, SIGTERM), 0);
 	assert_int_equal(simd_wait(pid), 0);
-	assert_int_equal(chmod(dir, 0700), 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_abstract_names_refused),
-		cmocka_unit_test(test_mode_0600),
-		cmocka_unit_test(test_file_not_replaced),
-		cmocka_unit_test(test_other_uid_refused),
+		cmocka_unit_test_teardown(test_abstract_names_refused, reap),
+		cmocka_unit_test_teardown(test_mode_0600, reap),
+		cmocka_unit_test_teardown(test_file_not_replaced, reap),
+		cmocka_unit_test_teardown(test_other_uid_refused, reap),
 	};
 
 	if (geteuid() != 0)
