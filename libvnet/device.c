@@ -122,7 +122,9 @@ static int dev_open(const char *uri, const struct vnet_dev_opts *opts, struct vn
 	/* Last: the server answers requests about the device at once. */
 	rc = vn_ctl_start(dev, dev->port, &u, &dev->ctl);
 	if (rc) {
+		vn_err_hold(); /* the control server's reason stays the one reported */
 		dev->port->ops->close(dev->port);
+		vn_err_release();
 		pthread_mutex_destroy(&dev->set_lock);
 		free(dev);
 		return rc;

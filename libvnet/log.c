@@ -12,6 +12,7 @@
 #include "vnet/vnet.h"
 
 static _Thread_local char err_buf[256];
+static _Thread_local unsigned err_hold; /* vn_err_hold() depth */
 /* -1: not yet read from VNET_LOG. Atomic: any thread may log first. */
 static atomic_int log_level = -1;
 
@@ -57,13 +58,27 @@ void vn_log(enum vn_log_level level, const char *fmt, ...)
 
 int vn_err(int err, const char *fmt, ...)
 {
+	char later[sizeof(err_buf)];
+	char *buf = err_hold ? later : err_buf;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(err_buf, sizeof(err_buf), fmt, ap);
+	vsnprintf(buf, sizeof(err_buf), fmt, ap);
 	va_end(ap);
-	vn_log(VN_LOG_DEBUG, "%s (%s)", err_buf, strerror(-err));
+	vn_log(VN_LOG_DEBUG, "%s%s (%s)", err_hold ? "while undoing a failure: " : "", buf,
+	       strerror(-err));
 	return err;
+}
+
+void vn_err_hold(void)
+{
+	err_hold++;
+}
+
+void vn_err_release(void)
+{
+	if (err_hold)
+		err_hold--;
 }
 
 void vn_err_clear(void)

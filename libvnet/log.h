@@ -34,6 +34,15 @@ void vn_log(enum vn_log_level level, const char *fmt, ...) VN_PRINTF(2, 3);
  */
 int vn_err(int err, const char *fmt, ...) VN_PRINTF(2, 3);
 
+/*
+ * Undoing a failed operation can fail too (resetting a device over a
+ * connection that is gone): between vn_err_hold() and vn_err_release() the
+ * calling thread's vn_err() only logs at debug level, so the message still
+ * names the first failure, not a consequence of it. Pairs nest.
+ */
+void vn_err_hold(void);
+void vn_err_release(void);
+
 /* Clear the per-thread message (at the start of a public API call). */
 void vn_err_clear(void);
 

@@ -37,6 +37,15 @@ tests_unit_test_vnetconf_dev_LDADD = $(CMOCKA_LIBS)
 EXTRA_tests_unit_test_vnetconf_dev_DEPENDENCIES = tools/vnetconf$(EXEEXT)
 endif
 
+if HAVE_CMOCKA
+# vnet-simd's sockets: filesystem paths only, mode 0600, other uids refused.
+check_PROGRAMS += tests/integration/test_simd
+TESTS += tests/integration/test_simd
+tests_integration_test_simd_SOURCES = tests/integration/test_simd.c
+tests_integration_test_simd_LDADD = libvnet/libvnet.la $(CMOCKA_LIBS)
+EXTRA_tests_integration_test_simd_DEPENDENCIES = tools/vnet-simd$(EXEEXT)
+endif
+
 # libFuzzer harness for vnetconf's parsing of server answers; not part of
 # `make check`. In a tree configured with CC=clang:
 #   make fuzz-vnetconf && tests/fuzz/fuzz_vnetconf -max_len=16500 CORPUS_DIR

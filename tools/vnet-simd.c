@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,14 +42,17 @@ static int usage_error(const char *fmt, const char *arg)
 	return 2;
 }
 
-/* A listening socket at path, owner-only. A stale socket file nobody
- * listens on is replaced; anything else at path is an error. */
+/* A listening socket at path, owner-only (mode 0600 before listen(), and
+ * the device thread checks each client's SO_PEERCRED, sim_host.c). A stale
+ * socket file nobody listens on is replaced; anything else at path is an
+ * error and stays. */
 static int listen_at(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
 	mode_t old;
 	int fd, probe, err;
+	bool bound;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		fprintf(stderr, "vnet-simd: socket path %s is too long\n", path);
@@ -76,8 +80,13 @@ static int listen_at(const char *path)
 	old = umask(0177); /* 0600 from the start: no window with wider rights */
 	err = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (err || listen(fd, 4)) {
+	/* A default ACL on the directory overrides the umask (acl(5)): set the
+	 * mode explicitly too. Nobody can connect before listen(). */
+	bound = err == 0;
+	if (!bound || chmod(path, 0600) || listen(fd, 4)) {
 		fprintf(stderr, "vnet-simd: %s: %s\n", path, strerror(errno));
+		if (bound)
+			unlink(path);
 		close(fd);
 		return -1;
 	}
@@ -142,6 +151,12 @@ int main(int argc, char **argv)
 		case 's':
 			if (n_paths == 2)
 				return usage_error("at most two --socket (%s)", optarg);
+			/* An empty name binds an abstract socket, and '@' names one for
+			 * many tools: abstract sockets have no file mode, so any local
+			 * user could connect. Only filesystem paths are served. */
+			if (!optarg[0] || optarg[0] == '@')
+				return usage_error("--socket '%s': need a filesystem path "
+						   "(empty and abstract '@' names are refused)", optarg);
 			paths[n_paths++] = optarg;
 			break;
 		case 'm':

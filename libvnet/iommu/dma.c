@@ -26,7 +26,7 @@ static int dma_try(struct vn_dma_mem *m, size_t len, const char *name, bool huge
 	void *va;
 	int fd, r;
 
-	fd = memfd_create(name, MFD_CLOEXEC | (huge ? MFD_HUGETLB : 0));
+	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | (huge ? MFD_HUGETLB : 0));
 	if (fd < 0)
 		return vn_err(-errno, "dma: %s(%s%s) failed", what, name, huge ? ", MFD_HUGETLB" : "");
 	if (huge) {
@@ -50,6 +50,12 @@ static int dma_try(struct vn_dma_mem *m, size_t len, const char *name, bool huge
 	len = VN_ALIGN_UP(len, pgsz);
 	what = "ftruncate";
 	if (ftruncate(fd, (off_t)len) < 0)
+		goto fail_errno;
+	/* memfd_create(2): the size is final. A vfio-user server that maps the
+	 * memory may insist on this seal, or a client could truncate the file
+	 * and make the server's next access a SIGBUS. */
+	what = "F_ADD_SEALS";
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
 		goto fail_errno;
 	/* MAP_SHARED: the memfd pages themselves are what a vfio-user server maps
 	 * and VFIO pins. MAP_POPULATE faults them in now rather than on the data

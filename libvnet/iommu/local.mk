@@ -18,13 +18,14 @@ libvnet_libvnet_core_la_SOURCES += \
 	libvnet/iommu/vfio_user_conn.c
 if HAVE_CMOCKA
 VN_VFIO_USER_TESTS = tests/unit/test_vfio_user_proto tests/unit/test_vfio_user \
-	tests/unit/test_vfio_user_client
+	tests/unit/test_vfio_user_client tests/unit/test_vfio_user_cut
 check_PROGRAMS += $(VN_VFIO_USER_TESTS)
 TESTS += $(VN_VFIO_USER_TESTS)
 tests_unit_test_vfio_user_proto_SOURCES = tests/unit/test_vfio_user_proto.c
 tests_unit_test_vfio_user_SOURCES = tests/unit/test_vfio_user.c \
 	tests/unit/vfio_user_fake.c tests/unit/vfio_user_fake.h
 tests_unit_test_vfio_user_client_SOURCES = tests/unit/test_vfio_user_client.c
+tests_unit_test_vfio_user_cut_SOURCES = tests/unit/test_vfio_user_cut.c
 endif
 
 if HAVE_CMOCKA
@@ -45,16 +46,15 @@ tests_unit_test_vfio_group_SOURCES = tests/unit/test_vfio_group.c $(VN_KVFIO_FAK
 tests_unit_test_vfio_cdev_SOURCES = tests/unit/test_vfio_cdev.c $(VN_KVFIO_FAKE)
 endif
 
-# libFuzzer harness for the vfio-user codec and server core; not part of
+# libFuzzer harness for the vfio-user codec (the server core's is in
+# libvnet/sim/local.mk); not part of
 # `make check`. Build it in a tree configured with CC=clang:
 #   make fuzz-vfio-user && tests/fuzz/fuzz_vfio_user -max_len=4096 CORPUS_DIR
 EXTRA_DIST += tests/fuzz/fuzz_vfio_user.c
 VN_FUZZ_VFIO_USER_SRC = $(top_srcdir)/tests/fuzz/fuzz_vfio_user.c \
 	$(top_srcdir)/libvnet/log.c \
 	$(top_srcdir)/libvnet/iommu/vfio_user_json.c \
-	$(top_srcdir)/libvnet/iommu/vfio_user_proto.c \
-	$(top_srcdir)/libvnet/iommu/vfio_user_sock.c \
-	$(top_srcdir)/libvnet/sim/vfu_server.c
+	$(top_srcdir)/libvnet/iommu/vfio_user_proto.c
 tests/fuzz/fuzz_vfio_user: $(VN_FUZZ_VFIO_USER_SRC)
 	$(AM_V_at)$(MKDIR_P) tests/fuzz
 	$(AM_V_CCLD)$(CC) $(VNET_CFLAGS) $(AM_CPPFLAGS) -g -O1 \
@@ -62,3 +62,24 @@ tests/fuzz/fuzz_vfio_user: $(VN_FUZZ_VFIO_USER_SRC)
 fuzz-vfio-user: tests/fuzz/fuzz_vfio_user
 .PHONY: fuzz-vfio-user
 CLEANFILES += tests/fuzz/fuzz_vfio_user
+
+# libFuzzer harness for the vfio-user client against a hostile server (open,
+# then every region, IRQ and DMA operation); not part of `make check`:
+#   make fuzz-vu-client && tests/fuzz/fuzz_vu_client -max_len=8192 CORPUS_DIR tests/fuzz/vu-client-seeds
+VN_FUZZ_VU_CLIENT_SEEDS = tests/fuzz/vu-client-seeds/open.bin tests/fuzz/vu-client-seeds/mapped.bin
+EXTRA_DIST += tests/fuzz/fuzz_vu_client.c $(VN_FUZZ_VU_CLIENT_SEEDS)
+VN_FUZZ_VU_CLIENT_SRC = $(top_srcdir)/tests/fuzz/fuzz_vu_client.c \
+	$(top_srcdir)/libvnet/log.c \
+	$(top_srcdir)/libvnet/iommu/dma.c \
+	$(top_srcdir)/libvnet/iommu/vfio_user_json.c \
+	$(top_srcdir)/libvnet/iommu/vfio_user_proto.c \
+	$(top_srcdir)/libvnet/iommu/vfio_user_sock.c \
+	$(top_srcdir)/libvnet/iommu/vfio_user.c \
+	$(top_srcdir)/libvnet/iommu/vfio_user_conn.c
+tests/fuzz/fuzz_vu_client: $(VN_FUZZ_VU_CLIENT_SRC)
+	$(AM_V_at)$(MKDIR_P) tests/fuzz
+	$(AM_V_CCLD)$(CC) $(VNET_CFLAGS) $(AM_CPPFLAGS) -g -O1 \
+		-fsanitize=fuzzer,address,undefined -o $@ $(VN_FUZZ_VU_CLIENT_SRC) -lpthread
+fuzz-vu-client: tests/fuzz/fuzz_vu_client
+.PHONY: fuzz-vu-client
+CLEANFILES += tests/fuzz/fuzz_vu_client

@@ -149,18 +149,14 @@ static int vu_region_map(struct vn_devio *dio, unsigned idx, uint64_t off, size_
 			      (unsigned long long)off, len);
 	pthread_mutex_lock(&d->lock);
 	if (!a->va) {
-		uint64_t foff = rg->mmap_offset + a->off;
 		int prot = (rg->flags & VFIO_REGION_INFO_FLAG_READ ? PROT_READ : 0) |
 			   (rg->flags & VFIO_REGION_INFO_FLAG_WRITE ? PROT_WRITE : 0);
 		void *p;
 
-		if (foff < rg->mmap_offset || foff % (uint64_t)sysconf(_SC_PAGESIZE) ||
-		    foff > (uint64_t)INT64_MAX) {
-			r = vn_err(-ENOTSUP, "vfio-user region %u: area at file offset %#llx "
-				   "cannot be mapped", idx, (unsigned long long)foff);
-			goto out;
-		}
-		p = mmap(NULL, a->size, prot, MAP_SHARED, rg->mmap_fd, (off_t)foff);
+		/* mmap_fd holds the area and is sealed against shrinking
+		 * (vu_region_setup): touching the mapping cannot SIGBUS. */
+		p = mmap(NULL, a->size, prot, MAP_SHARED, rg->mmap_fd,
+			 (off_t)(rg->mmap_offset + a->off));
 		if (p == MAP_FAILED) {
 			r = vn_err(-errno, "vfio-user region %u: mmap of %#llx bytes: %s", idx,
 				   (unsigned long long)a->size, strerror(errno));
@@ -195,6 +191,9 @@ static int vu_irq_info(struct vn_devio *dio, unsigned idx, uint32_t *count)
 		memcpy(&a, vu_payload(d), VN_MIN(rlen, sizeof(a)));
 		if (rlen < sizeof(a) || a.argsz < sizeof(a) || a.index != idx)
 			r = vn_err(-EPROTO, "vfio-user GET_IRQ_INFO %u: malformed reply", idx);
+		else if (a.count > VU_MAX_IRQ_VECTORS)
+			r = vn_err(-EPROTO, "vfio-user GET_IRQ_INFO %u: %u vectors, a PCI function "
+				   "has at most %u", idx, a.count, VU_MAX_IRQ_VECTORS);
 		else
 			*count = a.count;
 	}
@@ -280,6 +279,11 @@ static int vu_dma_map(struct vn_devio *dio, struct vn_dma_mem *m)
 	if (m->mapped || m->fd < 0 || !m->len)
 		return vn_err(-EINVAL, "vfio-user DMA_MAP: region already mapped, empty or without fd");
 	pthread_mutex_lock(&d->lock);
+	if (d->n_dma_maps >= d->max_dma_maps) {
+		r = vn_err(-ENOSPC, "vfio-user DMA_MAP: the server keeps at most %u DMA "
+			   "mappings (max_dma_maps)", d->max_dma_maps);
+		goto out;
+	}
 	r = vn_iova_get(&d->iova, m->len, align, &q.addr);
 	if (r) {
 		r = vn_err(r, "vfio-user DMA_MAP: no IOVA space for %zu bytes", m->len);
@@ -293,6 +297,7 @@ static int vu_dma_map(struct vn_devio *dio, struct vn_dma_mem *m)
 	}
 	m->iova = q.addr;
 	m->mapped = true;
+	d->n_dma_maps++;
 out:
 	pthread_mutex_unlock(&d->lock);
 	return r;
@@ -318,6 +323,7 @@ static int vu_dma_unmap(struct vn_devio *dio, struct vn_dma_mem *m)
 	if (r == 0) {
 		vn_iova_put(&d->iova, m->iova, m->len);
 		m->mapped = false;
+		d->n_dma_maps--;
 	}
 	pthread_mutex_unlock(&d->lock);
 	return r;
@@ -345,7 +351,7 @@ static int vu_alive(struct vn_devio *dio)
 	struct pollfd pfd = { .fd = d->sock, .events = POLLRDHUP };
 
 	if (__atomic_load_n(&d->broken, __ATOMIC_ACQUIRE))
-		return vn_err(-ENODEV, "vfio-user: the connection failed");
+		return vn_err(-ENODEV, "vfio-user: the connection failed: %s", d->why);
 	if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
 		return vn_err(-ENODEV, "vfio-user: the server hung up");
 	return 0;

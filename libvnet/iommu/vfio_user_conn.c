@@ -5,9 +5,12 @@
  * caches of open, and the doorbells that go to an ioeventfd.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "iommu/vfio_user_int.h"
@@ -17,6 +20,25 @@
 #define VU_MAX_ARGSZ 65536 /* largest reply argsz we grow a request to */
 #define VU_IOVA_BASE (1ULL << 32)
 #define VU_IOVA_LAST ((1ULL << 48) - 1)
+
+/*
+ * The stream broke during cmd: give the connection up and say which
+ * request found it broken. The reason is kept: every later call repeats
+ * it, so whichever error the caller reports names the first cause.
+ */
+static int vu_broken(struct vu_dev *d, int r, uint16_t cmd)
+{
+	vfio_user_fds_close(&d->rfds, 0);
+	if (!__atomic_load_n(&d->broken, __ATOMIC_ACQUIRE)) {
+		char why[sizeof(d->why) - 40]; /* room for " (during COMMAND_NAME)" */
+
+		snprintf(why, sizeof(why), "%s", vn_err_msg());
+		snprintf(d->why, sizeof(d->why), "%s (during %s)", why, vfio_user_cmd_name(cmd));
+		/* Release: a thread that sees broken (vu_alive) sees why. */
+		__atomic_store_n(&d->broken, true, __ATOMIC_RELEASE);
+	}
+	return vn_err(r, "%s", d->why);
+}
 
 /*
  * One request/reply with d->lock held. The request payload (len bytes) is
@@ -33,8 +55,8 @@ int vu_call(struct vu_dev *d, uint16_t cmd, size_t len, const int *fds, unsigned
 
 	d->rfds.n = 0;
 	if (__atomic_load_n(&d->broken, __ATOMIC_ACQUIRE))
-		return vn_err(-ENODEV, "vfio-user: the connection failed earlier; %s not sent",
-			      vfio_user_cmd_name(cmd));
+		return vn_err(-ENODEV, "vfio-user: %s not sent, the connection failed: %s",
+			      vfio_user_cmd_name(cmd), d->why);
 	vfio_user_hdr_init(&h, id, cmd, len, VFIO_USER_F_TYPE_COMMAND);
 	memcpy(d->buf, &h, sizeof(h));
 	r = vfio_user_send(d->sock, d->buf, h.size, fds, n_fds, VU_TIMEOUT_MS);
@@ -57,9 +79,7 @@ int vu_call(struct vu_dev *d, uint16_t cmd, size_t len, const int *fds, unsigned
 		vfio_user_fds_close(&d->rfds, 0);
 	return r;
 broken:
-	vfio_user_fds_close(&d->rfds, 0);
-	__atomic_store_n(&d->broken, true, __ATOMIC_RELEASE);
-	return r;
+	return vu_broken(d, r, cmd);
 }
 
 /* ---- open: negotiation and the per-region caches ---- */
@@ -93,8 +113,16 @@ static int vu_version(struct vu_dev *d)
 			      v.major, v.minor, VFIO_USER_MAJOR, VFIO_USER_MINOR);
 	if (v.caps.max_msg_fds == 0)
 		return vn_err(-EPROTO, "vfio-user: server accepts no fds (max_msg_fds 0)");
+	if (v.caps.max_dma_maps == 0)
+		return vn_err(-EPROTO, "vfio-user: server takes no DMA mappings (max_dma_maps 0)");
+	/* vfio-user.rst "pgsizes": the IOVA page sizes it supports; DMA
+	 * windows are aligned to the smallest, which must be one we use. */
+	if (!(v.caps.pgsizes & VFIO_USER_PAGE_SIZES))
+		return vn_err(-EPROTO, "vfio-user: server supports no 4 KiB DMA pages "
+			      "(pgsizes %#llx)", (unsigned long long)v.caps.pgsizes);
 	d->peer_max_fds = VN_MIN(v.caps.max_msg_fds, VFIO_USER_MAX_FDS);
 	d->max_xfer = VN_MIN(v.caps.max_data_xfer_size, VFIO_USER_MAX_DATA_XFER);
+	d->max_dma_maps = v.caps.max_dma_maps;
 	return 0;
 }
 
@@ -163,6 +191,37 @@ static int vu_query(struct vu_dev *d, uint16_t cmd, void *q, size_t qlen, uint32
 		      vfio_user_cmd_name(cmd), needed);
 }
 
+/*
+ * An area of a mappable region may be mapped only if the server's fd is a
+ * regular file (memfds are) that holds all of it at a page-aligned offset:
+ * touching a shared mapping beyond the end of its file raises SIGBUS
+ * (mmap(2)), and the server chose both the file and the offsets.
+ */
+static int vu_area_check(unsigned idx, const struct vu_region *rg, const struct vu_area *a)
+{
+	uint64_t foff = rg->mmap_offset + a->off;
+	struct stat st;
+
+	if (foff < rg->mmap_offset || a->size > UINT64_MAX - foff ||
+	    foff + a->size > (uint64_t)INT64_MAX || foff % (uint64_t)sysconf(_SC_PAGESIZE))
+		return vn_err(-EPROTO, "vfio-user region %u: area [%#llx, +%#llx) at file offset "
+			      "%#llx + %#llx cannot be mapped (unaligned or out of range)", idx,
+			      (unsigned long long)a->off, (unsigned long long)a->size,
+			      (unsigned long long)rg->mmap_offset, (unsigned long long)a->off);
+	if (fstat(rg->mmap_fd, &st) < 0)
+		return vn_err(-errno, "vfio-user region %u: fstat of the mmap fd: %s", idx,
+			      strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return vn_err(-EPROTO, "vfio-user region %u: the mmap fd is not a regular file "
+			      "or memfd (file type %#o)", idx, (unsigned)(st.st_mode & S_IFMT));
+	if ((uint64_t)st.st_size < foff + a->size)
+		return vn_err(-EPROTO, "vfio-user region %u: area [%#llx, +%#llx) ends at file "
+			      "offset %#llx, past the end of the %lld-byte file the server passed",
+			      idx, (unsigned long long)a->off, (unsigned long long)a->size,
+			      (unsigned long long)(foff + a->size), (long long)st.st_size);
+	return 0;
+}
+
 static int vu_decode_region(struct vu_dev *d, size_t rlen, uint32_t argsz, void *out,
 			    uint32_t *needed)
 {
@@ -189,6 +248,11 @@ static int vu_region_setup(struct vu_dev *d, unsigned idx)
 	rg->size = desc.size;
 	rg->flags = desc.flags;
 	rg->mmap_offset = desc.offset;
+	if (d->rfds.n && !(desc.flags & VFIO_REGION_INFO_FLAG_MMAP)) {
+		vfio_user_fds_close(&d->rfds, 0);
+		return vn_err(-EPROTO, "vfio-user region %u: the server passed an fd for a "
+			      "region it does not mark mappable", idx);
+	}
 	if (desc.flags & VFIO_REGION_INFO_FLAG_MMAP) {
 		if (d->rfds.n != 1) {
 			/* Mappable without an fd to map: use messages instead. */
@@ -199,7 +263,6 @@ static int vu_region_setup(struct vu_dev *d, unsigned idx)
 			d->rfds.n = 0;
 		}
 	}
-	vfio_user_fds_close(&d->rfds, 0);
 	if (!(rg->flags & VFIO_REGION_INFO_FLAG_MMAP))
 		return 0;
 	if (!desc.sparse) /* mappable as a whole */
@@ -207,6 +270,22 @@ static int vu_region_setup(struct vu_dev *d, unsigned idx)
 	for (unsigned i = 0; i < desc.n_areas; i++)
 		rg->areas[i] = (struct vu_area){ .off = desc.areas[i].offset, .size = desc.areas[i].size };
 	rg->n_areas = desc.n_areas;
+	for (unsigned i = 0; i < rg->n_areas; i++) {
+		r = vu_area_check(idx, rg, &rg->areas[i]);
+		if (r)
+			return r;
+	}
+	/* memfd_create(2): with F_SEAL_SHRINK nobody can shrink the file under
+	 * our mapping. Without it the server could, and our next access to the
+	 * region would be a SIGBUS: such a region is accessed by messages. */
+	if (!(fcntl(rg->mmap_fd, F_GET_SEALS) & F_SEAL_SHRINK)) {
+		vn_info("vfio-user region %u: the server's file is not sealed against "
+			"shrinking (F_SEAL_SHRINK); accessing it by messages, not mapped", idx);
+		close(rg->mmap_fd);
+		rg->mmap_fd = -1;
+		rg->flags &= ~(uint32_t)VFIO_REGION_INFO_FLAG_MMAP;
+		rg->n_areas = 0;
+	}
 	return 0;
 }
 
@@ -222,6 +301,10 @@ static int vu_kicks_take(struct vu_dev *d, unsigned idx, const struct vfio_user_
 {
 	struct vu_region *rg = &d->regions[idx];
 
+	for (unsigned i = 0; i < d->rfds.n; i++)
+		if (!vfio_user_is_eventfd(d->rfds.fd[i]))
+			return vn_err(-EPROTO, "vfio-user region %u: ioeventfd fd %u of the reply "
+				      "is not an eventfd", idx, i);
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t sz = io[i].size;
 

@@ -18,6 +18,7 @@
 
 #define VU_MAX_REGIONS VFIO_PCI_NUM_REGIONS
 #define VU_MAX_KICKS 64
+#define VU_MAX_IRQ_VECTORS 2048 /* PCI 3.0 §6.8.2: MSI-X Table Size is 11 bits */
 
 struct vu_area {
 	uint64_t off, size; /* within the region */
@@ -36,7 +37,7 @@ struct vu_region {
 	uint64_t size;
 	uint32_t flags;        /* VFIO_REGION_INFO_FLAG_{READ,WRITE,MMAP} */
 	uint64_t mmap_offset;
-	int mmap_fd;
+	int mmap_fd;           /* checked at open: holds the areas, cannot shrink */
 	unsigned n_areas;
 	struct vu_area areas[VFIO_USER_MAX_SPARSE];
 	unsigned n_kicks;      /* sorted by off */
@@ -49,9 +50,12 @@ struct vu_dev {
 	int sock;
 	pthread_mutex_t lock;  /* the socket, buf, next_id, IOVA allocator, mappings */
 	bool broken;           /* __atomic: the stream cannot be trusted any more */
+	char why[160];         /* the first reason it broke, set before broken */
 	uint16_t next_id;
 	uint32_t max_xfer;     /* largest REGION_READ/WRITE count */
 	uint32_t peer_max_fds; /* fds the server takes in one message */
+	uint32_t max_dma_maps; /* DMA windows the server keeps (its max_dma_maps) */
+	uint32_t n_dma_maps;   /* windows mapped now */
 	uint32_t dev_flags;    /* VFIO_DEVICE_FLAGS_* */
 	uint32_t num_regions, num_irqs;
 	struct vu_region regions[VU_MAX_REGIONS];

@@ -304,5 +304,11 @@ int vfio_user_send(int sock, const void *msg, size_t len, const int *fds, unsign
 int vfio_user_recv(int sock, void *buf, size_t cap, struct vfio_user_fds *fds, int timeout_ms);
 /* Close fds[i] for i >= from and set n = from. */
 void vfio_user_fds_close(struct vfio_user_fds *fds, unsigned from);
+/*
+ * fd is an eventfd. The peer's doorbells and interrupts are 8-byte writes
+ * from a data-path thread: on an eventfd they cannot block (EAGAIN when
+ * saturated); on a pipe or socket a peer that stops reading would hang it.
+ */
+bool vfio_user_is_eventfd(int fd);
 
 #endif

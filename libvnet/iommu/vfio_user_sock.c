@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -208,4 +209,16 @@ int vfio_user_recv(int sock, void *buf, size_t cap, struct vfio_user_fds *fds, i
 		return vn_err(r, "vfio-user: receiving a message: %s", strerror(-r));
 	}
 	return (int)h.size;
+}
+
+bool vfio_user_is_eventfd(int fd)
+{
+	/* proc(5): an eventfd's /proc/self/fd link reads "anon_inode:[eventfd]". */
+	static const char want[] = "anon_inode:[eventfd]";
+	char path[40], link[sizeof(want) + 1];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link));
+	return n == (ssize_t)sizeof(want) - 1 && !memcmp(link, want, sizeof(want) - 1);
 }

@@ -231,12 +231,27 @@ static void kick(struct sim_host *h, unsigned e, unsigned q)
 		SIM_ADD(d->st.qp[q / 2].kicks, v);
 }
 
+/*
+ * A client on a listening socket (vnet-simd) is served only if it runs as
+ * our effective uid or as root (SO_PEERCRED, unix(7): its credentials at
+ * connect()): the socket's mode 0600 is the first fence, this the second,
+ * should the mode or the directory be wider than they ought to be.
+ */
 static void client_accept(struct sim_host *h, unsigned e)
 {
+	struct ucred cred = { .pid = 0, .uid = (uid_t)-1 };
+	socklen_t len = sizeof(cred);
 	int fd = accept4(h->listen_fd[e], NULL, NULL, SOCK_CLOEXEC);
 
 	if (fd < 0) {
 		vn_debug("sim: accept: %m");
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    (cred.uid != geteuid() && cred.uid != 0)) {
+		vn_warn("sim: device %u: refusing a client of uid %d (pid %d): only uid %d "
+			"and root are served", e, (int)cred.uid, (int)cred.pid, (int)geteuid());
+		close(fd);
 		return;
 	}
 	client_attach(h, e, fd);

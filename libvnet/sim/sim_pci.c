@@ -295,13 +295,13 @@ static int ops_irq_mask(void *dev, unsigned idx, unsigned start, unsigned count,
 	return 0;
 }
 
+/* The interrupt routing stays (vfu_server.h): the server keeps the fds. */
 static void ops_reset(void *dev)
 {
 	struct sim_dev *d = dev;
 
 	sim_virtio_reset(d);
 	cfg_init(d);
-	irqs_off(d);
 	d->vanished = false;
 }
 
@@ -359,6 +359,7 @@ int sim_dev_new(const struct sim_params *p, unsigned end, struct sim_dev **out)
 	if (p->queues > 1)
 		d->offered |= 1ull << VIRTIO_NET_F_MQ;
 	d->st.n_pairs = p->queues;
+	irqs_off(d);
 	ops_reset(d);
 	err = sim_mode_init(d);
 	if (err) {

@@ -11,7 +11,10 @@
  * stream itself can no longer be trusted (bad header size, a message
  * stalled past VFU_SERVER_RECV_TIMEOUT_MS) or a reply cannot be sent; the
  * device is then reset, DMA unmapped and IRQ fds closed, ready for the next
- * client (vfio-user.rst "Client Disconnection").
+ * client (vfio-user.rst "Client Disconnection"). Every fd a client passes
+ * is checked for what it is used as: DMA memory must be a regular file
+ * (memfd) holding the whole window and sealed against shrinking,
+ * interrupts must be eventfds.
  */
 #include "sim/vfu_server.h"
 
@@ -211,12 +214,20 @@ static int do_dma_map(struct vfu_server *s, const void *p)
 		return vn_err(-EEXIST, "vfu DMA_MAP: [%#llx, +%#llx) overlaps a mapping",
 			      (unsigned long long)q.addr, (unsigned long long)q.size);
 	/* Touching memory beyond the file's end would SIGBUS this process. */
-	if (fstat(fd, &st) || (uint64_t)st.st_size < q.offset + q.size)
+	if (fstat(fd, &st))
+		return vn_err(-errno, "vfu DMA_MAP: fstat: %s", strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return vn_err(-EINVAL, "vfu DMA_MAP: the fd is not a regular file or memfd "
+			      "(file type %#o)", (unsigned)(st.st_mode & S_IFMT));
+	if ((uint64_t)st.st_size < q.offset + q.size)
 		return vn_err(-EINVAL, "vfu DMA_MAP: the fd holds fewer than %#llx bytes",
 			      (unsigned long long)(q.offset + q.size));
-	/* Best effort: a memfd created with sealing allowed cannot shrink any more. */
-	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0)
-		vn_debug("vfu DMA_MAP: cannot seal the fd against shrinking: %s", strerror(errno));
+	/* The size check holds only if the file cannot shrink later (the client
+	 * could truncate it and make our next access a SIGBUS): it must carry
+	 * F_SEAL_SHRINK or take it now (memfd_create(2)). */
+	if (!(fcntl(fd, F_GET_SEALS) & F_SEAL_SHRINK) && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0)
+		return vn_err(-EINVAL, "vfu DMA_MAP: the memory cannot be sealed against "
+			      "shrinking (F_SEAL_SHRINK): %s", strerror(errno));
 	va = mmap(NULL, (size_t)q.size, prot, MAP_SHARED, fd, (off_t)q.offset);
 	if (va == MAP_FAILED)
 		return vn_err(-errno, "vfu DMA_MAP: mmap: %s", strerror(errno));
@@ -334,6 +345,10 @@ static int do_set_irqs(struct vfu_server *s, const void *p)
 	r = irq_range(s, &q);
 	if (r)
 		return r;
+	for (unsigned i = 0; i < s->fds.n; i++)
+		if (!vfio_user_is_eventfd(s->fds.fd[i]))
+			return vn_err(-EINVAL, "vfu SET_IRQS: fd %u for vector %u is not an eventfd",
+				      i, q.start + i);
 	/* Tell the device first, then close what it no longer uses. */
 	if (s->cfg.ops->set_irqs) {
 		if (s->fds.n) {
@@ -542,7 +557,6 @@ static void device_reset(struct vfu_server *s)
 {
 	if (s->cfg.ops->reset)
 		s->cfg.ops->reset(s->cfg.dev);
-	irq_release_all(s);
 }
 
 static int dispatch(struct vfu_server *s, unsigned cmd, const void *p, size_t len,
@@ -575,6 +589,8 @@ static int dispatch(struct vfu_server *s, unsigned cmd, const void *p, size_t le
 	case VFIO_USER_REGION_WRITE:
 		return do_region_rw(s, cmd, p, rep);
 	case VFIO_USER_DEVICE_RESET:
+		/* The IRQ eventfds stay routed, as VFIO_DEVICE_RESET keeps them
+		 * (vfio-pci restores the MSI-X state around the function reset). */
 		device_reset(s);
 		return 0;
 	default: /* vfio_user_req_check() refused it */
@@ -591,6 +607,7 @@ static void drop_client(struct vfu_server *s)
 	s->fd = -1;
 	s->versioned = false;
 	device_reset(s);
+	irq_release_all(s);
 	while (s->n_dma)
 		dma_remove(s, s->n_dma - 1);
 }

@@ -43,9 +43,9 @@ struct vfu_dev_ops {
 	/*
 	 * The client routed vectors [start, start+count) of IRQ index idx to
 	 * eventfds (fds[i] may be -1: unrouted); count == 0: all of idx disabled.
-	 * The server owns the fds and keeps them open until they are replaced,
-	 * the device is reset, or the client disconnects (each of which is
-	 * announced by another call).
+	 * The server owns the fds and keeps them open until they are replaced
+	 * or the client disconnects (each of which is announced by another
+	 * call).
 	 */
 	void (*set_irqs)(void *dev, unsigned idx, unsigned start, unsigned count, const int *fds);
 	/*
@@ -55,7 +55,11 @@ struct vfu_dev_ops {
 	 * Returns 0 or -errno (sent back); without it such requests get ENOTSUP.
 	 */
 	int (*irq_mask)(void *dev, unsigned idx, unsigned start, unsigned count, bool masked);
-	/* VFIO_USER_DEVICE_RESET, and the client going away. */
+	/*
+	 * VFIO_USER_DEVICE_RESET, and the client going away. Interrupt routing
+	 * survives a DEVICE_RESET, as it does in kernel VFIO; a client going
+	 * away is followed by set_irqs(idx, 0, 0, NULL) for each routed index.
+	 */
 	void (*reset)(void *dev);
 	/* [iova, iova+len) is about to be unmapped: drop pointers into it. */
 	void (*dma_unmap)(void *dev, uint64_t iova, uint64_t len);

@@ -369,7 +369,9 @@ int vn_net_open(struct vn_vtr *t, const struct vn_net_cfg *cfg, struct vn_net **
 	if (!rc)
 		rc = vn_net_irq_start(n);
 	if (rc) {
+		vn_err_hold(); /* the reason is rc's, not the teardown's */
 		teardown(n);
+		vn_err_release();
 		return rc;
 	}
 	fill_rx(n);

@@ -511,6 +511,28 @@ static int walk_caps(struct vpci *p)
 	return rc;
 }
 
+/* virtio 1.2 §4.1.2.1: PCI vendor 0x1af4; network device ID 0x1041
+ * (0x1040 + 1), or 0x1000, the transitional ID, which a transitional
+ * device also offers the modern interface under. */
+#define VIRTIO_PCI_VENDOR 0x1af4
+#define VIRTIO_PCI_NET_MODERN 0x1041
+#define VIRTIO_PCI_NET_TRANSITIONAL 0x1000
+
+/* Refuse a function that is not virtio-net before touching its BARs. */
+static int check_ids(struct vpci *p)
+{
+	uint16_t id[2]; /* PCI 3.0 §6.2.1: vendor ID at 0x00, device ID at 0x02 */
+	int rc = vn_devio_read(p->d, CFG_REGION, PCI_VENDOR_ID, id, sizeof(id));
+
+	if (rc)
+		return rc;
+	if (id[0] != VIRTIO_PCI_VENDOR ||
+	    (id[1] != VIRTIO_PCI_NET_MODERN && id[1] != VIRTIO_PCI_NET_TRANSITIONAL))
+		return vn_err(-ENODEV, "virtio-pci: not a virtio-net device (vendor:device %04x:%04x)",
+			      id[0], id[1]);
+	return 0;
+}
+
 /*
  * Let the function decode its BARs and master DMA. vfio-pci hands the
  * device over with Bus Master Enable clear (the kernel driver that had it
@@ -540,7 +562,9 @@ int vpci_open(struct vn_devio *d, struct vn_vtr **out)
 		return vn_err(-ENOMEM, "virtio-pci: out of memory");
 	p->t.ops = &vpci_ops;
 	p->d = d;
-	rc = walk_caps(p);
+	rc = check_ids(p);
+	if (!rc)
+		rc = walk_caps(p);
 	if (!rc)
 		rc = enable_bus_master(p);
 	if (!rc && (!p->common.present || !p->notify.present))

@@ -78,7 +78,9 @@ static int vp_open(const struct vn_uri *u, const struct vnet_dev_opts *o, struct
 err_vtr:
 	v->t->ops->close(v->t);
 err_devio:
+	vn_err_hold(); /* closing must not replace the reason of the failure */
 	v->d->ops->close(v->d);
+	vn_err_release();
 err_port:
 	free(v);
 	return rc;

@@ -68,6 +68,10 @@ static void test_lifecycle(void **state)
 	target[n] = '\0';
 	assert_non_null(strstr(target, "memfd:vnet-test-life"));
 	assert_int_equal(fcntl(m.fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	/* Its size is final (a server may insist): it cannot shrink or grow. */
+	assert_int_equal(fcntl(m.fd, F_GET_SEALS), F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	assert_int_equal(ftruncate(m.fd, 0), -1);
+	assert_int_equal(errno, EPERM);
 
 	/* Zeroed, writable, and shared with the memfd (what a server maps). */
 	for (size_t i = 0; i < m.len; i++)

@@ -271,13 +271,18 @@ static void test_irqs(void **state)
 	assert_int_equal(d->ops->set_irqs(d, MSIX, 0, 0, NULL), 0);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(r->f.irq[i], -1);
-	/* routed again, then a reset releases them */
+	/* routed again: a reset keeps the routing (as kernel VFIO does), the
+	 * client going away releases it */
 	assert_int_equal(d->ops->set_irqs(d, MSIX, 2, 1, e), 0);
 	assert_true(r->f.irq[2] >= 0);
 	assert_int_equal(d->ops->reset(d), 0);
 	assert_int_equal(LOAD(r->f.resets), 1);
-	assert_int_equal(r->f.irq[2], -1);
+	assert_true(r->f.irq[2] >= 0);
+	assert_int_equal(write(r->f.irq[2], &one, 8), 8);
+	assert_int_equal(drain(e[0]), 1);
 	d->ops->close(d);
+	assert_int_equal(LOAD(r->f.resets), 2);
+	assert_int_equal(r->f.irq[2], -1);
 	for (int i = 0; i < 3; i++)
 		close(e[i]);
 }
@@ -430,16 +435,19 @@ static int raw_call(struct rig *r, int sock, uint16_t cmd, const void *p, size_t
 	return 0;
 }
 
-static void raw_version(struct rig *r, int sock)
+/* VERSION with a small max_data_xfer_size; the server's max_dma_maps. */
+static uint32_t raw_version(struct rig *r, int sock)
 {
 	struct vfio_user_version_info v = { .major = 0, .minor = 1,
 					    .caps = { .max_msg_fds = 8, .max_data_xfer_size = 4096,
 						      .max_dma_maps = 1, .pgsizes = 4096 } };
-	uint8_t p[200];
+	uint8_t p[200], a[200] = { 0 };
 	int n = vfio_user_version_encode(p, sizeof(p), &v);
 
 	assert_true(n > 0);
-	assert_int_equal(raw_call(r, sock, VFIO_USER_VERSION, p, (size_t)n, NULL, 0, NULL, 0), 0);
+	assert_int_equal(raw_call(r, sock, VFIO_USER_VERSION, p, (size_t)n, NULL, 0, a, sizeof(a)), 0);
+	assert_int_equal(vfio_user_version_decode(a, strnlen((char *)a + 4, sizeof(a) - 4) + 4, &v), 0);
+	return v.caps.max_dma_maps;
 }
 
 /* After any abuse, a proper client still gets served. */
@@ -517,6 +525,8 @@ static void test_raw_bad_commands(void **state)
 		{ VFIO_USER_DMA_WRITE, NULL, 0, 0, -ENOSYS },
 		/* an fd where none belongs is refused and closed */
 		RAW(VFIO_USER_DEVICE_GET_INFO, di, 1, -EINVAL),
+		/* DMA memory that is an eventfd, not a file */
+		RAW(VFIO_USER_DMA_MAP, DMAP(VFIO_USER_F_DMA_READ, 0x100000, 0, 0x1000), 1, -EINVAL),
 		/* bad argsz, truncated payload */
 		RAW(VFIO_USER_DEVICE_GET_INFO, di_short, 0, -EINVAL),
 		{ VFIO_USER_DEVICE_GET_REGION_INFO, &ri, 8, 0, -EINVAL },
@@ -563,7 +573,8 @@ static void test_raw_dma(void **state)
 {
 	const uint32_t rd = VFIO_USER_F_DMA_READ, rdwr = rd | VFIO_USER_F_DMA_WRITE;
 	struct rig *r = *state;
-	int mfd = memfd_create("raw-dma", MFD_CLOEXEC);
+	int mfd = memfd_create("raw-dma", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int loose = memfd_create("raw-dma-unsealable", MFD_CLOEXEC);
 	const struct raw_case maps[] = {
 		/* without an fd, with two */
 		RAW(VFIO_USER_DMA_MAP, DMAP(rd, 0x100000, 0, 0x2000), 0, -ENOTSUP),
@@ -572,20 +583,29 @@ static void test_raw_dma(void **state)
 		RAW(VFIO_USER_DMA_MAP, DMAP(rd, 0x100000, 0, 0x5000), 1, -EINVAL),
 		RAW(VFIO_USER_DMA_MAP, DMAP(rd, 0x100000, 0x10, 0x2000), 1, -EINVAL),
 		RAW(VFIO_USER_DMA_MAP, DMAP(rd, UINT64_MAX - 0xfff, 0, 0x2000), 1, -EINVAL),
+		/* an interrupt "eventfd" that is a memfd */
+		RAW(VFIO_USER_DEVICE_SET_IRQS, IRQS(MSIX, 1, EVENTFD, TRIGGER), 1, -EINVAL),
 		/* a read-only window at 1 MiB, and one below it */
 		RAW(VFIO_USER_DMA_MAP, DMAP(rd, 0x100000, 0, 0x2000), 1, 0),
 		RAW(VFIO_USER_DMA_MAP, DMAP(rdwr, 0x80000, 0, 0x2000), 1, 0),
 	};
 	struct vfio_user_dma_unmap u = { .argsz = sizeof(u), .addr = 0x100000, .size = 0x1000 };
 	struct vfio_user_dma_map m = DMAP(rdwr, 0, 0, 0x2000);
+	uint32_t max_maps;
 	int before, s;
 	char *p;
 
 	assert_int_equal(ftruncate(mfd, 0x4000), 0);
+	assert_int_equal(ftruncate(loose, 0x4000), 0);
 	before = count_fds();
 	s = raw_attach(r);
-	raw_version(r, s);
+	max_maps = raw_version(r, s);
+	/* memory its owner may still shrink under the server's mapping */
+	assert_int_equal(raw_call(r, s, VFIO_USER_DMA_MAP, &m, sizeof(m), &loose, 1, NULL, 0), -EINVAL);
 	raw_cases(r, s, mfd, maps, VN_ARRAY_SIZE(maps));
+	/* the server sealed the memory it mapped: it can no longer shrink */
+	assert_int_equal(ftruncate(mfd, 0x1000), -1);
+	assert_int_equal(errno, EPERM);
 	/* overlaps: inside, straddling either end */
 	static const uint64_t clash[] = { 0x7f000, 0x80000, 0x81000, 0xff000, 0x100000, 0x101000 };
 	for (unsigned i = 0; i < VN_ARRAY_SIZE(clash); i++) {
@@ -616,10 +636,22 @@ static void test_raw_dma(void **state)
 	assert_int_equal(raw_call(r, s, VFIO_USER_DMA_UNMAP, &u, sizeof(u), NULL, 0, NULL, 0), 0);
 	assert_int_equal(LOAD(r->f.unmaps), 2);
 	assert_null(vfu_dma_ptr(r->srv, 0x80000, 1, false));
+	/* as many windows as the server advertised (max_dma_maps), not one more */
+	assert_true(max_maps >= 1 && max_maps <= 65535);
+	m.size = 0x1000;
+	for (uint32_t i = 0; i < max_maps; i++) {
+		m.addr = 0x100000 + (uint64_t)i * 0x1000;
+		assert_int_equal(raw_call(r, s, VFIO_USER_DMA_MAP, &m, sizeof(m), &mfd, 1, NULL, 0), 0);
+	}
+	m.addr = 0x100000 + (uint64_t)max_maps * 0x1000;
+	assert_int_equal(raw_call(r, s, VFIO_USER_DMA_MAP, &m, sizeof(m), &mfd, 1, NULL, 0), -ENOSPC);
+	assert_non_null(vfu_dma_ptr(r->srv, m.addr - 0x1000, 0x1000, true));
+	assert_null(vfu_dma_ptr(r->srv, m.addr, 1, false));
 	close(s);
 	assert_int_equal(vfu_server_handle(r->srv), -ECONNRESET);
 	assert_int_equal(count_fds(), before);
 	close(mfd);
+	close(loose);
 	check_good_client(r);
 }
 

@@ -174,6 +174,7 @@ static void fdev_init(struct fdev *f, bool mmap)
 	f->offered = 0x300000021ull;
 	f->qmax = 256;
 	f->notify_off = 3;
+	memcpy(f->cfg, "\xf4\x1a\x41\x10", 4); /* virtio-net, modern: 1af4:1041 */
 	f->cfg[0x06] = 0x10; /* status: capability list */
 	f->cfg[0x34] = 0x40;
 	/* A non-virtio capability first (MSI-X, id 0x11) that must be skipped. */
@@ -340,10 +341,24 @@ static void bad(struct fdev *f, int want, const char *words)
 
 static void test_malformed_caps(void **state)
 {
+	struct vn_vtr *t;
 	struct fdev f;
 	uint32_t odd = 3;
 
 	(void)state;
+	/* other functions are refused by their IDs, before the capabilities */
+	fdev_init(&f, false);
+	memcpy(f.cfg, "\x86\x80\xd3\x10", 4); /* an Intel 82574L NIC */
+	bad(&f, -ENODEV, "not a virtio-net device (vendor:device 8086:10d3)");
+	fdev_init(&f, false);
+	memcpy(f.cfg, "\xf4\x1a\x42\x10", 4); /* virtio-block */
+	bad(&f, -ENODEV, "not a virtio-net device (vendor:device 1af4:1042)");
+	/* the transitional virtio-net ID (QEMU's default) offers the modern interface too */
+	fdev_init(&f, false);
+	memcpy(f.cfg + 2, "\x00\x10", 2);
+	assert_int_equal(vpci_open(&f.d, &t), 0);
+	t->ops->close(t);
+
 	fdev_init(&f, false);
 	f.cfg[0x06] = 0;
 	bad(&f, -ENODEV, "no PCI capability list");

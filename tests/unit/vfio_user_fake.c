@@ -8,6 +8,7 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -111,9 +112,11 @@ int rig_setup(void **state)
 	struct vfu_region *bar = &cfg.regions[0], *cs = &cfg.regions[VFIO_PCI_CONFIG_REGION_INDEX];
 
 	assert_non_null(r);
-	r->f.memfd = memfd_create("fake-bar", MFD_CLOEXEC);
+	r->f.memfd = memfd_create("fake-bar", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	assert_true(r->f.memfd >= 0);
 	assert_int_equal(ftruncate(r->f.memfd, BAR_SIZE), 0);
+	/* the client maps only files that cannot shrink under the mapping */
+	assert_int_equal(fcntl(r->f.memfd, F_ADD_SEALS, F_SEAL_SHRINK), 0);
 	r->f.bar = mmap(NULL, BAR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, r->f.memfd, 0);
 	assert_true(r->f.bar != MAP_FAILED);
 	for (int i = 0; i < 2; i++)

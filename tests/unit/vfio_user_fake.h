@@ -3,8 +3,9 @@
  * Test fixture for test_vfio_user: the vfio-user server core
  * (sim/vfu_server.c) with a tiny fake device behind it.
  *
- * The fake device: BAR0 is a 16 KiB memfd, mappable in [0x1000, 0x2000)
- * (sparse mmap), with two doorbells (ioeventfds) at 0x3000 and 0x3004;
+ * The fake device: BAR0 is a 16 KiB memfd (sealed against shrinking),
+ * mappable in [0x1000, 0x2000) (sparse mmap), with two doorbells
+ * (ioeventfds) at 0x3000 and 0x3004;
  * config space (region 7) is 256 bytes in memory, and a write of an IOVA to
  * its offset 0x40 makes the device read 16 bytes there and write 16 bytes
  * after them through vfu_dma_ptr(). MSI-X has 4 vectors.
