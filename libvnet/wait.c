@@ -10,7 +10,8 @@
  * the rings; sleep until one of the counts moves; disarm; check again. An
  * interrupt raised at any point after the snapshot ends the sleep, and one
  * raised before it is covered by the look after arming, so no wake-up is
- * lost.
+ * lost. An interrupt the device never raised is: so no sleep lasts longer
+ * than VN_WAIT_RECHECK_MS without a look at the rings and the devices.
  */
 #include <errno.h>
 #include <time.h>
@@ -22,6 +23,7 @@
 
 #define WAIT_EVENTS (VNET_WAIT_RX | VNET_WAIT_TX)
 #define POLL_STEP_NS 1000000ull /* queues without interrupts: check each ms */
+#define RECHECK_NS (VN_WAIT_RECHECK_MS * 1000000ull)
 
 static int fail(int rc)
 {
@@ -132,16 +134,15 @@ static void disarm_ready(struct vnet_wait *w, unsigned n)
 }
 
 /*
- * Arm and sleep once. Returns 0 after a wake-up or the deadline, -EINTR,
- * or another -errno. Entries that turned ready while arming are disarmed;
- * the others stay armed.
+ * Arm and sleep once, until a source fires or deadline. Returns 0 after a
+ * wake-up, -ETIMEDOUT, -EINTR, or another -errno. Entries that turned
+ * ready while arming are disarmed; the others stay armed.
  */
 static int sleep_once(struct vnet_wait *w, unsigned n, uint64_t deadline)
 {
 	uint32_t ids[3 * VNET_WAIT_MAX], seen[3 * VNET_WAIT_MAX];
 	unsigned k;
 	bool polled;
-	int rc;
 
 	k = sources(w, n, ids, &polled);
 	if (k)
@@ -151,8 +152,7 @@ static int sleep_once(struct vnet_wait *w, unsigned n, uint64_t deadline)
 			return 0;
 	if (polled)
 		deadline = VN_MIN(deadline, vn_ev_now_ns() + POLL_STEP_NS);
-	rc = k ? vn_ev_wait(ids, seen, k, deadline) : nap(deadline);
-	return rc == -ETIMEDOUT ? 0 : rc;
+	return k ? vn_ev_wait(ids, seen, k, deadline) : nap(deadline);
 }
 
 static bool any_polled(const struct vnet_wait *w, unsigned n)
@@ -164,9 +164,17 @@ static bool any_polled(const struct vnet_wait *w, unsigned n)
 	return false;
 }
 
+/* Nothing was heard for a while: let each port look at its device. */
+static void recheck(struct vnet_wait *w, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (w[i].q->port->ops->check)
+			w[i].q->port->ops->check(w[i].q);
+}
+
 VNET_API int vnet_wait(struct vnet_wait *w, unsigned n, int timeout_ms)
 {
-	uint64_t deadline = UINT64_MAX;
+	uint64_t deadline = UINT64_MAX, check_at;
 	int rc = 0, got;
 
 	vn_err_clear();
@@ -179,13 +187,29 @@ VNET_API int vnet_wait(struct vnet_wait *w, unsigned n, int timeout_ms)
 	}
 	if (timeout_ms >= 0)
 		deadline = vn_ev_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	check_at = vn_ev_now_ns() + RECHECK_NS;
 	got = scan(w, n);
-	/* Without interrupts, sleep in steps until work or the deadline; with
-	 * them, a wake-up without work (another thread took it) ends the call. */
+	/*
+	 * Sleep until work or the deadline, in slices of at most RECHECK_NS
+	 * after which the rings are scanned and the devices looked at (a lost
+	 * interrupt, a device gone silent); without interrupts, in 1 ms steps.
+	 * With interrupts, a wake-up without work (another thread took it)
+	 * ends the call.
+	 */
 	while (!got && !rc && vn_ev_now_ns() < deadline) {
-		rc = sleep_once(w, n, deadline);
+		bool woke;
+
+		rc = sleep_once(w, n, VN_MIN(deadline, check_at));
+		woke = !rc && !any_polled(w, n);
+		if (rc == -ETIMEDOUT) {
+			rc = 0;
+			if (vn_ev_now_ns() >= check_at) {
+				recheck(w, n);
+				check_at = vn_ev_now_ns() + RECHECK_NS;
+			}
+		}
 		got = scan(w, n);
-		if (!any_polled(w, n))
+		if (woke)
 			break;
 	}
 	disarm_ready(w, n);
