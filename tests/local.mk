@@ -44,11 +44,12 @@ endif
 
 if HAVE_CMOCKA
 # Dead and silent devices in every wait mode: vnet-simd killed, the server
-# hanging up, NEEDS_RESET, lost interrupts (runs the built tools/vnet-simd).
+# hanging up, NEEDS_RESET, lost interrupts, and vnetperf meeting them (runs
+# the built tools/vnet-simd and tools/vnetperf).
 check_PROGRAMS += tests/integration/test_dead
 TESTS += tests/integration/test_dead
 tests_integration_test_dead_SOURCES = tests/integration/test_dead.c
-EXTRA_tests_integration_test_dead_DEPENDENCIES = tools/vnet-simd$(EXEEXT)
+EXTRA_tests_integration_test_dead_DEPENDENCIES = tools/vnet-simd$(EXEEXT) tools/vnetperf$(EXEEXT)
 endif
 
 if HAVE_CMOCKA

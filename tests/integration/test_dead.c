@@ -16,7 +16,12 @@
  * its frames within the sleepers' re-check bound (VN_WAIT_RECHECK_MS), and
  * the event engine's once sources report a hang-up once, never input.
  *
- * Runs the built tools/vnet-simd (VNET_SIMD overrides the path).
+ * vnetperf against a device that fails mid-run exits 1, still prints its
+ * counters, and accounts for every frame it sent (received, lost or in
+ * flight); -n and -d both bound a run.
+ *
+ * Runs the built tools/vnet-simd and tools/vnetperf (VNET_SIMD and
+ * VNETPERF override the paths).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +51,7 @@
 #define FRAME_MAX 1514
 #define WAKE_BOUND_NS 1000000000ull /* a sleeper notices within a second */
 #define GIVE_UP_MS 5000             /* a waiter that never notices fails, not hangs */
+#define VN_TEST_MIN(a, b) ((a) < (b) ? (a) : (b))
 
 static uint64_t now_ns(void)
 {
@@ -377,6 +383,177 @@ static void test_lost_interrupts(void **state)
 	vnet_close(fd);
 }
 
+/* ---- vnetperf ------------------------------------------------------------- */
+
+struct perf_run {
+	char out[4096]; /* its standard output */
+	int status;     /* exit status, -1 when it did not exit normally */
+	uint64_t ns;    /* how long it ran */
+};
+
+static pid_t perf_spawn(const char *const *args, int *out_fd)
+{
+	const char *bin = getenv("VNETPERF") ? getenv("VNETPERF") : "tools/vnetperf";
+	char *argv[16] = { (char *)bin };
+	int out[2];
+	pid_t pid;
+
+	for (size_t i = 0; args[i]; i++) {
+		assert_true(i + 2 < sizeof(argv) / sizeof(argv[0]));
+		argv[i + 1] = (char *)args[i];
+	}
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(out[1], STDOUT_FILENO);
+		execv(bin, argv);
+		_exit(127);
+	}
+	close(out[1]);
+	*out_fd = out[0];
+	return pid;
+}
+
+/* Collect what vnetperf prints until it exits (it must within GIVE_UP_MS). */
+static void perf_reap(pid_t pid, int fd, uint64_t t0, struct perf_run *r)
+{
+	uint64_t end = t0 + 2ull * GIVE_UP_MS * 1000000ull;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	size_t got = 0;
+	int st;
+
+	for (;;) {
+		int left = (int)((end - VN_TEST_MIN(now_ns(), end)) / 1000000u);
+		ssize_t n;
+
+		if (poll(&p, 1, left) != 1) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			close(fd);
+			fail_msg("vnetperf ran longer than %d ms", 2 * GIVE_UP_MS);
+		}
+		n = read(fd, r->out + got, sizeof(r->out) - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	r->out[got] = 0;
+	close(fd);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	r->ns = now_ns() - t0;
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void perf_run(const char *const *args, struct perf_run *r)
+{
+	uint64_t t0 = now_ns();
+	int fd;
+	pid_t pid = perf_spawn(args, &fd);
+
+	perf_reap(pid, fd, t0, r);
+}
+
+/* A numeric field of vnetperf's JSON summary. */
+static uint64_t json_u64(const struct perf_run *r, const char *key)
+{
+	char pat[64];
+	const char *at;
+	unsigned long long v;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	at = strstr(r->out, pat);
+	if (!at || sscanf(at + strlen(pat), "%llu", &v) != 1)
+		fail_msg("no %s in vnetperf's output: %s", key, r->out);
+	return v;
+}
+
+/* Every frame sent is received, lost or in flight, and the failure shows. */
+static void assert_failed_run(const struct perf_run *r)
+{
+	uint64_t tx = json_u64(r, "tx_frames");
+
+	assert_int_equal(r->status, 1);
+	assert_non_null(strstr(r->out, "\"failed\":true"));
+	assert_true(tx > 0);
+	assert_int_equal(tx, json_u64(r, "rx_frames") + json_u64(r, "lost") +
+				     json_u64(r, "in_flight"));
+}
+
+/* The server hangs up mid-run: pingpong (sleeping on the interrupt, both
+ * APIs) and loop end at once with status 1 and their counters. Pingpong
+ * has one frame out at a time; loop at most a ring's worth (256). */
+static void test_perf_device_fails(void **state)
+{
+	static const struct {
+		const char *args[12];
+		uint64_t max_in_flight;
+	} runs[] = {
+		{ { "-w", "irq", "-i", "0", "-j", "-d", "20", "sim:loopback?fault=vanish@2000",
+		    "pingpong", NULL }, 1 },
+		{ { "-a", "socket", "-w", "irq", "-i", "0", "-j", "-d", "20",
+		    "sim:loopback?fault=vanish@2000", "pingpong", NULL }, 1 },
+		{ { "-i", "0", "-j", "-d", "20", "sim:loopback?fault=vanish@20000", "loop", NULL },
+		  256 },
+	};
+	struct perf_run r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		perf_run(runs[i].args, &r);
+		assert_failed_run(&r);
+		assert_true(json_u64(&r, "in_flight") <= runs[i].max_in_flight);
+		assert_true(r.ns < (uint64_t)GIVE_UP_MS * 1000000ull);
+	}
+}
+
+/* The issue's case: vnetperf -w irq pingpong against vnet-simd, which is
+ * killed: vnetperf notices within a second and exits 1. */
+static void test_perf_simd_killed(void **state)
+{
+	const char *args[] = { "-w", "irq", "-i", "0", "-j", "-d", "30", NULL, "pingpong", NULL };
+	struct simd s;
+	struct perf_run r;
+	uint64_t t0, t_kill;
+	pid_t pid;
+	int fd;
+
+	(void)state;
+	simd_new(&s);
+	simd_start(&s, "loopback");
+	args[7] = s.uri;
+	t0 = now_ns();
+	pid = perf_spawn(args, &fd);
+	sleep_ms(300);
+	t_kill = now_ns();
+	simd_kill(&s);
+	perf_reap(pid, fd, t0, &r);
+	simd_free(&s);
+	assert_failed_run(&r);
+	assert_true(json_u64(&r, "in_flight") <= 1);
+	assert_true(t0 + r.ns - t_kill < WAKE_BOUND_NS);
+}
+
+/* -n and -d together: whichever comes first ends the run. */
+static void test_perf_count_and_duration(void **state)
+{
+	const char *const by_time[] = { "-n", "1000000000000", "-d", "0.3", "-i", "0", "-j", NULL };
+	const char *const by_count[] = { "-n", "1000", "-d", "30", "-i", "0", "-j", "pingpong",
+					 NULL };
+	struct perf_run r;
+
+	(void)state;
+	perf_run(by_time, &r);
+	assert_int_equal(r.status, 0);
+	assert_true(r.ns < 3000000000ull);
+	assert_true(json_u64(&r, "tx_frames") < 1000000000000ull);
+	perf_run(by_count, &r);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(json_u64(&r, "tx_frames"), 1000);
+	assert_int_equal(json_u64(&r, "rx_frames"), 1000);
+	assert_true(r.ns < 20000000000ull);
+}
+
 /* ---- the engine's once sources --------------------------------------------- */
 
 static void count(void *arg)
@@ -417,6 +594,9 @@ int main(void)
 		cmocka_unit_test(test_needs_reset),
 		cmocka_unit_test(test_server_hangs_up),
 		cmocka_unit_test(test_simd_killed),
+		cmocka_unit_test(test_perf_device_fails),
+		cmocka_unit_test(test_perf_simd_killed),
+		cmocka_unit_test(test_perf_count_and_duration),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
