@@ -306,21 +306,26 @@ static void on_gone(void *arg)
 {
 	struct vn_net *n = arg;
 
-	vn_net_fail(n, "the device is gone (its vfio-user server hung up or died)");
+	vn_net_fail(n, "the device is gone (its vfio-user server hung up, or the kernel is "
+		       "removing it)");
 	if (n->n_irq)
 		relay(n);
 }
 
-/* Watch the transport's gone_fd(), where it has one. */
+/* Watch the transport's gone_fd(), where it has one. Without it a device
+ * that goes away is still noticed, later: by the health checks. */
 static int watch_gone(struct vn_net *n)
 {
 	unsigned events = 0;
 	int fd = n->t->ops->gone_fd ? n->t->ops->gone_fd(n->t, &events) : -ENOTSUP;
 
-	if (fd == -ENOTSUP)
+	if (fd < 0) {
+		if (fd != -ENOTSUP)
+			vn_info("virtio-net: no notice of the device going away (%s); the health "
+				"checks will tell", vn_err_msg());
+		vn_err_clear();
 		return 0;
-	if (fd < 0)
-		return fd;
+	}
 	return vn_ev_add_once(fd, events, on_gone, n, &n->gone_src);
 }
 

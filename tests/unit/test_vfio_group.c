@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -284,6 +285,22 @@ static void test_device_fd(void **state)
 	assert_int_equal(fk.irq.count, 1);
 	assert_int_equal(d->ops->irq_unmask(d, VFIO_PCI_INTX_IRQ_INDEX, 0, 0), -EINVAL);
 	assert_int_equal(d->ops->irq_unmask(d, VFIO_PCI_INTX_IRQ_INDEX, UINT32_MAX, 1), -EINVAL);
+
+	/* The "gone" fd: an eventfd routed to the device request interrupt,
+	 * once (the second call reuses it); close() releases it, which the
+	 * teardown's fd check sees. */
+	unsigned events = 0;
+	int req = d->ops->gone_fd(d, &events);
+	assert_true(req >= 0);
+	assert_int_equal(events, POLLIN);
+	assert_int_equal(fk.irq.flags, VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER);
+	assert_int_equal(fk.irq.index, VFIO_PCI_REQ_IRQ_INDEX);
+	assert_int_equal(fk.irq.start, 0);
+	assert_int_equal(fk.irq.count, 1);
+	assert_int_equal(fk.irq.fds[0], req);
+	fk.irq.index = 0;
+	assert_int_equal(d->ops->gone_fd(d, &events), req);
+	assert_int_equal(fk.irq.index, 0);
 
 	assert_int_equal(d->ops->reset(d), 0);
 	assert_int_equal(fk.resets, 1);
