@@ -459,7 +459,7 @@ static uint64_t json_u64(const struct perf_run *r, const char *key)
 {
 	char pat[64];
 	const char *at;
-	unsigned long long v;
+	unsigned long long v = 0;
 
 	snprintf(pat, sizeof(pat), "\"%s\":", key);
 	at = strstr(r->out, pat);
