@@ -34,6 +34,7 @@
 #include "virtio/virtio_net.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -166,6 +167,27 @@ static int try_plan(struct vn_net *n, enum plan p)
 	return rc;
 }
 
+/*
+ * A plan failed for a reason fewer vectors cannot help with: out of
+ * descriptors, or the device went away. Left without interrupts, the
+ * device would quietly be polled, which is not what was asked for. The
+ * failure's own reason stays the one recorded.
+ */
+static bool hopeless(struct vn_net *n, int rc)
+{
+	char why[256];
+	bool gone;
+
+	if (rc == -EMFILE || rc == -ENFILE)
+		return true;
+	if (!n->t->ops->alive)
+		return false;
+	snprintf(why, sizeof(why), "%s", vn_err_msg());
+	gone = n->t->ops->alive(n->t) != 0;
+	vn_err(rc, "%s", why);
+	return gone;
+}
+
 int vn_net_irq_plan(struct vn_net *n)
 {
 	unsigned avail = 0, nq = 2u * n->pairs;
@@ -183,6 +205,8 @@ int vn_net_irq_plan(struct vn_net *n)
 			n->relay = relayed(p);
 			break;
 		}
+		if (hopeless(n, rc))
+			return rc;
 		if (rc != -ENOSPC)
 			vn_warn("virtio-net: MSI-X with %u vectors failed: %s", plan_vectors(p, nq),
 				vn_err_msg());
