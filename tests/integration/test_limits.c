@@ -9,9 +9,16 @@
  * device shares the application's limit, so its server side runs out too
  * and hangs up, which the client can only report as such.
  *
+ * A full RX ring: a receiver that pauses while a device (sim:source, and
+ * sim:loopback fed by a sender that keeps going) fills its ring loses
+ * nothing silently and does not stall: once it reads again every frame
+ * comes in order, the sender having been held back (vnet_tx_reserve()
+ * returning 0), and the device's drop counters say 0.
+ *
  * Runs the built tools/vnet-simd (VNET_SIMD overrides the path).
  */
 #include <dirent.h>
+#include <endian.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,14 +32,24 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "frames.h"
+#include "sim/sim.h" /* VN_SIM_SOURCE_SEQ_OFF: where sim:source puts its sequence */
 #include "vnet/vnet.h"
 
-#define STEPS_MAX 64 /* more descriptors than one sim device takes */
+#define STEPS_MAX 64 /* more descriptors than one device takes */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 /* One more than the highest open descriptor, and how many are open. */
 static int fds_open(int *top)
@@ -182,10 +199,127 @@ static void test_nofile(void **state)
 	simd_stop(&sd);
 }
 
+/* ---- a full RX ring -------------------------------------------------------- */
+
+#define PAUSE_MS 200
+
+static uint64_t xstat(struct vnet_dev *d, const char *name)
+{
+	struct vnet_xstat xs[64];
+	int n = vnet_dev_xstats(d, xs, 64);
+
+	assert_true(n > 0 && n <= 64);
+	for (int i = 0; i < n; i++)
+		if (!strcmp(xs[i].name, name))
+			return xs[i].value;
+	fail_msg("no xstat %s", name);
+	return 0;
+}
+
+static void pause_ms(unsigned ms)
+{
+	struct timespec ts = { 0, (long)ms * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Take n frames; each is checked by check(seq expected, frame, len). */
+static void take(struct vnet_queue *q, uint64_t *next, uint64_t n,
+		 bool (*check)(const struct vnet_buf *b, uint64_t seq, const uint8_t *mac),
+		 const uint8_t *mac)
+{
+	struct vnet_wait w = { .q = q, .events = VNET_WAIT_RX };
+	struct vnet_buf b[32];
+	uint64_t end = *next + n;
+
+	while (*next < end) {
+		int got = vnet_rx_peek(q, b, 32);
+
+		assert_true(got >= 0);
+		if (!got) {
+			assert_true(vnet_wait(&w, 1, 2000) >= 0);
+			continue;
+		}
+		for (int i = 0; i < got; i++, (*next)++)
+			if (!check(&b[i], *next, mac))
+				fail_msg("frame %llu: wrong bytes, length or order",
+					 (unsigned long long)*next);
+		assert_int_equal(vnet_rx_release(q, b, (unsigned)got), 0);
+	}
+}
+
+static bool source_frame(const struct vnet_buf *b, uint64_t seq, const uint8_t *mac)
+{
+	uint64_t got;
+
+	(void)mac;
+	memcpy(&got, (const uint8_t *)b->data + VN_SIM_SOURCE_SEQ_OFF, 8);
+	return b->len >= VN_SIM_SOURCE_SEQ_OFF + 8 && le64toh(got) == seq;
+}
+
+static bool test_frame(const struct vnet_buf *b, uint64_t seq, const uint8_t *mac)
+{
+	return tf_check(b->data, b->len, mac, seq, tf_len(seq, 60, 200));
+}
+
+static void test_ring_full_source(void **state)
+{
+	struct vnet_dev *d;
+	uint64_t next = 0;
+
+	(void)state;
+	assert_int_equal(vnet_dev_open("sim:source", NULL, &d), 0);
+	take(vnet_dev_queue(d, 0), &next, 1000, source_frame, NULL);
+	pause_ms(PAUSE_MS); /* the ring fills; the source must wait, not drop */
+	take(vnet_dev_queue(d, 0), &next, 5000, source_frame, NULL);
+	assert_int_equal(xstat(d, "dev_rx_queue_0_no_buffer"), 0);
+	vnet_dev_close(d);
+}
+
+/* The receiver pauses while the sender keeps going: the sender is held
+ * back, and afterwards everything it sent arrives. */
+static void test_ring_full_loopback(void **state)
+{
+	struct vnet_dev_info info = { .sz = sizeof(info) };
+	struct vnet_dev *d;
+	struct vnet_queue *q;
+	struct vnet_buf b[32];
+	uint64_t sent = 0, next = 0, end;
+	bool held = false;
+
+	(void)state;
+	assert_int_equal(vnet_dev_open("sim:loopback", NULL, &d), 0);
+	assert_int_equal(vnet_dev_info(d, &info), 0);
+	q = vnet_dev_queue(d, 0);
+	end = now_ms() + PAUSE_MS;
+	while (now_ms() < end) {
+		int got = vnet_tx_reserve(q, b, 32);
+
+		assert_true(got >= 0);
+		held |= got == 0;
+		for (int i = 0; i < got; i++, sent++) {
+			size_t len = tf_len(sent, 60, 200);
+
+			tf_fill(b[i].data, len, info.mac, sent);
+			b[i].len = (uint32_t)len;
+		}
+		if (got)
+			assert_int_equal(vnet_tx_submit(q, b, (unsigned)got), got);
+	}
+	assert_true(held);          /* both rings filled: the sender was held back */
+	assert_true(sent >= 256);   /* at least a ring's worth went out */
+	take(q, &next, sent, test_frame, info.mac);
+	assert_int_equal(xstat(d, "dev_rx_queue_0_no_buffer"), 0);
+	assert_int_equal(xstat(d, "dev_tx_queue_0_dropped"), 0);
+	vnet_dev_close(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_nofile),
+		cmocka_unit_test(test_ring_full_source),
+		cmocka_unit_test(test_ring_full_loopback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
