@@ -176,7 +176,16 @@ static void test_nofile(void **state)
 
 		rl = old;
 		rl.rlim_cur = (rlim_t)(top + step);
-		assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+		if (setrlimit(RLIMIT_NOFILE, &rl)) {
+			/* valgrind keeps descriptors of its own at the top and
+			 * refuses a lower limit. */
+			fprintf(stderr, "skipped: cannot set RLIMIT_NOFILE to %d: %s\n", top + step,
+				strerror(errno));
+			while (n_fill)
+				close(fill[--n_fill]);
+			simd_stop(&sd);
+			skip();
+		}
 		rc = vnet_dev_open(sd.uri, NULL, &d);
 		err = errno;
 		snprintf(msg, sizeof(msg), "%s", vnet_last_error());
