@@ -131,14 +131,15 @@ static int epoll_watch(int fd, uint64_t id, uint32_t events)
 	struct epoll_event e = { .events = events, .data.u64 = id };
 
 	if (epoll_ctl(ev.epfd, EPOLL_CTL_ADD, fd, &e) < 0)
-		return vn_err(-errno, "event engine: epoll_ctl on eventfd %d: %s", fd, strerror(errno));
+		return vn_err(-errno, "event engine: epoll_ctl on fd %d: %s", fd, strerror(errno));
 	return 0;
 }
 
 /*
  * Queue the poll of source s (lock held): multishot for input on an
  * eventfd (edge-triggered with epoll), a single-shot poll (EPOLLONESHOT)
- * for a once source.
+ * for a once source, whose poll(2) bits epoll takes as they are (Linux
+ * gives POLLRDHUP/EPOLLRDHUP and the others the same values).
  */
 static int arm(struct ev_src *s)
 {
