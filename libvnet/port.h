@@ -111,7 +111,8 @@ struct vn_port_ops {
 	void (*disarm)(struct vnet_queue *q, bool tx);
 	/*
 	 * Optional (NULL: nothing to look at). A sleeper heard nothing for
-	 * VN_WAIT_RECHECK_MS: look at the device itself (system calls allowed)
+	 * VN_WAIT_RECHECK_MS (called once per device, with one of the queues
+	 * waited on): look at the device itself (system calls allowed)
 	 * and mark it broken when it is gone or hung, so that a device which
 	 * stopped interrupting, or died without a word, cannot keep a waiter
 	 * asleep for ever. (Work a lost interrupt left in the rings is found

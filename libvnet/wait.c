@@ -164,12 +164,20 @@ static bool any_polled(const struct vnet_wait *w, unsigned n)
 	return false;
 }
 
-/* Nothing was heard for a while: let each port look at its device. */
+/* Nothing was heard for a while: let each port look at its device, once
+ * per device however many of its queues are waited on (a look may be a
+ * round trip to a vfio-user server). */
 static void recheck(struct vnet_wait *w, unsigned n)
 {
-	for (unsigned i = 0; i < n; i++)
-		if (w[i].q->port->ops->check)
-			w[i].q->port->ops->check(w[i].q);
+	for (unsigned i = 0; i < n; i++) {
+		struct vn_port *p = w[i].q->port;
+		unsigned j = 0;
+
+		while (j < i && w[j].q->port != p)
+			j++;
+		if (j == i && p->ops->check)
+			p->ops->check(w[i].q);
+	}
 }
 
 VNET_API int vnet_wait(struct vnet_wait *w, unsigned n, int timeout_ms)
