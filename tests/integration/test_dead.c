@@ -10,7 +10,8 @@
  * in-process simulator hanging up (fault=vanish), and NEEDS_RESET
  * (fault=needs_reset). How the application waits (struct waiter): blocking
  * vnet_recv() in interrupt mode and busy-polling (VNET_SO_BUSY_POLL_US),
- * vnet_wait() and a vnet_rx_peek() spin on the device API. Every pair runs.
+ * vnet_poll(), vnet_wait() and a vnet_rx_peek() spin on the device API.
+ * Every pair runs.
  *
  * Also: a device that stops interrupting (fault=drop_irq) still delivers
  * its frames within the sleepers' re-check bound (VN_WAIT_RECHECK_MS), and
@@ -168,6 +169,23 @@ static void *wait_recv(void *p)
 	return NULL;
 }
 
+/* vnet_poll() until it reports something: POLLERR, then vnet_recv() says why. */
+static void *wait_poll(void *p)
+{
+	struct wait_arg *a = p;
+	struct vnet_pollfd pf = { .fd = a->fd, .events = POLLIN };
+	uint8_t buf[FRAME_MAX];
+
+	a->rc = vnet_poll(&pf, 1, GIVE_UP_MS);
+	a->woke_ns = now_ns();
+	if (a->rc == 1 && pf.revents == POLLERR)
+		a->rc = (int)vnet_recv(a->fd, buf, sizeof(buf), MSG_DONTWAIT);
+	else
+		a->rc = -2;
+	a->err = errno;
+	return NULL;
+}
+
 /* vnet_wait() until it reports something, then look at the queue. */
 static void *wait_dev(void *p)
 {
@@ -210,6 +228,7 @@ struct waiter {
 static const struct waiter waiters[] = {
 	{ "vnet_recv, interrupts", wait_recv, true, 0 },
 	{ "vnet_recv, busy-polling", wait_recv, true, 10 * 1000 * 1000 },
+	{ "vnet_poll", wait_poll, true, 0 },
 	{ "vnet_wait", wait_dev, false, 0 },
 	{ "vnet_rx_peek spin", spin_dev, false, 0 },
 };
