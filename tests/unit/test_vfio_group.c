@@ -190,6 +190,12 @@ static void test_map_failures(void **state)
 	fk.fail_req = VFIO_IOMMU_MAP_DMA;
 	assert_int_equal(d->ops->dma_map(d, &m), -EIO);
 	assert_false(m.mapped);
+	/* Out of lockable memory: the error names the limit. */
+	fk.fail_err = ENOMEM;
+	assert_int_equal(d->ops->dma_map(d, &m), -ENOMEM);
+	assert_non_null(strstr(vn_err_msg(), "RLIMIT_MEMLOCK"));
+	assert_non_null(strstr(vn_err_msg(), "VFIO_IOMMU_MAP_DMA"));
+	fk.fail_err = 0;
 	fk.fail_req = 0;
 	assert_int_equal(d->ops->dma_map(d, &m), 0);
 	assert_int_equal(m.iova, 1 << 20);
