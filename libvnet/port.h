@@ -40,6 +40,8 @@ struct vnet_queue {
 	int rx_fd, tx_fd;      /* readable while the direction has work (vnet_queue_fd()); -1: none */
 	uint32_t rx_src, tx_src; /* their event engine sources (event.h); 0: polled */
 	uint32_t ev_src;       /* the device's event source, which also ends waits; 0: none */
+	uint64_t checked_ns;   /* wait.c: when a sleeper last had the device looked at
+				  (ops->check; CLOCK_MONOTONIC, relaxed atomic) */
 };
 
 /*

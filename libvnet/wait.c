@@ -164,25 +164,48 @@ static bool any_polled(const struct vnet_wait *w, unsigned n)
 	return false;
 }
 
-/* Nothing was heard for a while: let each port look at its device, once
- * per device however many of its queues are waited on (a look may be a
- * round trip to a vfio-user server). */
+/* When the first queue of w is due for a look at its device. */
+static uint64_t next_check(const struct vnet_wait *w, unsigned n)
+{
+	uint64_t t = UINT64_MAX;
+
+	for (unsigned i = 0; i < n; i++)
+		t = VN_MIN(t, __atomic_load_n(&w[i].q->checked_ns, __ATOMIC_RELAXED) + RECHECK_NS);
+	return t;
+}
+
+/*
+ * A sleep ended with nothing heard: have each port look at its device if
+ * no sleeper did for RECHECK_NS (the queue remembers, so that callers
+ * looping on short timeouts are covered too), once per device however
+ * many of its queues are waited on (a look may be a round trip to a
+ * vfio-user server).
+ */
 static void recheck(struct vnet_wait *w, unsigned n)
 {
+	uint64_t now = vn_ev_now_ns();
+	bool looked[VNET_WAIT_MAX];
+
 	for (unsigned i = 0; i < n; i++) {
-		struct vn_port *p = w[i].q->port;
+		struct vnet_queue *q = w[i].q;
 		unsigned j = 0;
 
-		while (j < i && w[j].q->port != p)
+		looked[i] = false;
+		if (__atomic_load_n(&q->checked_ns, __ATOMIC_RELAXED) + RECHECK_NS > now)
+			continue;
+		__atomic_store_n(&q->checked_ns, now, __ATOMIC_RELAXED);
+		while (j < i && !(looked[j] && w[j].q->port == q->port))
 			j++;
-		if (j == i && p->ops->check)
-			p->ops->check(w[i].q);
+		if (j == i && q->port->ops->check) {
+			q->port->ops->check(q);
+			looked[i] = true;
+		}
 	}
 }
 
 VNET_API int vnet_wait(struct vnet_wait *w, unsigned n, int timeout_ms)
 {
-	uint64_t deadline = UINT64_MAX, check_at;
+	uint64_t deadline = UINT64_MAX;
 	int rc = 0, got;
 
 	vn_err_clear();
@@ -195,7 +218,6 @@ VNET_API int vnet_wait(struct vnet_wait *w, unsigned n, int timeout_ms)
 	}
 	if (timeout_ms >= 0)
 		deadline = vn_ev_now_ns() + (uint64_t)timeout_ms * 1000000u;
-	check_at = vn_ev_now_ns() + RECHECK_NS;
 	got = scan(w, n);
 	/*
 	 * Sleep until work or the deadline, in slices of at most RECHECK_NS
@@ -207,14 +229,11 @@ VNET_API int vnet_wait(struct vnet_wait *w, unsigned n, int timeout_ms)
 	while (!got && !rc && vn_ev_now_ns() < deadline) {
 		bool woke;
 
-		rc = sleep_once(w, n, VN_MIN(deadline, check_at));
+		rc = sleep_once(w, n, VN_MIN(deadline, next_check(w, n)));
 		woke = !rc && !any_polled(w, n);
 		if (rc == -ETIMEDOUT) {
 			rc = 0;
-			if (vn_ev_now_ns() >= check_at) {
-				recheck(w, n);
-				check_at = vn_ev_now_ns() + RECHECK_NS;
-			}
+			recheck(w, n);
 		}
 		got = scan(w, n);
 		if (woke)

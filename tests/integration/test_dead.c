@@ -13,6 +13,10 @@
  * vnet_poll(), vnet_wait() and a vnet_rx_peek() spin on the device API.
  * Every pair runs.
  *
+ * A server that hangs (vnet-simd stopped) is noticed by the sleepers'
+ * re-check, once the client's request timeout expires, even by a caller
+ * looping on short vnet_wait() timeouts.
+ *
  * Also: a device that stops interrupting (fault=drop_irq) still delivers
  * its frames within the sleepers' re-check bound (VN_WAIT_RECHECK_MS), and
  * the event engine's once sources report a hang-up once, never input.
@@ -371,6 +375,62 @@ static void test_needs_reset(void **state)
 	run_all(&death_reset);
 }
 
+/* ---- a server that hangs ------------------------------------------------- */
+
+#define HUNG_BOUND_NS 13000000000ull /* the client's 10 s request timeout, and some */
+
+/* vnet_wait() with short timeouts, as an event loop calls it, until the
+ * device is reported broken. */
+static void *wait_short(void *p)
+{
+	struct wait_arg *a = p;
+	struct vnet_wait w = { .q = a->q, .events = VNET_WAIT_RX };
+	struct vnet_buf b[4];
+	uint64_t end = now_ns() + 2 * HUNG_BOUND_NS;
+
+	a->rc = -2;
+	while (now_ns() < end)
+		if (vnet_wait(&w, 1, 100) == 1 && w.revents == VNET_WAIT_ERR) {
+			a->rc = vnet_rx_peek(a->q, b, 4);
+			break;
+		}
+	a->err = errno;
+	a->woke_ns = now_ns();
+	return NULL;
+}
+
+/* vnet-simd stopped (SIGSTOP): the socket stays open, nothing answers. The
+ * sleepers' re-check asks the device for its status, which times out, and
+ * the device is broken; close is quick then. */
+static void test_simd_hangs(void **state)
+{
+	struct wait_arg a = { .fd = -1 };
+	struct vnet_dev *d;
+	struct simd s;
+	uint64_t t0;
+	pthread_t t;
+
+	(void)state;
+	simd_new(&s);
+	simd_start(&s, "loopback");
+	assert_int_equal(vnet_dev_open(s.uri, NULL, &d), 0);
+	a.q = vnet_dev_queue(d, 0);
+	assert_int_equal(pthread_create(&t, NULL, wait_short, &a), 0);
+	sleep_ms(100);
+	t0 = now_ns();
+	assert_int_equal(kill(s.pid, SIGSTOP), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	if (a.rc != -1 || a.err != ENETDOWN)
+		fail_msg("hung server: got %d (%s), want -1 (ENETDOWN)", a.rc, strerror(a.err));
+	assert_true(a.woke_ns - t0 < HUNG_BOUND_NS);
+	assert_needs_reset(d);
+	t0 = now_ns();
+	vnet_dev_close(d);
+	assert_true(now_ns() - t0 < WAKE_BOUND_NS);
+	kill(s.pid, SIGCONT);
+	simd_free(&s);
+}
+
 /* ---- a device that stops interrupting ------------------------------------ */
 
 /* fault=drop_irq: no interrupt is ever raised. A receiver asleep in
@@ -613,6 +673,7 @@ int main(void)
 		cmocka_unit_test(test_needs_reset),
 		cmocka_unit_test(test_server_hangs_up),
 		cmocka_unit_test(test_simd_killed),
+		cmocka_unit_test(test_simd_hangs),
 		cmocka_unit_test(test_perf_device_fails),
 		cmocka_unit_test(test_perf_simd_killed),
 		cmocka_unit_test(test_perf_count_and_duration),
