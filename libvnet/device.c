@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "vnet/vnet.h"
 #include "ctl/ctl_int.h"
@@ -134,6 +135,27 @@ static int dev_open(const char *uri, const struct vnet_dev_opts *opts, struct vn
 	return 0;
 }
 
+/*
+ * An open that ran out of file descriptors (each device takes several:
+ * eventfds, its socket, the event engine's) says first which limit it hit
+ * and what it is, then the failing site's own reason.
+ */
+static int name_limit(int rc)
+{
+	struct rlimit rl;
+	char why[256];
+
+	if (rc != -EMFILE && rc != -ENFILE)
+		return rc;
+	snprintf(why, sizeof(why), "%s", vn_err_msg());
+	if (rc == -ENFILE)
+		return vn_err(rc, "the system's file table is full (fs.file-max): %s", why);
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
+		return vn_err(rc, "out of file descriptors (RLIMIT_NOFILE): %s", why);
+	return vn_err(rc, "out of file descriptors (RLIMIT_NOFILE is %llu; raise it, e.g. ulimit -n): %s",
+		      (unsigned long long)rl.rlim_cur, why);
+}
+
 VNET_API int vnet_dev_open(const char *uri, const struct vnet_dev_opts *opts,
 			   struct vnet_dev **devp)
 {
@@ -141,7 +163,7 @@ VNET_API int vnet_dev_open(const char *uri, const struct vnet_dev_opts *opts,
 
 	vn_err_clear();
 	rc = dev_open(uri, opts, devp);
-	return rc ? fail(rc) : 0;
+	return rc ? fail(name_limit(rc)) : 0;
 }
 
 VNET_API void vnet_dev_close(struct vnet_dev *dev)

@@ -27,6 +27,10 @@
  * (valgrind also needs this: it holds its scheduler lock across
  * io_uring_enter(), so a thread sleeping there stops every other thread.)
  *
+ * Once sources (vn_ev_add_once(): a socket's hang-up) are single-shot polls
+ * (EPOLLONESHOT), never re-armed after they reported: the condition lasts,
+ * and a re-armed poll would complete again at once, for ever.
+ *
  * The ring (or epoll instance) and the thread live while at least one source
  * is registered.
  */
@@ -64,6 +68,8 @@ struct ev_src {
 	uint32_t seq;     /* fire count */
 	vn_ev_cb cb;
 	void *arg;
+	unsigned once;    /* vn_ev_add_once()'s poll events; 0: an eventfd, multishot POLLIN */
+	bool fired;       /* a once source reported: never re-armed */
 };
 
 static struct {
@@ -123,28 +129,37 @@ static struct io_uring_sqe *get_sqe(void)
 	return sqe;
 }
 
-/* Watch fd for input, as id: edge-triggered with epoll (lock held). */
+/* Watch fd for events, as id (lock held). */
 static int epoll_watch(int fd, uint64_t id, uint32_t events)
 {
-	struct epoll_event e = { .events = EPOLLIN | events, .data.u64 = id };
+	struct epoll_event e = { .events = events, .data.u64 = id };
 
 	if (epoll_ctl(ev.epfd, EPOLL_CTL_ADD, fd, &e) < 0)
-		return vn_err(-errno, "event engine: epoll_ctl on eventfd %d: %s", fd, strerror(errno));
+		return vn_err(-errno, "event engine: epoll_ctl on fd %d: %s", fd, strerror(errno));
 	return 0;
 }
 
-/* Queue a multishot poll for input on source s (lock held). */
+/*
+ * Queue the poll of source s (lock held): multishot for input on an
+ * eventfd (edge-triggered with epoll), a single-shot poll (EPOLLONESHOT)
+ * for a once source, whose poll(2) bits epoll takes as they are (Linux
+ * gives POLLRDHUP/EPOLLRDHUP and the others the same values).
+ */
 static int arm(struct ev_src *s)
 {
+	uint64_t id = make_id((unsigned)(s - ev.src), s->gen);
 	struct io_uring_sqe *sqe;
 
 	if (ev.epfd >= 0)
-		return epoll_watch(s->fd, make_id((unsigned)(s - ev.src), s->gen), EPOLLET);
+		return epoll_watch(s->fd, id, s->once ? s->once | EPOLLONESHOT : EPOLLIN | EPOLLET);
 	sqe = get_sqe();
 	if (!sqe)
 		return vn_err(-EBUSY, "event engine: the submission queue stays full");
-	io_uring_prep_poll_multishot(sqe, s->fd, POLLIN);
-	io_uring_sqe_set_data64(sqe, make_id((unsigned)(s - ev.src), s->gen));
+	if (s->once)
+		io_uring_prep_poll_add(sqe, s->fd, s->once);
+	else
+		io_uring_prep_poll_multishot(sqe, s->fd, POLLIN);
+	io_uring_sqe_set_data64(sqe, id);
 	return 0;
 }
 
@@ -155,7 +170,7 @@ static void rearm_wake(void)
 
 	if (ev.epfd >= 0) {
 		/* Level-triggered: the thread empties it on every wake-up. */
-		if (epoll_watch(ev.wake_fd, EV_TAG_WAKE, 0))
+		if (epoll_watch(ev.wake_fd, EV_TAG_WAKE, EPOLLIN))
 			vn_warn("event engine: %s", vn_err_msg());
 		return;
 	}
@@ -199,9 +214,10 @@ static bool on_event(uint64_t id, int res, bool more)
 		return false;
 	}
 	s = id == EV_TAG_REMOVE ? NULL : lookup(id);
-	if (!s)
+	if (!s || s->fired)
 		return false;
 	if (res > 0) {
+		s->fired = s->once != 0;
 		s->seq++;
 		fired = true;
 		if (s->cb)
@@ -209,7 +225,7 @@ static bool on_event(uint64_t id, int res, bool more)
 	} else if (res < 0 && res != -ECANCELED) {
 		vn_warn("event engine: poll on eventfd %d failed: %s", s->fd, strerror(-res));
 	}
-	if (!more)
+	if (!more && !s->fired)
 		(void)arm(s);
 	return fired;
 }
@@ -249,7 +265,7 @@ static bool sleep_and_harvest(void)
 		if (rc < 0 && errno != EINTR)
 			vn_warn("event engine: epoll_wait: %s", strerror(errno));
 		for (int i = 0; i < rc; i++)
-			fired |= on_event(e[i].data.u64, (e[i].events & EPOLLIN) ? 1 : -EIO, true);
+			fired |= on_event(e[i].data.u64, (int)e[i].events, true);
 		return fired;
 	}
 	rc = io_uring_submit(&ev.ring);
@@ -396,7 +412,8 @@ static void unlock_maybe_down(void)
 	pthread_mutex_unlock(&ev.lock);
 }
 
-int vn_ev_add(int fd, vn_ev_cb cb, void *arg, uint32_t *id)
+/* Register fd as a source: once 0 for an eventfd, else vn_ev_add_once()'s events. */
+static int add(int fd, unsigned once, vn_ev_cb cb, void *arg, uint32_t *id)
 {
 	struct ev_src *s = NULL;
 	unsigned i;
@@ -438,6 +455,8 @@ int vn_ev_add(int fd, vn_ev_cb cb, void *arg, uint32_t *id)
 	s->seq = 0;
 	s->cb = cb;
 	s->arg = arg;
+	s->once = once;
+	s->fired = false;
 	rc = arm(s);
 	if (rc) {
 		s->fd = -1;
@@ -450,6 +469,18 @@ int vn_ev_add(int fd, vn_ev_cb cb, void *arg, uint32_t *id)
 out:
 	unlock_maybe_down();
 	return rc;
+}
+
+int vn_ev_add(int fd, vn_ev_cb cb, void *arg, uint32_t *id)
+{
+	return add(fd, 0, cb, arg, id);
+}
+
+int vn_ev_add_once(int fd, unsigned events, vn_ev_cb cb, void *arg, uint32_t *id)
+{
+	if (!events)
+		return vn_err(-EINVAL, "event engine: a once source needs poll events");
+	return add(fd, events | POLLHUP | POLLERR, cb, arg, id);
 }
 
 void vn_ev_del(uint32_t id)

@@ -29,6 +29,16 @@ typedef void (*vn_ev_cb)(void *arg);
 /* Register eventfd fd (which must stay open until vn_ev_del()). */
 int vn_ev_add(int fd, vn_ev_cb cb, void *arg, uint32_t *id);
 
+/*
+ * Register fd for one report of poll(2) events (POLLHUP and POLLERR always
+ * count): the source fires once and cb runs once, then it stays quiet until
+ * vn_ev_del(). For conditions that last once they hold, which a re-armed
+ * poll would report for ever: a socket whose peer hung up (POLLRDHUP). The
+ * engine only polls fd, so a socket others read and write is not disturbed
+ * as long as events has no POLLIN or POLLOUT.
+ */
+int vn_ev_add_once(int fd, unsigned events, vn_ev_cb cb, void *arg, uint32_t *id);
+
 /* Stop watching a source; its callback is not called after this returns. */
 void vn_ev_del(uint32_t id);
 

@@ -40,6 +40,8 @@ struct vnet_queue {
 	int rx_fd, tx_fd;      /* readable while the direction has work (vnet_queue_fd()); -1: none */
 	uint32_t rx_src, tx_src; /* their event engine sources (event.h); 0: polled */
 	uint32_t ev_src;       /* the device's event source, which also ends waits; 0: none */
+	uint64_t checked_ns;   /* wait.c: when a sleeper last had the device looked at
+				  (ops->check; CLOCK_MONOTONIC, relaxed atomic) */
 };
 
 /*
@@ -109,6 +111,16 @@ struct vn_port_ops {
 	bool (*ready)(struct vnet_queue *q, bool tx);
 	bool (*arm)(struct vnet_queue *q, bool tx);
 	void (*disarm)(struct vnet_queue *q, bool tx);
+	/*
+	 * Optional (NULL: nothing to look at). A sleeper heard nothing for
+	 * VN_WAIT_RECHECK_MS (called once per device, with one of the queues
+	 * waited on): look at the device itself (system calls allowed)
+	 * and mark it broken when it is gone or hung, so that a device which
+	 * stopped interrupting, or died without a word, cannot keep a waiter
+	 * asleep for ever. (Work a lost interrupt left in the rings is found
+	 * by the ready() scan that follows.)
+	 */
+	void (*check)(struct vnet_queue *q);
 
 	/* The oldest device event (VNET_EV_*) in *type: 1, 0 when none, or -errno. */
 	int (*event)(struct vn_port *p, int *type);
@@ -124,6 +136,11 @@ struct vn_port_ops {
 	void (*filters)(struct vn_port *p, struct vnet_dev_filters *f);
 	int (*xstats)(struct vn_port *p, struct vnet_xstat *xs, unsigned n);
 };
+
+/* How long a sleeper goes without looking at its rings and devices
+ * (wait.c): the bound on a lost interrupt's delay and on noticing a
+ * device that died silently; 4 wake-ups a second cost nothing measurable. */
+#define VN_WAIT_RECHECK_MS 250
 
 struct vn_port {
 	const struct vn_port_ops *ops;

@@ -10,7 +10,8 @@
  * the rings; sleep until one of the counts moves; disarm; check again. An
  * interrupt raised at any point after the snapshot ends the sleep, and one
  * raised before it is covered by the look after arming, so no wake-up is
- * lost.
+ * lost. An interrupt the device never raised is: so no sleep lasts longer
+ * than VN_WAIT_RECHECK_MS without a look at the rings and the devices.
  */
 #include <errno.h>
 #include <time.h>
@@ -22,6 +23,7 @@
 
 #define WAIT_EVENTS (VNET_WAIT_RX | VNET_WAIT_TX)
 #define POLL_STEP_NS 1000000ull /* queues without interrupts: check each ms */
+#define RECHECK_NS (VN_WAIT_RECHECK_MS * 1000000ull)
 
 static int fail(int rc)
 {
@@ -132,16 +134,15 @@ static void disarm_ready(struct vnet_wait *w, unsigned n)
 }
 
 /*
- * Arm and sleep once. Returns 0 after a wake-up or the deadline, -EINTR,
- * or another -errno. Entries that turned ready while arming are disarmed;
- * the others stay armed.
+ * Arm and sleep once, until a source fires or deadline. Returns 0 after a
+ * wake-up, -ETIMEDOUT, -EINTR, or another -errno. Entries that turned
+ * ready while arming are disarmed; the others stay armed.
  */
 static int sleep_once(struct vnet_wait *w, unsigned n, uint64_t deadline)
 {
 	uint32_t ids[3 * VNET_WAIT_MAX], seen[3 * VNET_WAIT_MAX];
 	unsigned k;
 	bool polled;
-	int rc;
 
 	k = sources(w, n, ids, &polled);
 	if (k)
@@ -151,8 +152,7 @@ static int sleep_once(struct vnet_wait *w, unsigned n, uint64_t deadline)
 			return 0;
 	if (polled)
 		deadline = VN_MIN(deadline, vn_ev_now_ns() + POLL_STEP_NS);
-	rc = k ? vn_ev_wait(ids, seen, k, deadline) : nap(deadline);
-	return rc == -ETIMEDOUT ? 0 : rc;
+	return k ? vn_ev_wait(ids, seen, k, deadline) : nap(deadline);
 }
 
 static bool any_polled(const struct vnet_wait *w, unsigned n)
@@ -162,6 +162,45 @@ static bool any_polled(const struct vnet_wait *w, unsigned n)
 		    ((w[i].events & VNET_WAIT_TX) && !w[i].q->tx_src))
 			return true;
 	return false;
+}
+
+/* When the first queue of w is due for a look at its device. */
+static uint64_t next_check(const struct vnet_wait *w, unsigned n)
+{
+	uint64_t t = UINT64_MAX;
+
+	for (unsigned i = 0; i < n; i++)
+		t = VN_MIN(t, __atomic_load_n(&w[i].q->checked_ns, __ATOMIC_RELAXED) + RECHECK_NS);
+	return t;
+}
+
+/*
+ * A sleep ended with nothing heard: have each port look at its device if
+ * no sleeper did for RECHECK_NS (the queue remembers, so that callers
+ * looping on short timeouts are covered too), once per device however
+ * many of its queues are waited on (a look may be a round trip to a
+ * vfio-user server).
+ */
+static void recheck(struct vnet_wait *w, unsigned n)
+{
+	uint64_t now = vn_ev_now_ns();
+	bool looked[VNET_WAIT_MAX];
+
+	for (unsigned i = 0; i < n; i++) {
+		struct vnet_queue *q = w[i].q;
+		unsigned j = 0;
+
+		looked[i] = false;
+		if (__atomic_load_n(&q->checked_ns, __ATOMIC_RELAXED) + RECHECK_NS > now)
+			continue;
+		__atomic_store_n(&q->checked_ns, now, __ATOMIC_RELAXED);
+		while (j < i && !(looked[j] && w[j].q->port == q->port))
+			j++;
+		if (j == i && q->port->ops->check) {
+			q->port->ops->check(q);
+			looked[i] = true;
+		}
+	}
 }
 
 VNET_API int vnet_wait(struct vnet_wait *w, unsigned n, int timeout_ms)
@@ -180,12 +219,24 @@ VNET_API int vnet_wait(struct vnet_wait *w, unsigned n, int timeout_ms)
 	if (timeout_ms >= 0)
 		deadline = vn_ev_now_ns() + (uint64_t)timeout_ms * 1000000u;
 	got = scan(w, n);
-	/* Without interrupts, sleep in steps until work or the deadline; with
-	 * them, a wake-up without work (another thread took it) ends the call. */
+	/*
+	 * Sleep until work or the deadline, in slices of at most RECHECK_NS
+	 * after which the rings are scanned and the devices looked at (a lost
+	 * interrupt, a device gone silent); without interrupts, in 1 ms steps.
+	 * With interrupts, a wake-up without work (another thread took it)
+	 * ends the call.
+	 */
 	while (!got && !rc && vn_ev_now_ns() < deadline) {
-		rc = sleep_once(w, n, deadline);
+		bool woke;
+
+		rc = sleep_once(w, n, VN_MIN(deadline, next_check(w, n)));
+		woke = !rc && !any_polled(w, n);
+		if (rc == -ETIMEDOUT) {
+			rc = 0;
+			recheck(w, n);
+		}
 		got = scan(w, n);
-		if (!any_polled(w, n))
+		if (woke)
 			break;
 	}
 	disarm_ready(w, n);

@@ -43,6 +43,26 @@ tests_integration_test_sim_loopback_SOURCES = tests/integration/test_sim_loopbac
 endif
 
 if HAVE_CMOCKA
+# Dead and silent devices in every wait mode: vnet-simd killed, the server
+# hanging up, NEEDS_RESET, lost interrupts, and vnetperf meeting them (runs
+# the built tools/vnet-simd and tools/vnetperf).
+check_PROGRAMS += tests/integration/test_dead
+TESTS += tests/integration/test_dead
+tests_integration_test_dead_SOURCES = tests/integration/test_dead.c
+EXTRA_tests_integration_test_dead_DEPENDENCIES = tools/vnet-simd$(EXEEXT) tools/vnetperf$(EXEEXT)
+endif
+
+if HAVE_CMOCKA
+# Resource limits at open (RLIMIT_NOFILE): clear errors, nothing left behind
+# (runs the built tools/vnet-simd).
+check_PROGRAMS += tests/integration/test_limits
+TESTS += tests/integration/test_limits
+tests_integration_test_limits_SOURCES = tests/integration/test_limits.c
+tests_integration_test_limits_LDADD = libvnet/libvnet.la $(CMOCKA_LIBS)
+EXTRA_tests_integration_test_limits_DEPENDENCIES = tools/vnet-simd$(EXEEXT)
+endif
+
+if HAVE_CMOCKA
 # The tap: port against the kernel, in a private network namespace (skips without root).
 check_PROGRAMS += tests/integration/test_tap_port
 TESTS += tests/integration/test_tap_port

@@ -9,6 +9,13 @@
  * send timestamp in nanoseconds at offset 22 and the low byte of the
  * sequence number in every following byte. Receivers check the sequence
  * to count loss and reordering.
+ *
+ * Every frame sent ends up in one of: received; lost (a later one came
+ * back, so this one never will); in flight (nothing sent after it came
+ * back by the stop, or by the device's failure: still in the rings, or
+ * gone with the device). A run ends at the count or the duration, whichever
+ * comes first, at a signal, or when the device fails (exit status 1, the
+ * counters still printed).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -44,8 +51,8 @@ struct perf {
 	enum perf_mode mode;
 	enum perf_api api;
 	unsigned size, batch, queue;
-	uint64_t count;
-	double duration, interval;
+	uint64_t count;        /* 0: none */
+	double duration, interval; /* duration 0: none */
 	bool json;
 	enum perf_wait wait;   /* pingpong: spin, or sleep on the interrupt */
 	int busy_us;           /* with WAIT_IRQ: poll this long before sleeping */
@@ -56,7 +63,8 @@ struct perf {
 	struct vnet_dev_info info;
 	uint8_t *frames;       /* socket API: batch frames of size bytes */
 	/* counters */
-	uint64_t tx, rx, rx_bytes, lost, reordered, corrupt, next_rx_seq;
+	uint64_t tx, rx, rx_bytes, lost, in_flight, reordered, corrupt, next_rx_seq;
+	bool failed;           /* the device failed: the run ended early */
 	uint64_t *rtt;
 	size_t n_rtt;
 	uint64_t t_start, t_end;
@@ -224,9 +232,9 @@ static bool done(const struct perf *p, uint64_t t)
 
 	if (stop)
 		return true;
-	if (p->count)
-		return n >= p->count;
-	return secs(t - p->t_start) >= p->duration;
+	if (p->count && n >= p->count)
+		return true;
+	return p->duration > 0 && secs(t - p->t_start) >= p->duration;
 }
 
 /* tx, rx and loop: one loop that sends and/or receives a burst per turn. */
@@ -253,13 +261,11 @@ static int run_stream(struct perf *p)
 			progress(p, t, &last_t, &last_tx, &last_rx);
 	}
 	p->t_end = t;
-	/* Let frames in flight arrive before loss is counted. */
+	/* Let frames in flight arrive before they are counted so. */
 	if (p->mode == MODE_LOOP)
 		while (p->rx < p->tx && now_ns() - t < PERF_DRAIN_NS && !stop)
 			if (recv_burst(p, &ts) < 0)
 				return -1;
-	if (p->mode == MODE_LOOP && p->tx > p->next_rx_seq)
-		p->lost += p->tx - p->next_rx_seq;
 	return 0;
 }
 
@@ -310,15 +316,33 @@ static int run_pingpong(struct perf *p)
 				return -1;
 		}
 		t = now_ns();
-		if (p->rx == rx0)
+		if (p->rx == rx0 && stop)
+			break; /* the ping is in flight at the stop, not lost */
+		if (p->rx == rx0) {
+			/* Lost after the timeout; should it come back later, it
+			 * counts as reordered, not as a gap before the next. */
 			p->lost++;
-		else if (p->n_rtt < PERF_MAX_SAMPLES)
+			p->next_rx_seq = p->tx;
+		} else if (p->n_rtt < PERF_MAX_SAMPLES)
 			p->rtt[p->n_rtt++] = t - ts;
 		if (p->interval > 0 && secs(t - last_t) >= p->interval)
 			progress(p, t, &last_t, &last_tx, &last_rx);
 	}
 	p->t_end = t;
 	return 0;
+}
+
+/*
+ * The run ended (done, stopped or failed at time t): frames the loop sent
+ * after the last one that came back are in flight, not lost; nothing sent
+ * later has overtaken them. (tx and rx modes do not expect frames back.)
+ */
+static void finish(struct perf *p, uint64_t t)
+{
+	if (!p->t_end)
+		p->t_end = t;
+	if ((p->mode == MODE_LOOP || p->mode == MODE_PINGPONG) && p->tx > p->next_rx_seq)
+		p->in_flight = p->tx - p->next_rx_seq;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -339,7 +363,7 @@ static const char *const mode_names[] = { "tx", "rx", "loop", "pingpong" };
 
 static void summary(struct perf *p)
 {
-	double dt = secs(p->t_end - p->t_start);
+	double dt = p->t_end > p->t_start ? secs(p->t_end - p->t_start) : 1e-9;
 	double tx_pps = (double)p->tx / dt, rx_pps = (double)p->rx / dt;
 	double gbps = (double)(p->mode == MODE_TX ? p->tx * p->size : p->rx_bytes) * 8 / dt / 1e9;
 
@@ -349,23 +373,25 @@ static void summary(struct perf *p)
 		printf("{\"uri\":\"%s\",\"mode\":\"%s\",\"api\":\"%s\",\"wait\":\"%s\",\"size\":%u,\"batch\":%u,"
 		       "\"seconds\":%.3f,\"tx_frames\":%" PRIu64 ",\"rx_frames\":%" PRIu64 ","
 		       "\"tx_pps\":%.0f,\"rx_pps\":%.0f,\"gbit_s\":%.3f,\"lost\":%" PRIu64 ","
-		       "\"reordered\":%" PRIu64 ",\"corrupt\":%" PRIu64,
+		       "\"in_flight\":%" PRIu64 ",\"reordered\":%" PRIu64 ",\"corrupt\":%" PRIu64
+		       ",\"failed\":%s",
 		       p->uri, mode_names[p->mode], p->api == API_SOCKET ? "socket" : "burst",
 		       p->wait == WAIT_IRQ ? "irq" : "busy", p->size, p->batch, dt, p->tx, p->rx, tx_pps, rx_pps, gbps, p->lost,
-		       p->reordered, p->corrupt);
+		       p->in_flight, p->reordered, p->corrupt, p->failed ? "true" : "false");
 		if (p->mode == MODE_PINGPONG)
 			printf(",\"rtt_ns\":{\"samples\":%zu,\"p50\":%" PRIu64 ",\"p99\":%" PRIu64
 			       ",\"p999\":%" PRIu64 "}", p->n_rtt, pct(p, .5), pct(p, .99), pct(p, .999));
 		printf("}\n");
 		return;
 	}
-	printf("%s %s on %s (%s API, %s wait, %u-byte frames, batch %u), %.2f s:\n",
+	printf("%s %s on %s (%s API, %s wait, %u-byte frames, batch %u), %.2f s%s:\n",
 	       "vnetperf", mode_names[p->mode], p->uri, p->api == API_SOCKET ? "socket" : "burst",
-	       p->wait == WAIT_IRQ ? "irq" : "busy", p->size, p->batch, dt);
+	       p->wait == WAIT_IRQ ? "irq" : "busy", p->size, p->batch, dt,
+	       p->failed ? ", ended by the device's failure" : "");
 	printf("  tx %" PRIu64 " frames  %.0f pps\n", p->tx, tx_pps);
 	printf("  rx %" PRIu64 " frames  %.0f pps  %.3f Gbit/s\n", p->rx, rx_pps, gbps);
-	printf("  lost %" PRIu64 "  reordered %" PRIu64 "  corrupt %" PRIu64 "\n",
-	       p->lost, p->reordered, p->corrupt);
+	printf("  lost %" PRIu64 "  in flight %" PRIu64 "  reordered %" PRIu64 "  corrupt %" PRIu64 "\n",
+	       p->lost, p->in_flight, p->reordered, p->corrupt);
 	if (p->mode == MODE_PINGPONG)
 		printf("  rtt p50 %.1f us  p99 %.1f us  p99.9 %.1f us (%zu samples)\n",
 		       pct(p, .5) / 1e3, pct(p, .99) / 1e3, pct(p, .999) / 1e3, p->n_rtt);
@@ -379,7 +405,8 @@ static void usage(FILE *f)
 		"  URI defaults to sim:loopback (the built-in simulated device)\n"
 		"  -s, --size N       frame size in bytes, Ethernet header included (60..MTU+14; 64)\n"
 		"  -n, --count N      stop after N frames\n"
-		"  -d, --duration S   stop after S seconds (5 when no count is given)\n"
+		"  -d, --duration S   stop after S seconds (5 when no count is given);\n"
+		"                     with both, whichever comes first\n"
 		"  -b, --batch N      frames per burst (1..%d; 32)\n"
 		"  -q, --queue N      queue pair (0)\n"
 		"  -a, --api API      burst (zero-copy, default) or socket (vnet_sendmmsg/recvmmsg)\n"
@@ -413,6 +440,7 @@ static int parse_args(struct perf *p, int argc, char **argv)
 		{ "wait", required_argument, NULL, 'w' }, { "busy-poll", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
+	bool have_duration = false;
 	int c, i;
 	double v;
 
@@ -420,7 +448,7 @@ static int parse_args(struct perf *p, int argc, char **argv)
 		switch (c) {
 		case 's': if (parse_num(optarg, PERF_MIN_SIZE, 65535, &v)) goto bad; p->size = (unsigned)v; break;
 		case 'n': if (parse_num(optarg, 1, 1e15, &v)) goto bad; p->count = (uint64_t)v; break;
-		case 'd': if (parse_num(optarg, 0.001, 1e6, &v)) goto bad; p->duration = v; break;
+		case 'd': if (parse_num(optarg, 0.001, 1e6, &v)) goto bad; p->duration = v; have_duration = true; break;
 		case 'b': if (parse_num(optarg, 1, PERF_MAX_BATCH, &v)) goto bad; p->batch = (unsigned)v; break;
 		case 'q': if (parse_num(optarg, 0, 65535, &v)) goto bad; p->queue = (unsigned)v; break;
 		case 'i': if (parse_num(optarg, 0, 3600, &v)) goto bad; p->interval = v; break;
@@ -450,6 +478,9 @@ static int parse_args(struct perf *p, int argc, char **argv)
 		usage(stderr);
 		return -1;
 	}
+	/* A count alone runs until it is reached; with -d, both bound the run. */
+	if (p->count && !have_duration)
+		p->duration = 0;
 	if (argc - optind == 0) {
 		p->mode = MODE_LOOP;
 		return 0;
@@ -494,8 +525,6 @@ int main(int argc, char **argv)
 
 	if (parse_args(&p, argc, argv))
 		return 2;
-	if (p.count)
-		p.duration = 1e9;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	if (open_device(&p)) {
@@ -517,8 +546,12 @@ int main(int argc, char **argv)
 	if (rc) {
 		fprintf(stderr, "vnetperf: %s: %s%s%s\n", p.uri, strerror(errno),
 			*vnet_last_error() ? ": " : "", vnet_last_error());
+		p.failed = true;
 		rc = 1;
-	} else {
+	}
+	/* The counters up to the failure are the run's result too. */
+	if (p.t_start) {
+		finish(&p, now_ns());
 		summary(&p);
 	}
 out:

@@ -70,6 +70,15 @@ struct vn_devio_ops {
 	 * system call: callers use it when a queue stalls, not per frame.
 	 */
 	int (*alive)(struct vn_devio *d);
+	/*
+	 * Optional (NULL: none). A descriptor that turns ready for the poll(2)
+	 * events in *events once the device is gone, for the event engine to
+	 * watch (vn_ev_add_once()); it stays the backend's, open until close(),
+	 * and is never read. vfio-user: the socket, POLLRDHUP (the server hung
+	 * up or died); kernel VFIO: the device request eventfd, POLLIN (the
+	 * device is being removed or unbound). -ENOTSUP when there is none.
+	 */
+	int (*gone_fd)(struct vn_devio *d, unsigned *events);
 	/* Release everything; d is freed. */
 	void (*close)(struct vn_devio *d);
 };

@@ -8,7 +8,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -278,4 +280,18 @@ int vn_iova_put(struct vn_iova_alloc *a, uint64_t iova, uint64_t size)
 		ranges_insert(a->free, &a->n_free, i, e);
 	}
 	return 0;
+}
+
+int vn_dma_pin_err(int rc, const struct vn_dma_mem *m, const char *what)
+{
+	struct rlimit rl;
+	char lim[64] = "";
+
+	if (rc != -ENOMEM && rc != -EPERM && rc != -EAGAIN)
+		return vn_err(rc, "%s of %zu bytes failed: %s", what, m->len, strerror(-rc));
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		snprintf(lim, sizeof(lim), " is %llu KiB", (unsigned long long)(rl.rlim_cur >> 10));
+	return vn_err(rc, "%s of %zu bytes failed: %s (pinned memory counts against "
+		      "RLIMIT_MEMLOCK, which%s: raise it, e.g. ulimit -l, or grant CAP_IPC_LOCK)",
+		      what, m->len, strerror(-rc), lim[0] ? lim : " may be too low");
 }

@@ -41,6 +41,14 @@ int vn_dma_alloc(struct vn_dma_mem *m, size_t len, const char *name);
 /* Unmap and close. The region must have been dma_unmap()ed first. */
 void vn_dma_free(struct vn_dma_mem *m);
 
+/*
+ * Record that pinning m (an IOMMU map, or mlock: both count against
+ * RLIMIT_MEMLOCK) failed with rc in step what; when the limit is the
+ * likely cause (ENOMEM, EPERM, EAGAIN) the message names it and its value.
+ * Returns rc.
+ */
+int vn_dma_pin_err(int rc, const struct vn_dma_mem *m, const char *what);
+
 /* Device address of a byte inside the region. */
 static inline uint64_t vn_dma_iova(const struct vn_dma_mem *m, const void *va)
 {

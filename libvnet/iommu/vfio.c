@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -199,6 +201,9 @@ void vfio_dev_fini(struct vfio_dev *d)
 	free(d->regions);
 	if (d->fd >= 0)
 		close(d->fd);
+	if (d->req_on)
+		close(d->req_fd);
+	d->req_on = false;
 	vn_iova_fini(&d->iova);
 	d->maps = NULL;
 	d->regions = NULL;
@@ -397,6 +402,35 @@ int vfio_dev_set_irqs(struct vn_devio *d, unsigned idx, unsigned start, unsigned
 		return vn_err(r, "vfio: VFIO_DEVICE_SET_IRQS(index %u, vectors %u+%u) failed", idx, start,
 			      count);
 	return 0;
+}
+
+int vfio_dev_gone_fd(struct vn_devio *d, unsigned *events)
+{
+	struct vfio_dev *vd = to_dev(d);
+	uint32_t count;
+	int fd, r;
+
+	*events = POLLIN;
+	if (vd->req_on)
+		return vd->req_fd;
+	r = vfio_dev_irq_info(d, VFIO_PCI_REQ_IRQ_INDEX, &count);
+	if (r)
+		return r;
+	if (!count)
+		return -ENOTSUP;
+	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0)
+		return vn_err(-errno, "vfio: eventfd: %s", strerror(errno));
+	/* VFIO uAPI: the request index has one vector; vfio-pci signals its
+	 * eventfd (repeatedly) while it waits for the driver to let go. */
+	r = vfio_dev_set_irqs(d, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, &fd);
+	if (r) {
+		close(fd);
+		return r;
+	}
+	vd->req_fd = fd;
+	vd->req_on = true;
+	return fd;
 }
 
 int vfio_dev_irq_unmask(struct vn_devio *d, unsigned idx, unsigned start, unsigned count)

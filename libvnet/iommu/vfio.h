@@ -103,6 +103,9 @@ struct vfio_dev {
 	/* IOMMU modes: the IOVA space and the alignment the IOMMU requires. */
 	struct vn_iova_alloc iova;
 	uint64_t iova_align;
+	/* gone_fd(): the eventfd of the device request interrupt, once routed. */
+	int req_fd;
+	bool req_on;
 };
 
 /* Take ownership of a device fd and read its info. On failure the fd is
@@ -120,6 +123,9 @@ int vfio_dev_irq_info(struct vn_devio *d, unsigned idx, uint32_t *count);
 int vfio_dev_set_irqs(struct vn_devio *d, unsigned idx, unsigned start, unsigned count, const int *fds);
 int vfio_dev_irq_unmask(struct vn_devio *d, unsigned idx, unsigned start, unsigned count);
 int vfio_dev_reset(struct vn_devio *d);
+/* The device request eventfd (VFIO_PCI_REQ_IRQ_INDEX), routed on first use:
+ * vfio-pci signals it when the device is to be removed or unbound. */
+int vfio_dev_gone_fd(struct vn_devio *d, unsigned *events);
 
 /* The part of a vn_devio_ops table every kernel backend shares. */
 #define VFIO_DEV_OPS                                  \
@@ -130,7 +136,8 @@ int vfio_dev_reset(struct vn_devio *d);
 	.irq_info = vfio_dev_irq_info,                \
 	.set_irqs = vfio_dev_set_irqs,                \
 	.irq_unmask = vfio_dev_irq_unmask,            \
-	.reset = vfio_dev_reset
+	.reset = vfio_dev_reset,                      \
+	.gone_fd = vfio_dev_gone_fd
 
 /*
  * Find capability id in a VFIO info buffer of argsz bytes whose chain

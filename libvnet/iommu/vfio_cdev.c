@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -102,9 +103,13 @@ static int cdev_map(struct vfio_dev *d, struct vn_dma_mem *m, uint64_t iova)
 	};
 	int r = vfio_ioctl(c->iommufd, IOMMU_IOAS_MAP, &map);
 
-	if (r < 0)
-		return vn_err(r, "iommufd: IOMMU_IOAS_MAP of %zu bytes at IOVA %#llx failed%s", m->len,
-			      (unsigned long long)iova, r == -ENOMEM ? " (RLIMIT_MEMLOCK?)" : "");
+	if (r < 0) {
+		char what[80];
+
+		snprintf(what, sizeof(what), "iommufd: IOMMU_IOAS_MAP at IOVA %#llx",
+			 (unsigned long long)iova);
+		return vn_dma_pin_err(r, m, what);
+	}
 	return 0;
 }
 

@@ -157,9 +157,13 @@ static int type1_map(struct vfio_dev *d, struct vn_dma_mem *m, uint64_t iova)
 	};
 	int r = vfio_ioctl(g->container, VFIO_IOMMU_MAP_DMA, &map);
 
-	if (r < 0)
-		return vn_err(r, "vfio: VFIO_IOMMU_MAP_DMA of %zu bytes at IOVA %#llx failed%s", m->len,
-			      (unsigned long long)iova, r == -ENOMEM ? " (RLIMIT_MEMLOCK?)" : "");
+	if (r < 0) {
+		char what[80];
+
+		snprintf(what, sizeof(what), "vfio: VFIO_IOMMU_MAP_DMA at IOVA %#llx",
+			 (unsigned long long)iova);
+		return vn_dma_pin_err(r, m, what);
+	}
 	return 0;
 }
 
@@ -247,7 +251,7 @@ static int noiommu_dma_map(struct vn_devio *d, struct vn_dma_mem *m)
 	if (!tbl)
 		return vn_err(-ENOMEM, "vfio: out of memory");
 	if (mlock(m->va, m->len) < 0) {
-		r = vn_err(-errno, "vfio: mlock of %zu bytes failed (RLIMIT_MEMLOCK?)", m->len);
+		r = vn_dma_pin_err(-errno, m, "vfio: mlock");
 		free(tbl);
 		return r;
 	}

@@ -357,6 +357,14 @@ static int vu_alive(struct vn_devio *dio)
 	return 0;
 }
 
+static int vu_gone_fd(struct vn_devio *dio, unsigned *events)
+{
+	/* Hang-up only: requests and replies on the socket are the caller's
+	 * (vu_call), and a poll without POLLIN never competes with them. */
+	*events = POLLRDHUP;
+	return vu_of(dio)->sock;
+}
+
 static void vu_close(struct vn_devio *dio)
 {
 	struct vu_dev *d = vu_of(dio);
@@ -394,6 +402,7 @@ static const struct vn_devio_ops vu_ops = {
 	.dma_unmap = vu_dma_unmap,
 	.reset = vu_reset,
 	.alive = vu_alive,
+	.gone_fd = vu_gone_fd,
 	.close = vu_close,
 };
 

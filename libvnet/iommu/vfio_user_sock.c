@@ -15,6 +15,7 @@
 #include "iommu/vfio_user_proto.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -178,6 +179,15 @@ static int read_full(int sock, char *buf, size_t len, struct vfio_user_fds *fds,
 	return 0;
 }
 
+static bool at_fd_limit(int sock)
+{
+	int probe = fcntl(sock, F_DUPFD_CLOEXEC, 0);
+
+	if (probe >= 0)
+		close(probe);
+	return probe < 0 && errno == EMFILE;
+}
+
 int vfio_user_recv(int sock, void *buf, size_t cap, struct vfio_user_fds *fds, int timeout_ms)
 {
 	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
@@ -196,8 +206,17 @@ int vfio_user_recv(int sock, void *buf, size_t cap, struct vfio_user_fds *fds, i
 			r = read_full(sock, (char *)buf + sizeof(h), h.size - sizeof(h), fds,
 				      deadline);
 	}
-	if (fds->truncated)
+	if (fds->truncated) {
+		/* The kernel also cuts SCM_RIGHTS short (MSG_CTRUNC) when this
+		 * process may open no more: a probe dup, before the fds that did
+		 * arrive are closed, tells that from a peer sending too many. */
+		if (!r && at_fd_limit(sock))
+			r = vn_err(-EMFILE, "vfio-user: a message's fds were dropped: this process "
+				   "is at its open file limit");
 		vfio_user_fds_close(fds, 0);
+		if (r == -EMFILE)
+			return r;
+	}
 	if (r) {
 		vfio_user_fds_close(fds, 0);
 		if (r == -ECONNRESET)

@@ -82,6 +82,8 @@ struct vn_vtr_ops {
 	int (*intx_unmask)(struct vn_vtr *t);
 	/* 0 while reachable, -ENODEV once gone; a system call: slow cadence only. */
 	int (*alive)(struct vn_vtr *t);
+	/* Optional: the device access's gone_fd() (devio.h); -ENOTSUP: none. */
+	int (*gone_fd)(struct vn_vtr *t, unsigned *events);
 	/* Release the transport (not the device access below it). */
 	void (*close)(struct vn_vtr *t);
 };

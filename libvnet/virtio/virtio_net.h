@@ -94,6 +94,7 @@ struct vn_net {
 	bool intx, relay;
 	int *irq_fd;
 	uint32_t *irq_src;
+	uint32_t gone_src;     /* engine source of the transport's gone_fd(); 0: none */
 	/* Device events from configuration change interrupts (under ev_lock). */
 	pthread_mutex_t ev_lock;
 	struct vn_evq evq;
@@ -160,7 +161,9 @@ void vn_net_health(struct vn_netq *q);
  * (virtio 1.2 §4.1.5.1.2), falling back from one vector per queue to two
  * shared ones, to one, to legacy INTx, to none (the device is then polled). The control
  * queue is polled. vn_net_irq_start() registers the vectors with the event
- * engine once the device runs; vn_net_irq_stop() undoes both, after reset.
+ * engine once the device runs, with the transport's gone_fd() (a vfio-user
+ * server hanging up breaks the device and wakes every waiter at once);
+ * vn_net_irq_stop() undoes both, after reset.
  */
 int vn_net_irq_plan(struct vn_net *n);
 /* The vector routed to eventfd fd (VIRTIO_MSI_NO_VECTOR for -1). */
@@ -172,6 +175,10 @@ void vn_net_irq_stop(struct vn_net *n);
  * the health check): queue VNET_EV_* events and mark the device broken on
  * NEEDS_RESET. */
 void vn_net_config_event(struct vn_net *n);
+
+/* The device is gone or failed for good (why, logged once): mark it broken
+ * and queue VNET_EV_NEEDS_RESET, once per device; any thread. */
+void vn_net_fail(struct vn_net *n, const char *why);
 
 /* Take the oldest queued device event: 1 (in *type), 0 when none. */
 int vn_net_event_pop(struct vn_net *n, int *type);

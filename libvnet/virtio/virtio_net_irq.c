@@ -34,6 +34,7 @@
 #include "virtio/virtio_net.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -166,6 +167,27 @@ static int try_plan(struct vn_net *n, enum plan p)
 	return rc;
 }
 
+/*
+ * A plan failed for a reason fewer vectors cannot help with: out of
+ * descriptors, or the device went away. Left without interrupts, the
+ * device would quietly be polled, which is not what was asked for. The
+ * failure's own reason stays the one recorded.
+ */
+static bool hopeless(struct vn_net *n, int rc)
+{
+	char why[256];
+	bool gone;
+
+	if (rc == -EMFILE || rc == -ENFILE)
+		return true;
+	if (!n->t->ops->alive)
+		return false;
+	snprintf(why, sizeof(why), "%s", vn_err_msg());
+	gone = n->t->ops->alive(n->t) != 0;
+	vn_err(rc, "%s", why);
+	return gone;
+}
+
 int vn_net_irq_plan(struct vn_net *n)
 {
 	unsigned avail = 0, nq = 2u * n->pairs;
@@ -183,6 +205,8 @@ int vn_net_irq_plan(struct vn_net *n)
 			n->relay = relayed(p);
 			break;
 		}
+		if (hopeless(n, rc))
+			return rc;
 		if (rc != -ENOSPC)
 			vn_warn("virtio-net: MSI-X with %u vectors failed: %s", plan_vectors(p, nq),
 				vn_err_msg());
@@ -300,9 +324,38 @@ static vn_ev_cb irq_cb(const struct vn_net *n, unsigned v)
 	return v == 0 ? on_config : NULL;
 }
 
+/* The device access reports the device gone (engine thread): break it and
+ * wake whoever sleeps on its queues or its events. */
+static void on_gone(void *arg)
+{
+	struct vn_net *n = arg;
+
+	vn_net_fail(n, "the device is gone (its vfio-user server hung up, or the kernel is "
+		       "removing it)");
+	if (n->n_irq)
+		relay(n);
+}
+
+/* Watch the transport's gone_fd(), where it has one. Without it a device
+ * that goes away is still noticed, later: by the health checks. */
+static int watch_gone(struct vn_net *n)
+{
+	unsigned events = 0;
+	int fd = n->t->ops->gone_fd ? n->t->ops->gone_fd(n->t, &events) : -ENOTSUP;
+
+	if (fd < 0) {
+		if (fd != -ENOTSUP)
+			vn_info("virtio-net: no notice of the device going away (%s); the health "
+				"checks will tell", vn_err_msg());
+		vn_err_clear();
+		return 0;
+	}
+	return vn_ev_add_once(fd, events, on_gone, n, &n->gone_src);
+}
+
 int vn_net_irq_start(struct vn_net *n)
 {
-	int rc = 0;
+	int rc = watch_gone(n);
 
 	for (unsigned v = 0; v < n->n_irq && !rc; v++)
 		rc = vn_ev_add(n->irq_fd[v], irq_cb(n, v), n, &n->irq_src[v]);
@@ -323,6 +376,9 @@ int vn_net_irq_start(struct vn_net *n)
 
 void vn_net_irq_stop(struct vn_net *n)
 {
+	if (n->gone_src)
+		vn_ev_del(n->gone_src);
+	n->gone_src = 0;
 	if (!n->n_irq)
 		return;
 	for (unsigned v = 0; v < n->n_irq; v++)
@@ -366,6 +422,24 @@ static void config_mtu(struct vn_net *n)
 	event_add(n, VNET_EV_CONFIG);
 }
 
+/* Break the device and report it, once (under ev_lock). */
+static void fail_locked(struct vn_net *n, const char *why)
+{
+	if (n->reset_seen)
+		return;
+	n->reset_seen = true;
+	event_add(n, VNET_EV_NEEDS_RESET);
+	if (!(__atomic_fetch_or(&n->broken, VN_STOP_BROKEN, __ATOMIC_RELAXED) & VN_STOP_BROKEN))
+		vn_log(VN_LOG_ERR, "device broken: %s; the device is stopped", why);
+}
+
+void vn_net_fail(struct vn_net *n, const char *why)
+{
+	pthread_mutex_lock(&n->ev_lock);
+	fail_locked(n, why);
+	pthread_mutex_unlock(&n->ev_lock);
+}
+
 void vn_net_config_event(struct vn_net *n)
 {
 	uint8_t st;
@@ -378,12 +452,7 @@ void vn_net_config_event(struct vn_net *n)
 	 * configuration change notification. */
 	rc = n->t->ops->get_status(n->t, &st);
 	if (rc || st == 0xff || (st & VIRTIO_CONFIG_S_NEEDS_RESET)) {
-		n->reset_seen = true;
-		event_add(n, VNET_EV_NEEDS_RESET);
-		if (!(__atomic_fetch_or(&n->broken, VN_STOP_BROKEN, __ATOMIC_RELAXED) &
-		      VN_STOP_BROKEN))
-			vn_log(VN_LOG_ERR, "device broken: %s; the device is stopped",
-			       rc ? "its status cannot be read" : "it set NEEDS_RESET");
+		fail_locked(n, rc ? "its status cannot be read" : "it set NEEDS_RESET");
 		goto out;
 	}
 	/* virtio 1.2 §5.1.4: the link state lives in the status field. */

@@ -338,6 +338,15 @@ static int vpci_alive(struct vn_vtr *t)
 	return p->d->ops->alive ? p->d->ops->alive(p->d) : 0;
 }
 
+static int vpci_gone_fd(struct vn_vtr *t, unsigned *events)
+{
+	struct vpci *p = to_vpci(t);
+
+	if (!p->d->ops->gone_fd)
+		return -ENOTSUP;
+	return p->d->ops->gone_fd(p->d, events);
+}
+
 static void vpci_close(struct vn_vtr *t)
 {
 	free(to_vpci(t));
@@ -363,6 +372,7 @@ static const struct vn_vtr_ops vpci_ops = {
 	.isr_read = vpci_isr_read,
 	.intx_unmask = vpci_intx_unmask,
 	.alive = vpci_alive,
+	.gone_fd = vpci_gone_fd,
 	.close = vpci_close,
 };
 

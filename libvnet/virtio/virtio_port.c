@@ -218,6 +218,13 @@ static int vp_xstats(struct vn_port *p, struct vnet_xstat *xs, unsigned n)
 	return (int)at;
 }
 
+/* A sleeper heard nothing for a while: the status read and devio alive()
+ * of the health check, which also catch a device that never interrupts. */
+static void vp_check(struct vnet_queue *q)
+{
+	vn_net_health(vn_netq(q));
+}
+
 const struct vn_port_ops vn_virtio_port_ops = {
 	.name = "virtio",
 	.open = vp_open,
@@ -232,6 +239,7 @@ const struct vn_port_ops vn_virtio_port_ops = {
 	.ready = vn_net_ready,
 	.arm = vn_net_arm,
 	.disarm = vn_net_disarm,
+	.check = vp_check,
 	.event = vp_event,
 	.set = vp_set,
 	.filters = vp_filters,

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -189,6 +190,12 @@ static void test_map_failures(void **state)
 	fk.fail_req = VFIO_IOMMU_MAP_DMA;
 	assert_int_equal(d->ops->dma_map(d, &m), -EIO);
 	assert_false(m.mapped);
+	/* Out of lockable memory: the error names the limit. */
+	fk.fail_err = ENOMEM;
+	assert_int_equal(d->ops->dma_map(d, &m), -ENOMEM);
+	assert_non_null(strstr(vn_err_msg(), "RLIMIT_MEMLOCK"));
+	assert_non_null(strstr(vn_err_msg(), "VFIO_IOMMU_MAP_DMA"));
+	fk.fail_err = 0;
 	fk.fail_req = 0;
 	assert_int_equal(d->ops->dma_map(d, &m), 0);
 	assert_int_equal(m.iova, 1 << 20);
@@ -284,6 +291,22 @@ static void test_device_fd(void **state)
 	assert_int_equal(fk.irq.count, 1);
 	assert_int_equal(d->ops->irq_unmask(d, VFIO_PCI_INTX_IRQ_INDEX, 0, 0), -EINVAL);
 	assert_int_equal(d->ops->irq_unmask(d, VFIO_PCI_INTX_IRQ_INDEX, UINT32_MAX, 1), -EINVAL);
+
+	/* The "gone" fd: an eventfd routed to the device request interrupt,
+	 * once (the second call reuses it); close() releases it, which the
+	 * teardown's fd check sees. */
+	unsigned events = 0;
+	int req = d->ops->gone_fd(d, &events);
+	assert_true(req >= 0);
+	assert_int_equal(events, POLLIN);
+	assert_int_equal(fk.irq.flags, VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER);
+	assert_int_equal(fk.irq.index, VFIO_PCI_REQ_IRQ_INDEX);
+	assert_int_equal(fk.irq.start, 0);
+	assert_int_equal(fk.irq.count, 1);
+	assert_int_equal(fk.irq.fds[0], req);
+	fk.irq.index = 0;
+	assert_int_equal(d->ops->gone_fd(d, &events), req);
+	assert_int_equal(fk.irq.index, 0);
 
 	assert_int_equal(d->ops->reset(d), 0);
 	assert_int_equal(fk.resets, 1);

@@ -63,7 +63,8 @@ struct fake_kernel {
 	struct vfio_iommu_type1_dma_map map;
 	struct iommu_ioas_map ioas_map;
 	int maps, unmaps, destroys, resets;
-	unsigned long fail_req; /* this ioctl fails with EIO */
+	unsigned long fail_req; /* this ioctl fails with fail_err (0: EIO) */
+	int fail_err;
 	bool unmap_short;       /* UNMAP reports less than asked */
 	bool sparse_bad;        /* BAR0's sparse cap claims more areas than it holds */
 	uint64_t unmap_iova, unmap_size;

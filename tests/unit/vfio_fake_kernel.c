@@ -193,7 +193,7 @@ static int fake_ioctl(int fd, unsigned long req, void *arg)
 {
 	if (req == fk.fail_req) {
 		log_call("FAIL");
-		return fail_errno(EIO);
+		return fail_errno(fk.fail_err ? fk.fail_err : EIO);
 	}
 	switch (req) {
 	case VFIO_GET_API_VERSION:

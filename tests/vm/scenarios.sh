@@ -198,7 +198,7 @@ s_rx() {
 	# again before it flushes one it had to queue while the receiver had none,
 	# so a pair can arrive swapped; each late frame counts as lost, then as
 	# reordered. Frames that never arrive (lost > reordered) fail.
-	set -- $(sed -n 's/^  lost \([0-9]*\)  reordered \([0-9]*\)  corrupt \([0-9]*\)$/\1 \2 \3/p' /tmp/rx.out)
+	set -- $(sed -n 's/^  lost \([0-9]*\)  in flight [0-9]*  reordered \([0-9]*\)  corrupt \([0-9]*\)$/\1 \2 \3/p' /tmp/rx.out)
 	if ! grep -q "^  rx $frames frames" /tmp/rx.out || [ $# -ne 3 ] || [ "$1" -ne "$2" ] ||
 		[ "$3" -ne 0 ]; then
 		fail rx "frames lost or corrupt" /tmp/rx.out

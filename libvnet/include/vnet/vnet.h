@@ -314,6 +314,14 @@ VNET_API int vnet_rx_release(struct vnet_queue *q, const struct vnet_buf *bufs, 
  * polled without interrupts. Without usable MSI-X vectors libvnet uses the
  * legacy INTx line, one eventfd for everything; without that too, waits
  * poll the rings every millisecond instead (logged when the device opens).
+ *
+ * A device that fails wakes its waiters with VNET_WAIT_ERR: at once when
+ * its vfio-user server hangs up or dies, or when the kernel asks for a VFIO
+ * device back (removal, unbind), and when it sets NEEDS_RESET; and a
+ * sleeper that heard nothing for 250 ms looks at its rings and the
+ * device's health anyway, so a lost interrupt delays a frame by at most
+ * that, and a device that went silent is noticed. vnet_dev_event() then
+ * reports VNET_EV_NEEDS_RESET; close the device and open it again.
  * @{
  */
 
