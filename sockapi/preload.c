@@ -126,7 +126,9 @@
  *     interface: PACKET_MR_PROMISC and PACKET_MR_ALLMULTI counted per device
  *     together with the SIOCSIFFLAGS flag (the device stays promiscuous while
  *     any holds), PACKET_MR_MULTICAST/UNICAST -> the device's MAC filter (16
- *     per socket); all dropped when the socket closes. Any other SOL_PACKET
+ *     per socket); all dropped when the socket closes. A membership of
+ *     another interface: EINVAL; of an index naming none: ENODEV (as
+ *     af_packet.c). Any other SOL_PACKET
  *     option (PACKET_RX_RING, PACKET_FANOUT, PACKET_AUXDATA, ...) and other
  *     SOL_SOCKET options: ENOPROTOOPT.
  *   getsockopt SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ERROR (0), SO_RCVBUF,

@@ -585,9 +585,16 @@ static int membership(struct ps_obj *o, int add, const void *val, socklen_t len)
 	if (!val || len < sizeof(mr))
 		return ps_fail(EINVAL);
 	memcpy(&mr, val, sizeof(mr));
-	/* Memberships of other interfaces than the socket's: not here. */
-	if (ps_ifindex_find(mr.mr_ifindex) != o->ifx)
-		return ps_fail(mr.mr_ifindex <= 0 ? ENODEV : EINVAL);
+	/* Memberships of other interfaces than the socket's: not here (EINVAL);
+	 * an index naming no interface at all: ENODEV, as af_packet.c says. */
+	if (ps_ifindex_find(mr.mr_ifindex) != o->ifx) {
+		char name[IF_NAMESIZE];
+
+		if (ps_ifindex_find(mr.mr_ifindex) >= 0 ||
+		    (mr.mr_ifindex > 0 && ps_real.if_indextoname((unsigned)mr.mr_ifindex, name)))
+			return ps_fail(EINVAL);
+		return ps_fail(ENODEV);
+	}
 	switch (mr.mr_type) {
 	case PACKET_MR_PROMISC:
 	case PACKET_MR_ALLMULTI:
