@@ -141,8 +141,10 @@
  * Blocking calls sleep on the device's interrupts (no spinning beyond
  * VNET_BUSY_POLL_US) and fail with EINTR when a signal handler without
  * SA_RESTART runs; with SA_RESTART the sleep resumes, as a read() of tun
- * does (the kernel restarts libvnet's wait; checked with both event
- * engines, VNET_EVENTS=io_uring and epoll).
+ * does. libvnet's waits end with EINTR whatever the handler's flags (as
+ * epoll_wait does), and the shim cannot tell which signal ran: it resumes
+ * when every handler the program installed has SA_RESTART, and fails with
+ * EINTR when any has not.
  *
  * fork: the child's shim descriptors fail with EBADFD (reads, writes,
  * ioctls); close() in the child closes only its descriptor: the child never
@@ -163,6 +165,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +197,42 @@ static struct ps_ifstate {
 	unsigned taps;     /* TAP descriptors attached */
 	int tap_multi;     /* their IFF_MULTI_QUEUE */
 } ps_ifs[PS_MAX_IFS];
+
+/* Every signal with a handler of the program's has SA_RESTART (so the one
+ * that just ran had it too). A few system calls, on EINTR only. */
+static bool ps_restartable(void)
+{
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+
+		if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) < 0)
+			continue;
+		if (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN &&
+		    !(sa.sa_flags & SA_RESTART))
+			return false;
+	}
+	return true;
+}
+
+ssize_t ps_recv(int s, void *buf, size_t len, int flags)
+{
+	ssize_t r;
+
+	while ((r = vnet_recv(s, buf, len, flags)) < 0 && errno == EINTR &&
+	       !(flags & MSG_DONTWAIT) && ps_restartable())
+		;
+	return r;
+}
+
+ssize_t ps_send(int s, const void *buf, size_t len, int flags)
+{
+	ssize_t r;
+
+	while ((r = vnet_send(s, buf, len, flags)) < 0 && errno == EINTR &&
+	       !(flags & MSG_DONTWAIT) && ps_restartable())
+		;
+	return r;
+}
 
 int ps_fail(int e)
 {

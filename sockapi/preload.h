@@ -213,5 +213,10 @@ size_t ps_iov_scatter(const struct iovec *iov, int n, const void *buf, size_t le
 ssize_t ps_iov_len(const struct iovec *iov, int n);
 /* Fail with errno e. */
 int ps_fail(int e);
+/* vnet_recv() and vnet_send() with the kernel's SA_RESTART rule for a
+ * blocking call: restarted after a handler when that handler asked for it
+ * (see ps_restartable() in preload.c). */
+ssize_t ps_recv(int s, void *buf, size_t len, int flags);
+ssize_t ps_send(int s, const void *buf, size_t len, int flags);
 
 #endif

@@ -191,7 +191,7 @@ static int recv_one(struct ps_obj *o, int flags, struct pkt_in *in)
 	if (!o->rxbuf && !(o->rxbuf = malloc(PS_FRAME_MAX)))
 		return ps_fail(ENOMEM);
 	for (;;) {
-		got = vnet_recv(o->s, o->rxbuf, PS_FRAME_MAX, flags & MSG_DONTWAIT);
+		got = ps_recv(o->s, o->rxbuf, PS_FRAME_MAX, flags & MSG_DONTWAIT);
 		if (got < 0)
 			return -1;
 		flen = (size_t)got;
@@ -297,7 +297,7 @@ static ssize_t pkt_send(struct ps_obj *o, const struct iovec *iov, int n, int fl
 	if (hdr && (!dest || dest->sll_halen < 6))
 		return ps_fail(EINVAL); /* SOCK_DGRAM: no Ethernet destination */
 	if (!hdr && n == 1)
-		r = vnet_send(o->s, iov[0].iov_base, (size_t)total, flags & MSG_DONTWAIT);
+		r = ps_send(o->s, iov[0].iov_base, (size_t)total, flags & MSG_DONTWAIT);
 	else if ((size_t)total + hdr > PS_FRAME_MAX)
 		return ps_fail(EMSGSIZE);
 	else {
@@ -316,7 +316,7 @@ static ssize_t pkt_send(struct ps_obj *o, const struct iovec *iov, int n, int fl
 			memcpy(o->txbuf + off, iov[i].iov_base, iov[i].iov_len);
 			off += iov[i].iov_len;
 		}
-		r = vnet_send(o->s, o->txbuf, off, flags & MSG_DONTWAIT);
+		r = ps_send(o->s, o->txbuf, off, flags & MSG_DONTWAIT);
 		pthread_mutex_unlock(&o->tx_lock);
 	}
 	return r < 0 ? -1 : total;

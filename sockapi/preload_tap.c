@@ -309,7 +309,7 @@ ssize_t ps_tap_readv(struct ps_obj *o, const struct iovec *iov, int n)
 		/* The common case: straight into the caller's buffer. */
 		unsigned char *p = iov[0].iov_base;
 
-		got = vnet_recv(o->s, p + pre, room, flags);
+		got = ps_recv(o->s, p + pre, room, flags);
 		if (got < 0)
 			return -1;
 		flen = (size_t)got;
@@ -322,7 +322,7 @@ ssize_t ps_tap_readv(struct ps_obj *o, const struct iovec *iov, int n)
 	buf = malloc(pre + cap);
 	if (!buf)
 		return ps_fail(ENOMEM);
-	got = vnet_recv(o->s, buf + pre, cap, flags);
+	got = ps_recv(o->s, buf + pre, cap, flags);
 	if (got < 0) {
 		free(buf);
 		return -1;
@@ -378,7 +378,7 @@ ssize_t ps_tap_writev(struct ps_obj *o, const struct iovec *iov, int n)
 		}
 	}
 	/* tun_pi is ignored for a TAP: the frame says what it carries. */
-	r = vnet_send(o->s, p + pre, len - pre, flags);
+	r = ps_send(o->s, p + pre, len - pre, flags);
 	free(buf);
 	return r < 0 ? -1 : total;
 }
