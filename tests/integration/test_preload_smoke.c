@@ -328,7 +328,9 @@ int main(int argc, char **argv)
 		setenv("ASAN_OPTIONS", opts, 1);
 		setenv("LD_PRELOAD", PRELOAD_SO, 1);
 		setenv("VNET_PRELOAD", CONFIG, 1);
-		execv("/proc/self/exe", argv);
+		/* argv[0], not /proc/self/exe: under valgrind that is valgrind's
+		 * own tool, and the re-run is meant to run outside it. */
+		execv(strchr(argv[0], '/') ? argv[0] : "/proc/self/exe", argv);
 		perror("exec under LD_PRELOAD");
 		return 99;
 	}
