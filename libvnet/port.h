@@ -3,8 +3,8 @@
  * Ports: what a struct vnet_dev is underneath. One ops table per backend,
  * chosen once at open by the URI's scheme (uri.h):
  *   virtio/virtio_port.c  virtio-net over device access (vfio:, vfio-user:, sim:)
- *   tap.c                 a kernel TAP interface (tap:IFNAME)
- *   xdp.c                 AF_XDP sockets on a kernel interface (xdp:IFNAME[@QUEUE])
+ *   kernel/tap.c          a kernel TAP interface (tap:IFNAME)
+ *   kernel/xdp.c          AF_XDP sockets on a kernel interface (xdp:IFNAME[@QUEUE])
  * The kernel-backed ports exist as a fallback where no VFIO device is at
  * hand, and so that vnetperf measures TAP and AF_XDP with the same program.
  *
