@@ -18,7 +18,7 @@ endif
 lib_LTLIBRARIES += sockapi/libvnet-preload.la
 sockapi_libvnet_preload_la_SOURCES = sockapi/preload.c sockapi/preload.h \
 	sockapi/preload_config.c sockapi/preload_tap.c sockapi/preload_if.c \
-	sockapi/preload_packet.c
+	sockapi/preload_packet.c sockapi/preload_fd.c
 sockapi_libvnet_preload_la_LIBADD = libvnet/libvnet-core.la -ldl
 sockapi_libvnet_preload_la_LDFLAGS = -module -avoid-version -shared \
 	-Wl,--version-script=$(top_srcdir)/sockapi/preload.map

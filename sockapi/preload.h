@@ -22,6 +22,7 @@
 #define VNET_EXPORT __attribute__((visibility("default")))
 #define PS_FRAME_MAX (65535 + 18) /* largest MTU + Ethernet and VLAN header */
 #define PS_MAX_MC 16 /* multicast/unicast memberships per AF_PACKET socket */
+#define PS_FD_MAX 65536 /* descriptors at or above are never the shim's */
 
 /* ---- configuration (preload_config.c, a pure parser) ---- */
 
@@ -150,6 +151,10 @@ struct ps_obj *ps_get(int fd);
 void ps_put(struct ps_obj *o);
 /* A new object of the kind, placed at fd (one reference: the table's). */
 int ps_track(int fd, enum ps_kind kind, int placeholder_err, struct ps_obj **out);
+/* Place o (or nothing) at fd; returns the object that was there, whose
+ * table reference passes to the caller (ps_put() it). Descriptors at or
+ * above PS_FD_MAX are never the shim's: NULL. */
+struct ps_obj *ps_tab_replace(int fd, struct ps_obj *o);
 /* Drop every descriptor of o from the table (it became the kernel's). */
 void ps_untrack(struct ps_obj *o);
 /*
