@@ -44,6 +44,8 @@ int fd_cleanup(void **state);
 int tap_open(const char *name, short flags);
 /* The device MAC of a mapped name (SIOCGIFHWADDR on an AF_INET socket). */
 void dev_mac(const char *name, uint8_t mac[6]);
+/* Read one frame on fd and check it is frame seq of length len from mac. */
+void tap_read_check(int fd, const uint8_t mac[6], uint64_t seq, size_t len);
 /* Write frame seq of length len (frames.h) on fd, read it back, check it. */
 void tap_echo(int fd, const uint8_t mac[6], uint64_t seq, size_t len);
 uint64_t now_ms(void);

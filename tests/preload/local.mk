@@ -12,7 +12,7 @@ if HAVE_CMOCKA
 # Not linked to libvnet: only libc (and cmocka), as an application would be.
 check_PROGRAMS += tests/preload/test_preload_calls
 tests_preload_test_preload_calls_SOURCES = tests/preload/test_preload_calls.c \
-	tests/preload/packet_calls.c tests/preload/calls.h
+	tests/preload/packet_calls.c tests/preload/calls.c tests/preload/calls.h
 tests_preload_test_preload_calls_LDADD = $(CMOCKA_LIBS)
 TESTS += tests/preload/preload-calls.sh
 endif
