@@ -12,6 +12,7 @@
 # (XDP_TX runs in the sender's context), so their interrupt-mode round trips
 # seldom sleep; sim:loopback's come back from its device thread, so each of
 # its interrupt-mode round trips includes thread wake-ups.
+# Last, DPDK's virtio PMD (bench/dpdk.sh) where dpdk-dev is installed.
 # Needs root (TAP, veth, XDP, a network namespace) and a built tree.
 #   bench/compare.sh [BUILD_DIR [SIZE [SECONDS]]]
 set -eu
@@ -73,3 +74,24 @@ for uri in $paths; do
 			"$(echo "$line" | field p999 | awk '{ print $1 / 1e3 }')"
 	done
 done
+
+# Against DPDK's virtio PMD (bench/dpdk.sh: testpmd net_virtio_user <->
+# net_vhost), libvnet's driver with the same shape of peer: a device in
+# another process (vnet-simd, vfio-user), fed or drained as fast as it can.
+if dpdk=$("$here/dpdk.sh" "$size" "$secs"); then
+	simd=$build/tools/vnet-simd
+	printf '\n%-40s %12s %8s\n' "driver to a device process, $size B" "pps" "vs DPDK"
+	for dir in tx rx; do
+		if [ $dir = tx ]; then mode=sink; else mode=source; fi
+		"$simd" --socket "$tmp/$mode.sock" --mode $mode --size "$size" >/dev/null &
+		i=0
+		while [ ! -S "$tmp/$mode.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+		pps=$("$perf" -j -i 0 -s "$size" -d "$secs" "vfio-user:$tmp/$mode.sock" $dir |
+		      tail -n 1 | field ${dir}_pps)
+		kill $! && wait $! 2>/dev/null || true
+		dpps=$(echo "$dpdk" | awk -v d=$dir '$1 == d { print $3 }')
+		printf '%-40s %12.0f %8s\n' "libvnet $dir, vnet-simd --mode $mode" "$pps" \
+			"$(if [ "${dpps:-0}" -gt 0 ]; then echo "$(ratio "$pps" "$dpps")x"; else echo n/a; fi)"
+		printf '%-40s %12.0f %8s\n' "DPDK $dir, virtio_user <-> vhost" "${dpps:-0}" "-"
+	done
+fi
