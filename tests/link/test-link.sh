@@ -56,6 +56,12 @@ run() {
 
 needs_libvnet_so() { readelf -d "$tmp/$1" | grep NEEDED | grep -q 'libvnet\.so'; }
 
+# README's "First program" is this file, without its header comment.
+awk '/^## First program/ { sec = 1 } sec && /^```c$/ { on = 1; next } on && /^```$/ { exit } on' \
+	"$srcdir/README.md" > "$tmp/readme.c"
+sed '1,/^ \*\//d' "$srcdir/tests/link/first.c" | diff -u - "$tmp/readme.c" > "$tmp/readme.diff" ||
+	{ echo "FAIL: README's first program is not tests/link/first.c:" >&2; cat "$tmp/readme.diff" >&2; exit 1; }
+
 build shared ""
 needs_libvnet_so shared || { echo "FAIL: the shared build does not need libvnet.so" >&2; exit 1; }
 run shared
