@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The JSON writer of json.h. */
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 #include "json.h"
@@ -170,6 +171,15 @@ void json_int(struct json *j, int64_t v)
 {
 	before_value(j);
 	fprintf(j->f, "%" PRId64, v);
+}
+
+void json_double(struct json *j, double v, int decimals)
+{
+	before_value(j);
+	if (isfinite(v))
+		fprintf(j->f, "%.*f", decimals, v);
+	else
+		fputs("null", j->f);
 }
 
 void json_bool(struct json *j, bool v)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A small streaming JSON writer for vnetconf's -j output (RFC 8259).
+ * A small streaming JSON writer for the tools' -j output (vnetconf,
+ * vnetperf; RFC 8259).
  *
  * The writer tracks nesting and inserts the commas itself, so callers emit
  * values in order: json_key() before each member of an object, nothing
@@ -38,6 +39,9 @@ void json_str(struct json *j, const char *s);
 void json_strn(struct json *j, const char *s, size_t n);
 void json_uint(struct json *j, uint64_t v);
 void json_int(struct json *j, int64_t v);
+/* With `decimals` digits after the point; NaN and infinities (no JSON
+ * number) are written as null. */
+void json_double(struct json *j, double v, int decimals);
 void json_bool(struct json *j, bool v);
 void json_null(struct json *j);
 /* End of a top-level value: a newline. */

@@ -1,6 +1,6 @@
 # tools/: vnetperf (benchmark), vnet-simd (device emulator daemon)
 bin_PROGRAMS += tools/vnetperf
-tools_vnetperf_SOURCES = tools/vnetperf.c
+tools_vnetperf_SOURCES = tools/vnetperf.c tools/json.c tools/json.h
 tools_vnetperf_LDADD = libvnet/libvnet.la
 dist_man_MANS += man/vnetperf.1
 
@@ -22,7 +22,7 @@ tools_vnet_simd_LDADD = libvnet/libvnet-core.la
 dist_man_MANS += man/vnet-simd.8
 
 if HAVE_CMOCKA
-# vnetconf's JSON writer: escaping and layout.
+# The tools' JSON writer (vnetconf, vnetperf -j): escaping and layout.
 check_PROGRAMS += tests/unit/test_json
 TESTS += tests/unit/test_json
 tests_unit_test_json_SOURCES = tests/unit/test_json.c tools/json.c

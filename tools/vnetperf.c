@@ -31,6 +31,7 @@
 
 #include "vnet/socket.h"
 #include "vnet/vnet.h"
+#include "json.h"
 
 #define PERF_ETHERTYPE 0x88b5
 #define PERF_SEQ_OFF 14
@@ -370,18 +371,42 @@ static void summary(struct perf *p)
 	if (p->n_rtt)
 		qsort(p->rtt, p->n_rtt, sizeof(*p->rtt), cmp_u64);
 	if (p->json) {
-		printf("{\"uri\":\"%s\",\"mode\":\"%s\",\"api\":\"%s\",\"wait\":\"%s\",\"size\":%u,\"batch\":%u,"
-		       "\"seconds\":%.3f,\"tx_frames\":%" PRIu64 ",\"rx_frames\":%" PRIu64 ","
-		       "\"tx_pps\":%.0f,\"rx_pps\":%.0f,\"gbit_s\":%.3f,\"lost\":%" PRIu64 ","
-		       "\"in_flight\":%" PRIu64 ",\"reordered\":%" PRIu64 ",\"corrupt\":%" PRIu64
-		       ",\"failed\":%s",
-		       p->uri, mode_names[p->mode], p->api == API_SOCKET ? "socket" : "burst",
-		       p->wait == WAIT_IRQ ? "irq" : "busy", p->size, p->batch, dt, p->tx, p->rx, tx_pps, rx_pps, gbps, p->lost,
-		       p->in_flight, p->reordered, p->corrupt, p->failed ? "true" : "false");
-		if (p->mode == MODE_PINGPONG)
-			printf(",\"rtt_ns\":{\"samples\":%zu,\"p50\":%" PRIu64 ",\"p99\":%" PRIu64
-			       ",\"p999\":%" PRIu64 "}", p->n_rtt, pct(p, .5), pct(p, .99), pct(p, .999));
-		printf("}\n");
+		struct json j;
+
+		json_init(&j, stdout, false);
+		json_obj_open(&j);
+		json_kstr(&j, "uri", p->uri);
+		json_kstr(&j, "mode", mode_names[p->mode]);
+		json_kstr(&j, "api", p->api == API_SOCKET ? "socket" : "burst");
+		json_kstr(&j, "wait", p->wait == WAIT_IRQ ? "irq" : "busy");
+		json_kuint(&j, "size", p->size);
+		json_kuint(&j, "batch", p->batch);
+		json_key(&j, "seconds");
+		json_double(&j, dt, 3);
+		json_kuint(&j, "tx_frames", p->tx);
+		json_kuint(&j, "rx_frames", p->rx);
+		json_key(&j, "tx_pps");
+		json_double(&j, tx_pps, 0);
+		json_key(&j, "rx_pps");
+		json_double(&j, rx_pps, 0);
+		json_key(&j, "gbit_s");
+		json_double(&j, gbps, 3);
+		json_kuint(&j, "lost", p->lost);
+		json_kuint(&j, "in_flight", p->in_flight);
+		json_kuint(&j, "reordered", p->reordered);
+		json_kuint(&j, "corrupt", p->corrupt);
+		json_kbool(&j, "failed", p->failed);
+		if (p->mode == MODE_PINGPONG) {
+			json_key(&j, "rtt_ns");
+			json_obj_open(&j);
+			json_kuint(&j, "samples", p->n_rtt);
+			json_kuint(&j, "p50", pct(p, .5));
+			json_kuint(&j, "p99", pct(p, .99));
+			json_kuint(&j, "p999", pct(p, .999));
+			json_obj_close(&j);
+		}
+		json_obj_close(&j);
+		json_end(&j);
 		return;
 	}
 	printf("%s %s on %s (%s API, %s wait, %u-byte frames, batch %u), %.2f s%s:\n",

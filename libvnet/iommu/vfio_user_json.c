@@ -9,6 +9,14 @@
  * Nesting is bounded, every read is bounded by the input length, and
  * anything that is not JSON is refused. Internal functions return -1 for a
  * syntax error and -2 for a value out of range (already reported).
+ *
+ * Why not a JSON library: the server is untrusted and this is libvnet's only
+ * JSON input, a handful of numbers. A library (json-c, jansson) would be a
+ * new run-time dependency of every program linking libvnet, static links
+ * included, for less than 300 lines, and would still build a whole tree of
+ * whatever the server sends. This parser builds nothing and is fuzzed
+ * instead: tests/fuzz/fuzz_vfio_user (VERSION capabilities) and
+ * fuzz_vu_client (the whole open against a hostile server).
  */
 #include "iommu/vfio_user_proto.h"
 

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Link events of a kernel interface (linkwatch.h). */
+/*
+ * Link events of a kernel interface (linkwatch.h): rtnetlink link
+ * notifications, received and walked with libmnl (the running state is in
+ * each message's fixed struct ifinfomsg, so no attribute is parsed).
+ */
 #include "linkwatch.h"
 
 #include <errno.h>
@@ -8,7 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <linux/netlink.h>
+#include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 
@@ -20,7 +24,7 @@
 void vn_linkwatch_init(struct vn_linkwatch *w)
 {
 	memset(w, 0, sizeof(*w));
-	w->nl_fd = w->ev_fd = -1;
+	w->ev_fd = -1;
 	pthread_mutex_init(&w->lock, NULL);
 }
 
@@ -36,15 +40,23 @@ void vn_linkwatch_push(struct vn_linkwatch *w, int type)
 		vn_debug("link watch: eventfd: %s", strerror(errno));
 }
 
-/* One rtnetlink message: our interface's new running state, or -1. */
-static int link_state(const struct vn_linkwatch *w, const struct nlmsghdr *h)
+/* mnl_cb_run() callback, one rtnetlink message: a change of our
+ * interface's running state is queued (gone counts as down). */
+static int on_msg(const struct nlmsghdr *h, void *arg)
 {
-	const struct ifinfomsg *ifi = NLMSG_DATA(h);
+	struct vn_linkwatch *w = arg;
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
+	int up;
 
 	if ((h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK) ||
-	    h->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)) || ifi->ifi_index != w->ifindex)
-		return -1;
-	return h->nlmsg_type == RTM_NEWLINK && (ifi->ifi_flags & IFF_RUNNING);
+	    mnl_nlmsg_get_payload_len(h) < sizeof(*ifi) || ifi->ifi_index != w->ifindex)
+		return MNL_CB_OK;
+	up = h->nlmsg_type == RTM_NEWLINK && (ifi->ifi_flags & IFF_RUNNING);
+	if (up != w->up) {
+		w->up = up;
+		vn_linkwatch_push(w, up ? VNET_EV_LINK_UP : VNET_EV_LINK_DOWN);
+	}
+	return MNL_CB_OK;
 }
 
 /* The engine thread: read every message waiting, queue the changes of our
@@ -55,27 +67,24 @@ static void on_link(void *arg)
 	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
 
 	for (;;) {
-		ssize_t n = recv(w->nl_fd, buf, sizeof(buf), MSG_DONTWAIT);
-		int len = (int)n;
+		/* Non-blocking socket: -1 with EAGAIN once it is drained. */
+		ssize_t n = mnl_socket_recvfrom(w->nl, buf, sizeof(buf));
 
-		if (n < 0 && errno == ENOBUFS) {
-			/* Messages were lost to an overrun: the hook and the next
-			 * vnet_dev_info() still see the truth. */
-			vn_debug("link watch: rtnetlink overrun");
+		if (n < 0 && (errno == ENOBUFS || errno == ENOSPC)) {
+			/* Messages were lost to an overrun (ENOBUFS), or one was
+			 * longer than buf and cut (ENOSPC: MSG_TRUNC): the hook
+			 * and the next vnet_dev_info() still see the truth. */
+			vn_debug("link watch: rtnetlink %s",
+				 errno == ENOBUFS ? "overrun" : "message truncated");
 			continue;
 		}
 		if (n <= 0)
 			break;
-		/* NLMSG_OK() bounds each message by what was received. */
-		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)len);
-		     h = NLMSG_NEXT(h, len)) {
-			int up = link_state(w, h);
-
-			if (up >= 0 && up != w->up) {
-				w->up = up;
-				vn_linkwatch_push(w, up ? VNET_EV_LINK_UP : VNET_EV_LINK_DOWN);
-			}
-		}
+		/* Each message is bounded by what was received (mnl_nlmsg_ok());
+		 * seq and portid 0: notifications, matched by no request. An
+		 * NLMSG_ERROR or a malformed message ends this batch only. */
+		if (mnl_cb_run(buf, (size_t)n, 0, 0, on_msg, w) == MNL_CB_ERROR)
+			vn_debug("link watch: rtnetlink message refused: %s", strerror(errno));
 	}
 	if (w->hook)
 		w->hook(w->arg);
@@ -84,8 +93,6 @@ static void on_link(void *arg)
 int vn_linkwatch_open(struct vn_linkwatch *w, struct vn_port *port, int ifindex, int up,
 		      void (*hook)(void *arg), void *arg, const char *who)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
-
 	w->port = port;
 	w->ifindex = ifindex;
 	w->up = up;
@@ -94,11 +101,11 @@ int vn_linkwatch_open(struct vn_linkwatch *w, struct vn_port *port, int ifindex,
 	w->ev_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (w->ev_fd < 0)
 		return vn_err(-errno, "%s: eventfd: %s", who, strerror(errno));
-	w->nl_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
-	if (w->nl_fd < 0 || bind(w->nl_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+	w->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (!w->nl || mnl_socket_bind(w->nl, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0)
 		return vn_err(-errno, "%s: listening to link changes (rtnetlink): %s", who,
 			      strerror(errno));
-	return vn_ev_add(w->nl_fd, on_link, w, &w->src);
+	return vn_ev_add(mnl_socket_get_fd(w->nl), on_link, w, &w->src);
 }
 
 static int take(struct vn_linkwatch *w, int *type)
@@ -130,8 +137,8 @@ void vn_linkwatch_close(struct vn_linkwatch *w)
 	/* The source first: on_link() uses w. */
 	if (w->src)
 		vn_ev_del(w->src);
-	if (w->nl_fd >= 0)
-		close(w->nl_fd);
+	if (w->nl)
+		mnl_socket_close(w->nl);
 	if (w->ev_fd >= 0)
 		close(w->ev_fd);
 	pthread_mutex_destroy(&w->lock);

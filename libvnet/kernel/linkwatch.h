@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Link events of a kernel interface, for the ports on one (tap:, xdp:):
- * an rtnetlink socket on the link group, whose messages the event engine's
+ * an rtnetlink socket on the link group (libmnl), whose messages the event engine's
  * thread reads (a callback source, event.h). Each change of the interface's
  * running state (IFF_RUNNING: up, with a carrier; gone counts as down)
  * queues VNET_EV_LINK_UP or VNET_EV_LINK_DOWN for vnet_dev_event() and
@@ -18,12 +18,13 @@
 
 #include "evq.h"
 
+struct mnl_socket;
 struct vn_port;
 
 struct vn_linkwatch {
-	int nl_fd;             /* rtnetlink socket, RTMGRP_LINK */
+	struct mnl_socket *nl; /* rtnetlink socket (libmnl), RTMGRP_LINK; NULL: none */
 	int ev_fd;             /* eventfd: signalled when an event is queued */
-	uint32_t src;          /* the engine source of nl_fd: waiters' ev_src */
+	uint32_t src;          /* the engine source of nl's fd: waiters' ev_src */
 	int ifindex;
 	int up;                /* the running state last seen: 1 or 0 */
 	void (*hook)(void *arg);

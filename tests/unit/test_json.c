@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vnetconf's JSON writer (tools/json.c): the escaping of every string, the
+ * The tools' JSON writer (tools/json.c): the escaping of every string, the
  * commas and nesting of compact output, and the layout of pretty output.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -161,6 +162,23 @@ static void test_pretty(void **state)
 		   "]\n");
 }
 
+/* Numbers with a fixed count of decimals; what JSON cannot hold is null. */
+static void test_double(void **state)
+{
+	struct out o;
+
+	(void)state;
+	start(&o, false);
+	json_arr_open(&o.j);
+	json_double(&o.j, 1.23456, 3);
+	json_double(&o.j, 2500000.4, 0);
+	json_double(&o.j, -0.5, 1);
+	json_double(&o.j, NAN, 2);
+	json_double(&o.j, INFINITY, 2);
+	json_arr_close(&o.j);
+	expect(&o, "[1.235,2500000,-0.5,null,null]");
+}
+
 /* Keys are escaped like values. */
 static void test_key_escape(void **state)
 {
@@ -183,6 +201,7 @@ int main(void)
 		cmocka_unit_test(test_compact),
 		cmocka_unit_test(test_pretty),
 		cmocka_unit_test(test_key_escape),
+		cmocka_unit_test(test_double),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

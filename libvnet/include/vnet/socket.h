@@ -47,6 +47,9 @@ VNET_API int vnet_socket(const char *uri, unsigned queue, int flags);
 
 /**
  * Send one frame of @p len bytes (14 .. MTU + 18).
+ * @param fd    a vnet socket
+ * @param frame the frame, from the destination MAC address on (no FCS)
+ * @param len   its length
  * @param flags 0 or MSG_DONTWAIT
  * @return @p len, or -1 with errno (EAGAIN when the ring is full and the call
  *         must not block, EMSGSIZE, EINVAL for a frame shorter than 14 bytes)
@@ -56,6 +59,9 @@ VNET_API ssize_t vnet_send(int fd, const void *frame, size_t len, int flags);
 /**
  * Receive one frame into @p buf. A frame longer than @p len is truncated to
  * @p len bytes; the rest is discarded.
+ * @param fd    a vnet socket
+ * @param buf   where the frame goes
+ * @param len   the size of @p buf
  * @param flags 0, MSG_DONTWAIT, MSG_TRUNC (return the frame's real length
  *        even when it was truncated), or both
  * @return bytes stored (or the frame length with MSG_TRUNC), or -1 with errno
@@ -139,6 +145,8 @@ struct vnet_pollfd {
  * Wait until one of @p n sockets (of any devices) is ready, sleeping on
  * the devices' interrupts (one system call per wake-up), after busy-polling
  * for the largest VNET_SO_BUSY_POLL_US among them.
+ * @param fds        the sockets and the events asked for
+ * @param n          entries of @p fds (at most VNET_WAIT_MAX)
  * @param timeout_ms -1 for ever, 0 to only check
  * @return sockets with revents set, 0 on timeout, or -1 with errno (EINTR:
  *         a signal handler ran; EINVAL: more than VNET_WAIT_MAX sockets)

@@ -345,6 +345,8 @@ struct vnet_wait {
 /**
  * Wait until one of @p n queues (of any devices) has a frame to receive or
  * a free TX buffer, as asked in each events field.
+ * @param w          the queues and the events asked for
+ * @param n          entries of @p w (at most VNET_WAIT_MAX)
  * @param timeout_ms -1 to wait for ever, 0 to only check
  * @return the number of entries with revents set (0 on timeout), or -1 with
  *         errno (EINTR: a signal handler ran, even one installed with
