@@ -50,28 +50,31 @@ static void known(char *buf, size_t sz)
 	}
 }
 
+int vn_pci_attach(struct vn_devio *d, const struct vn_uri *u, const struct vnet_dev_opts *o,
+		  struct vn_port **out)
+{
+	uint16_t id[2]; /* PCI 3.0 §6.2.1: vendor ID at 0x00, device ID at 0x02 */
+	char list[128];
+	int rc = vn_devio_read(d, CFG_REGION, PCI_VENDOR_ID, id, sizeof(id));
+
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < VN_ARRAY_SIZE(drivers); i++)
+		if (drivers[i].vendor == id[0] && drivers[i].device == id[1])
+			return drivers[i].ops->attach(d, u, o, out);
+	known(list, sizeof(list));
+	return vn_err(-ENODEV, "%s: %04x:%04x is not a device libvnet drives (%s)", u->target,
+		      id[0], id[1], list);
+}
+
 int vn_pci_open(const struct vn_uri *u, const struct vnet_dev_opts *o, struct vn_port **out)
 {
 	struct vn_devio *d;
-	uint16_t id[2]; /* PCI 3.0 §6.2.1: vendor ID at 0x00, device ID at 0x02 */
-	char list[128];
 	int rc = vn_devio_open(u, (int)o->vfio_mode, &d);
 
 	if (rc)
 		return rc;
-	rc = vn_devio_read(d, CFG_REGION, PCI_VENDOR_ID, id, sizeof(id));
-	for (size_t i = 0; !rc; i++) {
-		if (i == VN_ARRAY_SIZE(drivers)) {
-			known(list, sizeof(list));
-			rc = vn_err(-ENODEV, "%s: %04x:%04x is not a device libvnet drives (%s)",
-				    u->target, id[0], id[1], list);
-		} else if (drivers[i].vendor == id[0] && drivers[i].device == id[1]) {
-			/* On success the port owns d. */
-			rc = drivers[i].ops->attach(d, u, o, out);
-			if (!rc)
-				return 0;
-		}
-	}
+	rc = vn_pci_attach(d, u, o, out);
 	if (rc) {
 		vn_err_hold(); /* closing must not replace the reason of the failure */
 		d->ops->close(d);

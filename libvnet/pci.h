@@ -19,6 +19,11 @@ struct vn_devio;
  * message naming its ids and the ones libvnet drives. */
 int vn_pci_open(const struct vn_uri *u, const struct vnet_dev_opts *o, struct vn_port **out);
 
+/* The same on device access d already open (d stays the caller's on
+ * failure; the port owns it on success). */
+int vn_pci_attach(struct vn_devio *d, const struct vn_uri *u, const struct vnet_dev_opts *o,
+		  struct vn_port **out);
+
 /* The driver libvnet would run on vendor:device ("virtio-net", "e1000e"),
  * or NULL (vnetconf dev list). */
 const char *vn_pci_driver_name(uint16_t vendor, uint16_t device);
