@@ -2,7 +2,8 @@
 /*
  * The Intel 82574 (e1000e) driver: one queue pair over device access
  * (iommu/devio.h), behind the port seam (port.h).
- *   e1000e.c       open, reset, link, interrupts, settings, counters, port ops
+ *   e1000e.c       open, reset, link, interrupts, events, counters, port ops
+ *   e1000e_set.c   settings: receive filters and RCTL
  *   e1000e_rxtx.c  the descriptor rings and the burst calls
  *
  * Memory: one DMA region holds both rings and every buffer. A buffer's id
@@ -29,6 +30,8 @@
 #define E1K_QSIZE_DEFAULT 256u
 #define E1K_QSIZE_MAX 4096u
 #define E1K_MTU_DEFAULT 1500u
+#define E1K_MTU_MIN 68u
+#define E1K_MTU_MAX 9000u         /* jumbo frames up to 9018 bytes */
 #define E1K_ETH_OVERHEAD 18u      /* Ethernet header and one VLAN tag */
 #define E1K_MAC_MAX 64u           /* filter entries (vnet_dev_filters) */
 
@@ -155,6 +158,16 @@ static inline void e1k_rmb(void)
 
 /* The device misbehaved or vanished: break it, queue NEEDS_RESET, once. */
 void e1k_fail(struct e1k *e, const char *fmt, ...) VN_PRINTF(2, 3);
+
+/* Queue a device event, tell the observer, wake vnet_dev_event_fd(). */
+void e1k_event_push(struct e1k *e, int type);
+
+/* Settings (e1000e_set.c): RCTL from the settings and the buffer size; the
+ * filters emptied (RAR[1..15], MTA, VFTA); port.h's set and filters. */
+void e1k_write_rctl(struct e1k *e);
+void e1k_clear_filters(struct e1k *e);
+int e1k_set(struct vn_port *p, const struct vn_set *s);
+void e1k_filters(struct vn_port *p, struct vnet_dev_filters *f);
 
 /* Rings (e1000e_rxtx.c). e1k_rings_init() lays them out in e->mem (already
  * mapped) and posts every RX buffer but one; e1k_rings_program() writes

@@ -4,7 +4,10 @@
  * Section numbers are those of the 82574 GbE Controller Family Datasheet
  * (§10: registers, §7.1 receive, §7.2 transmit, §7.4 interrupts). All
  * registers are 32 bits wide in BAR0 (memory, §10.1); descriptors are
- * little-endian, as is every host libvnet supports.
+ * little-endian, as is every host libvnet supports. The offsets and bits
+ * agree with Linux's e1000e and QEMU's model of the device; where the
+ * subsection of a register is not pinned down here it is written ".x"
+ * (the register's name is what to look up).
  */
 #ifndef VN_E1000E_REGS_H
 #define VN_E1000E_REGS_H
