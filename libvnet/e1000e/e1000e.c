@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The 82574 (e1000e) port (port.h, e1000e.h): reset, PHY and link, the
- * station address, interrupts, events and counters (settings: e1000e_set.c). Section numbers are
- * the 82574 GbE Controller Family Datasheet's.
+ * station address, interrupts, events and counters (the settings are in
+ * e1000e_set.c). Section numbers are the 82574 GbE Controller Family
+ * Datasheet's.
  *
  * Interrupts, chosen at open (§7.4):
  *   MSI-X  3 vectors: 0 other causes (link), 1 RX queue 0, 2 TX queue 0
