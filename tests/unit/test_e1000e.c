@@ -7,12 +7,15 @@
  * PCI driver selection.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "e1000e/e1000e.h"
 #include "log.h"
@@ -461,19 +464,14 @@ static void link_events(void **state)
 	close_t(t);
 }
 
+static struct t *open_irq(uint32_t msix, uint32_t msi);
+
 /* MSI-X: three vectors routed, causes mapped by IVAR, arm/disarm in IMS. */
 static void msix(void **state)
 {
-	struct vnet_dev_opts o = VNET_DEV_OPTS_INIT;
-	struct t *t = test_calloc(1, sizeof(*t));
-	struct vn_uri u;
+	struct t *t = open_irq(5, 1);
 
 	(void)state;
-	fe_init(&t->f);
-	t->f.msix = 5;
-	assert_int_equal(vn_uri_parse("vfio:00:04.0", &u), 0);
-	assert_int_equal(vn_pci_attach(&t->f.d, &u, &o, &t->p), 0);
-	t->q = t->p->ops->queue(t->p, 0);
 	assert_int_equal(t->f.irq_idx, 2);
 	assert_int_equal(t->f.irq_count, 3);
 	assert_int_equal(fe_reg(&t->f, E1K_IVAR), 0x80080a09u);
@@ -491,6 +489,80 @@ static void msix(void **state)
 	t->p->ops->close(t->p);
 	assert_int_equal(t->f.irq_count, 0); /* the vectors unrouted */
 	test_free(t);
+}
+
+static struct t *open_irq(uint32_t msix, uint32_t msi)
+{
+	struct vnet_dev_opts o = VNET_DEV_OPTS_INIT;
+	struct t *t = test_calloc(1, sizeof(*t));
+	struct vn_uri u;
+
+	fe_init(&t->f);
+	t->f.msix = msix;
+	t->f.msi = msi;
+	assert_int_equal(vn_uri_parse("vfio:00:04.0", &u), 0);
+	assert_int_equal(vn_pci_attach(&t->f.d, &u, &o, &t->p), 0);
+	t->q = t->p->ops->queue(t->p, 0);
+	return t;
+}
+
+/* Signal eventfd fd as the device's interrupt would, then wait (at most
+ * 2 s) for the engine thread's callback to have acknowledged ICR. */
+static void interrupt(struct t *t, int fd)
+{
+	uint64_t one = 1;
+	struct timespec ms = { 0, 1000000 };
+
+	assert_int_equal(write(fd, &one, sizeof(one)), sizeof(one));
+	for (int i = 0; i < 2000 && fe_reg(&t->f, E1K_ICR); i++)
+		nanosleep(&ms, NULL);
+	assert_int_equal(fe_reg(&t->f, E1K_ICR), 0);
+}
+
+/* MSI-X: vector 0 (other causes) runs in the engine: ICR acknowledged,
+ * the link change queued. */
+static void msix_link(void **state)
+{
+	struct t *t = open_irq(5, 1);
+	struct e1k *e = (struct e1k *)t->p;
+	int type;
+
+	(void)state;
+	t->f.link = false;
+	fe_set(&t->f, E1K_ICR, E1K_INT_LSC | E1K_INT_OTHER);
+	interrupt(t, e->irq_fd[0]);
+	assert_int_equal(t->p->ops->event(t->p, &type), 1);
+	assert_int_equal(type, VNET_EV_LINK_DOWN);
+	close_t(t);
+}
+
+/* MSI: one vector, relayed: the engine's callback reads ICR and wakes the
+ * queues' and events' eventfd, which is the same for both directions. */
+static void msi(void **state)
+{
+	struct t *t = open_irq(0, 1);
+	struct e1k *e = (struct e1k *)t->p;
+	struct pollfd pfd;
+	int type;
+
+	(void)state;
+	assert_int_equal(t->f.irq_idx, 1);
+	assert_int_equal(t->f.irq_count, 1);
+	assert_int_equal(fe_reg(&t->f, E1K_IMS), E1K_INT_LSC);
+	assert_int_equal(t->q->rx_fd, t->p->event_fd);
+	assert_int_equal(t->q->tx_fd, t->p->event_fd);
+	assert_false(t->p->ops->arm(t->q, false));
+	assert_int_equal(fe_reg(&t->f, E1K_IMS), E1K_INT_LSC | E1K_INT_RXT0);
+	t->p->ops->disarm(t->q, false);
+	assert_int_equal(fe_reg(&t->f, E1K_IMS), E1K_INT_LSC);
+	t->f.link = false;
+	fe_set(&t->f, E1K_ICR, E1K_INT_LSC);
+	interrupt(t, e->irq_fd[1]);
+	pfd = (struct pollfd){ .fd = t->p->event_fd, .events = POLLIN };
+	assert_int_equal(poll(&pfd, 1, 2000), 1); /* relayed */
+	assert_int_equal(t->p->ops->event(t->p, &type), 1);
+	assert_int_equal(type, VNET_EV_LINK_DOWN);
+	close_t(t);
 }
 
 static void selection(void **state)
@@ -534,7 +606,8 @@ int main(void)
 		cmocka_unit_test(hostile_stray_rx), cmocka_unit_test(hostile_stray_tx),
 		cmocka_unit_test(hostile_head), cmocka_unit_test(settings),
 		cmocka_unit_test(counters), cmocka_unit_test(link_events),
-		cmocka_unit_test(msix), cmocka_unit_test(selection),
+		cmocka_unit_test(msix), cmocka_unit_test(msix_link), cmocka_unit_test(msi),
+		cmocka_unit_test(selection),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
