@@ -404,6 +404,10 @@ bool e1k_arm(struct vnet_queue *pub, bool tx)
 
 	if (!e->n_irq)
 		return e1k_ready(pub, tx);
+	/* §10.2.4.1 ICR, write 1 to clear: the cause as it was set while the
+	 * direction was masked would interrupt at once, for work the check
+	 * below finds anyway. */
+	e1k_wr(e, E1K_ICR, tx ? e->tx_cause : e->rx_cause);
 	e1k_wr(e, E1K_IMS, tx ? e->tx_cause : e->rx_cause); /* §10.2.4.5 IMS */
 	/* The mask write before the ring check: a write-back after the check
 	 * then interrupts. */

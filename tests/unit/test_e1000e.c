@@ -542,8 +542,11 @@ static void msix(void **state)
 	assert_int_equal(fe_reg(&t->f, E1K_IMS), E1K_INT_LSC | E1K_INT_OTHER);
 	assert_true(t->p->event_fd >= 0);
 	assert_true(t->q->rx_fd >= 0 && t->q->tx_fd >= 0 && t->q->rx_fd != t->q->tx_fd);
+	/* A cause left from while RX was masked is cleared before arming. */
+	fe_set(&t->f, E1K_ICR, E1K_INT_RXQ0 | E1K_INT_LSC);
 	assert_false(t->p->ops->arm(t->q, false));
 	assert_true(fe_reg(&t->f, E1K_IMS) & E1K_INT_RXQ0);
+	assert_int_equal(fe_reg(&t->f, E1K_ICR), E1K_INT_LSC);
 	t->p->ops->disarm(t->q, false);
 	assert_false(fe_reg(&t->f, E1K_IMS) & E1K_INT_RXQ0);
 	/* Work already there: arm says so and leaves the cause masked. */
