@@ -7,7 +7,8 @@
  *   e1000e_rxtx.c  the descriptor rings and the burst calls
  *
  * Memory: one DMA region holds both rings and every buffer. A buffer's id
- * is its slot number (RX ids 0..n-1, TX ids n..2n-1); descriptors carry any
+ * is its slot number (RX ids 0..n-1, TX ids n..2n-2: a TX ring holds n - 1
+ * frames, so one TX slot stays unused); descriptors carry any
  * buffer, so the application may hand RX buffers back in any order. Slots
  * are a power of two (the RCTL buffer size) and aligned to their size, so
  * none crosses a device-contiguous boundary (vn_dma_contig()).

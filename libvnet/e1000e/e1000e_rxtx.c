@@ -302,7 +302,7 @@ static void rx_drop(struct e1k_q *q, uint16_t id, bool error)
  */
 static int rx_take(struct e1k_q *q, struct vnet_buf *bufs, unsigned n, bool keep)
 {
-	uint32_t lim = frame_max(q), posted = rx_posted(q);
+	uint32_t lim = frame_max(q), posted = rx_posted(q), free_before = q->n_rx_free;
 	unsigned out = 0;
 
 	while (out < n && posted) {
@@ -344,7 +344,9 @@ static int rx_take(struct e1k_q *q, struct vnet_buf *bufs, unsigned n, bool keep
 	}
 	if (!posted && stray_dd(q, &q->rxd[q->rx_tail].status, "RX", q->rx_tail))
 		return down();
-	if (q->n_rx_free)
+	/* Dropped buffers go back at once (one tail write); returned ones wait
+	 * for rx_release(), which refills in bulk. */
+	if (q->n_rx_free != free_before)
 		rx_refill(q);
 	return (int)out;
 }
