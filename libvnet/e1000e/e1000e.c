@@ -347,17 +347,58 @@ out:
 
 /* The station address: RAL0/RAH0 as the EEPROM loaded them (§10.2.5.x,
  * RAH.AV set); refused when absent or not a unicast address. */
+/* §10.2.2.x EERD: one 16-bit EEPROM word, polled until DONE. */
+static int eeprom_word(struct e1k *e, unsigned addr, uint16_t *w)
+{
+	uint32_t v;
+
+	e1k_wr(e, E1K_EERD, (uint32_t)addr << E1K_EERD_ADDR_SHIFT | E1K_EERD_START);
+	for (unsigned i = 0; i < 100; i++) {
+		v = e1k_rd(e, E1K_EERD);
+		if (v != UINT32_MAX && (v & E1K_EERD_DONE)) {
+			*w = (uint16_t)(v >> E1K_EERD_DATA_SHIFT);
+			return 0;
+		}
+		sleep_ms(1);
+	}
+	return vn_err(-EIO, "e1000e: EEPROM word %u: EERD never reported DONE", addr);
+}
+
+static bool valid_mac(const uint8_t *m)
+{
+	return !(m[0] & 1) && (m[0] | m[1] | m[2] | m[3] | m[4] | m[5]);
+}
+
+/*
+ * The station address: RAL0/RAH0 as the device loaded them from its EEPROM
+ * (§10.2.5.x, RAH.AV set), else EEPROM words 0-2 (§6.1.1.x) read through
+ * EERD and written to RAR[0] (settings: e1000e_set.c). Refused when neither
+ * holds a unicast address.
+ */
 static int read_mac(struct e1k *e)
 {
 	uint32_t lo = e1k_rd(e, E1K_RAL(0)), hi = e1k_rd(e, E1K_RAH(0));
+	uint16_t w[3];
+	int rc = 0;
 
 	for (unsigned i = 0; i < 4; i++)
 		e->mac[i] = (uint8_t)(lo >> (8 * i));
 	e->mac[4] = (uint8_t)hi;
 	e->mac[5] = (uint8_t)(hi >> 8);
-	if (!(hi & E1K_RAH_AV) || (e->mac[0] & 1) || !(lo | (hi & 0xffff)))
-		return vn_err(-EIO, "e1000e: no valid station address in RAL0/RAH0 (0x%08x 0x%08x)",
-			      lo, hi);
+	if ((hi & E1K_RAH_AV) && hi != UINT32_MAX && valid_mac(e->mac))
+		return 0;
+	for (unsigned i = 0; i < 3 && !rc; i++)
+		rc = eeprom_word(e, i, &w[i]);
+	if (rc)
+		return rc;
+	for (unsigned i = 0; i < 3; i++) {
+		e->mac[2 * i] = (uint8_t)w[i];
+		e->mac[2 * i + 1] = (uint8_t)(w[i] >> 8);
+	}
+	if (!valid_mac(e->mac))
+		return vn_err(-EIO, "e1000e: no valid station address in RAL0/RAH0 (0x%08x 0x%08x) "
+			      "or the EEPROM", lo, hi);
+	e1k_write_rar0(e);
 	return 0;
 }
 

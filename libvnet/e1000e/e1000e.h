@@ -166,6 +166,7 @@ void e1k_event_push(struct e1k *e, int type);
 /* Settings (e1000e_set.c): RCTL from the settings and the buffer size; the
  * filters emptied (RAR[1..15], MTA, VFTA); port.h's set and filters. */
 void e1k_write_rctl(struct e1k *e);
+void e1k_write_rar0(struct e1k *e); /* the station address into RAR[0] */
 void e1k_clear_filters(struct e1k *e);
 int e1k_set(struct vn_port *p, const struct vn_set *s);
 void e1k_filters(struct vn_port *p, struct vnet_dev_filters *f);

@@ -23,6 +23,11 @@
 #define E1K_CTRL_RST (1u << 26) /*   software reset, self-clearing */
 #define E1K_STATUS 0x00008      /* §10.2.2.2 Device Status */
 #define E1K_STATUS_LU (1u << 1) /*   link up */
+#define E1K_EERD 0x00014        /* §10.2.2.x EEPROM Read */
+#define E1K_EERD_START (1u << 0)
+#define E1K_EERD_DONE (1u << 1)
+#define E1K_EERD_ADDR_SHIFT 2
+#define E1K_EERD_DATA_SHIFT 16
 #define E1K_CTRL_EXT 0x00018    /* §10.2.2.3 Extended Device Control */
 #define E1K_CTRL_EXT_EIAME (1u << 24) /* extended interrupt auto-mask enable */
 #define E1K_CTRL_EXT_IAME (1u << 27)  /* interrupt acknowledge auto-mask */

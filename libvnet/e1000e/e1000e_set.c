@@ -26,6 +26,11 @@ static void write_rar(struct e1k *e, unsigned n, const uint8_t *mac)
 
 /* ---- settings ---- */
 
+void e1k_write_rar0(struct e1k *e)
+{
+	write_rar(e, 0, e->mac);
+}
+
 /* §10.2.5.1 RCTL.BSIZE/BSEX for a power-of-two slot of 2048 .. 16384 bytes. */
 static uint32_t rctl_bsize(uint32_t slot)
 {
@@ -171,9 +176,9 @@ static int e1k_set_one(struct e1k *e, const struct vn_set *s)
 	case VN_SET_MAC:
 		if ((s->mac[0] & 1) || !memcmp(s->mac, "\0\0\0\0\0\0", 6))
 			return vn_err(-EINVAL, "e1000e: the station address must be unicast, not zero");
-		write_rar(e, 0, s->mac);
 		for (unsigned i = 0; i < 6; i++)
 			__atomic_store_n(&e->mac[i], s->mac[i], __ATOMIC_RELAXED);
+		e1k_write_rar0(e);
 		return 0;
 	case VN_SET_QUEUE_PAIRS:
 		if (s->val != 1)

@@ -90,7 +90,20 @@ static int f_write(struct vn_devio *d, unsigned idx, uint64_t off, const void *b
 		*r = v & ~E1K_CTRL_RST; /* self-clearing */
 		if (v & E1K_CTRL_RST) {
 			f->resets++;
-			load_mac(f);
+			if (f->no_autoload) {
+				fe_set(f, E1K_RAL(0), 0);
+				fe_set(f, E1K_RAH(0), 0);
+			} else {
+				load_mac(f);
+			}
+		}
+		break;
+	case E1K_EERD: /* words 0-2: the permanent address */
+		if ((v & E1K_EERD_START) && (v >> E1K_EERD_ADDR_SHIFT) < 3) {
+			unsigned w = v >> E1K_EERD_ADDR_SHIFT;
+
+			*r = (v & 0xffffu) | E1K_EERD_DONE |
+			     (uint32_t)(f->perm_mac[2 * w] | f->perm_mac[2 * w + 1] << 8) << 16;
 		}
 		break;
 	case E1K_MDIC:

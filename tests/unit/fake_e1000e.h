@@ -22,8 +22,9 @@ struct fe {
 	struct vn_devio d;
 	uint8_t cfg[256];
 	uint32_t reg[FE_BAR_LEN / 4];
-	uint8_t perm_mac[6];
+	uint8_t perm_mac[6];      /* the EEPROM's (words 0-2 through EERD) */
 	bool link;                /* STATUS.LU */
+	bool no_autoload;         /* CTRL.RST empties RAR[0] instead of loading it */
 	uint32_t msix, msi;       /* vectors offered */
 	unsigned resets;          /* CTRL.RST writes */
 	unsigned irq_idx, irq_count; /* the last set_irqs() */

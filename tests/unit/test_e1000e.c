@@ -632,6 +632,28 @@ static void msi(void **state)
 	close_t(t);
 }
 
+/* RAR[0] not loaded by the reset: the address comes from the EEPROM
+ * (EERD words 0-2) and goes into RAR[0]. */
+static void eeprom_mac(void **state)
+{
+	struct vnet_dev_opts o = VNET_DEV_OPTS_INIT;
+	struct vnet_dev_info i = { .sz = sizeof(i) };
+	struct t *t = test_calloc(1, sizeof(*t));
+	struct vn_uri u;
+
+	(void)state;
+	fe_init(&t->f);
+	t->f.no_autoload = true;
+	assert_int_equal(vn_uri_parse("vfio:00:04.0", &u), 0);
+	assert_int_equal(vn_pci_attach(&t->f.d, &u, &o, &t->p), 0);
+	t->p->ops->info(t->p, &i);
+	assert_memory_equal(i.mac, "\x52\x54\x00\x12\x34\x56", 6);
+	assert_int_equal(fe_reg(&t->f, E1K_RAL(0)), 0x12005452);
+	assert_int_equal(fe_reg(&t->f, E1K_RAH(0)), 0x5634 | E1K_RAH_AV);
+	t->q = t->p->ops->queue(t->p, 0);
+	close_t(t);
+}
+
 static void selection(void **state)
 {
 	struct vnet_dev_opts o = VNET_DEV_OPTS_INIT;
@@ -675,7 +697,7 @@ int main(void)
 		cmocka_unit_test(settings),
 		cmocka_unit_test(counters), cmocka_unit_test(link_events),
 		cmocka_unit_test(msix), cmocka_unit_test(msix_link), cmocka_unit_test(msi),
-		cmocka_unit_test(selection),
+		cmocka_unit_test(eeprom_mac), cmocka_unit_test(selection),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
