@@ -17,6 +17,7 @@
 #include "vnet/vnet.h"
 #include "ctl/ctl_int.h"
 #include "log.h"
+#include "pci.h"
 #include "port.h"
 #include "uri.h"
 
@@ -64,10 +65,15 @@ static int uri_defaults(const struct vn_uri *u, struct vnet_dev_opts *o)
 	return rc;
 }
 
-/* The port behind each URI scheme. */
+/* The port behind each URI scheme; NULL for PCI functions, whose driver
+ * pci.c picks by their ids. */
 static int port_ops(enum vn_uri_kind kind, const struct vn_port_ops **ops)
 {
 	switch (kind) {
+	case VN_URI_VFIO:
+	case VN_URI_VFIO_USER:
+		*ops = NULL;
+		return 0;
 	case VN_URI_TAP:
 		*ops = &vn_tap_port_ops;
 		return 0;
@@ -114,7 +120,7 @@ static int dev_open(const char *uri, const struct vnet_dev_opts *opts, struct vn
 	if (!dev)
 		return vn_err(-ENOMEM, "vnet_dev_open: out of memory");
 	strcpy(dev->uri, uri);
-	rc = ops->open(&u, &o, &dev->port);
+	rc = ops ? ops->open(&u, &o, &dev->port) : vn_pci_open(&u, &o, &dev->port);
 	if (rc) {
 		free(dev);
 		return rc;
@@ -189,6 +195,7 @@ VNET_API int vnet_dev_info(struct vnet_dev *dev, struct vnet_dev_info *info)
 	strcpy(i.uri, dev->uri);
 	strcpy(i.name, dev->name);
 	dev->port->ops->info(dev->port, &i);
+	snprintf(i.driver, sizeof(i.driver), "%s", dev->port->ops->name);
 	i.sz = info->sz;
 	memcpy(info, &i, VN_MIN(info->sz, sizeof(i)));
 	return 0;

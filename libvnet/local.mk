@@ -6,4 +6,5 @@ libvnet_libvnet_core_la_SOURCES += \
 	libvnet/compiler.h
 # public device and queue API (vnet.h); the io_uring event engine and waits
 libvnet_libvnet_core_la_SOURCES += libvnet/device.c \
-	libvnet/event.c libvnet/event.h libvnet/wait.c libvnet/port.h libvnet/evq.h
+	libvnet/event.c libvnet/event.h libvnet/wait.c libvnet/port.h libvnet/evq.h \
+	libvnet/pci.c libvnet/pci.h

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Ports: what a struct vnet_dev is underneath. One ops table per backend,
- * chosen once at open by the URI's scheme (uri.h):
+ * chosen once at open by the URI's scheme (uri.h) and, for PCI functions
+ * (vfio:, vfio-user:), by their vendor and device ids (pci.c):
  *   virtio/virtio_port.c  virtio-net over device access (vfio:, vfio-user:, sim:)
+ *   e1000e/e1000e.c       the Intel 82574 (e1000e) over device access (vfio:, vfio-user:)
  *   kernel/tap.c          a kernel TAP interface (tap:IFNAME)
  *   kernel/xdp.c          AF_XDP sockets on a kernel interface (xdp:IFNAME[@QUEUE])
  * The kernel-backed ports exist as a fallback where no VFIO device is at
@@ -28,6 +30,7 @@
 #include "uri.h"
 
 struct vn_port;
+struct vn_devio;
 
 /*
  * The part of a queue pair every port shares: the public struct vnet_queue
@@ -83,8 +86,16 @@ struct vn_port_observer {
 
 struct vn_port_ops {
 	const char *name;
-	/* Open what u names, with the caller's options (defaults filled in). */
+	/* Open what u names, with the caller's options (defaults filled in).
+	 * NULL for drivers reached only through attach(). */
 	int (*open)(const struct vn_uri *u, const struct vnet_dev_opts *o, struct vn_port **out);
+	/*
+	 * Drivers of PCI functions (pci.c; NULL for the others): take over the
+	 * device access d that u opened, whose ids are the driver's. On success
+	 * the port owns d; on failure d stays the caller's.
+	 */
+	int (*attach)(struct vn_devio *d, const struct vn_uri *u, const struct vnet_dev_opts *o,
+		      struct vn_port **out);
 	/* Frames already submitted leave first (bounded), then everything is released. */
 	void (*close)(struct vn_port *p);
 	/* Fill in everything of i but uri. */
@@ -201,6 +212,7 @@ static inline void vn_port_stats_out(struct vnet_queue_stats *s, struct vnet_que
 }
 
 extern const struct vn_port_ops vn_virtio_port_ops;
+extern const struct vn_port_ops vn_e1000e_port_ops;
 extern const struct vn_port_ops vn_tap_port_ops;
 extern const struct vn_port_ops vn_xdp_port_ops; /* built when configure found libxdp (HAVE_XDP) */
 

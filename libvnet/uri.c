@@ -33,7 +33,7 @@ static const struct {
 	{ "mode", FOR_VFIO, VAL_MODE },
 	{ "queues", FOR_ALL, VAL_UINT },
 	{ "qsize", FOR_ALL, VAL_UINT },
-	{ "mtu", FOR_SIM, VAL_UINT },
+	{ "mtu", FOR_SIM | FOR_VFIO | FOR_USER, VAL_UINT },
 	{ "mac", FOR_SIM | FOR_TAP, VAL_MAC },
 	{ "size", FOR_SIM, VAL_UINT },
 	{ "fault", FOR_SIM, VAL_FAULT },

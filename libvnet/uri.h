@@ -8,7 +8,8 @@
  *   xdp:IFNAME[@QUEUE]       AF_XDP sockets on a kernel interface, from QUEUE (0)
  * followed by an optional "?key=value&key=value" list. Known keys:
  *   mode=cdev|group|noiommu  (vfio)            queues=N, qsize=N  (all)
- *   mtu=N, mac=XX:XX:XX:XX:XX:XX, size=N, fault=NAME[@N],
+ *   mtu=N (sim; vfio, vfio-user: the e1000e driver sizes its buffers for it),
+ *   mac=XX:XX:XX:XX:XX:XX, size=N, fault=NAME[@N],
  *   irq=msix|intx (intx: no MSI-X capability, legacy INTx only), vectors=N (MSI-X
  *   vectors offered)  (sim; mac also tap)
  *   attach=drv|skb           (xdp: native or generic XDP; default: native, then generic)

@@ -28,6 +28,7 @@ static const struct {
 	[VNET_A_URI] = { MNL_TYPE_STRING, 0 },
 	[VNET_A_PID] = { MNL_TYPE_U32, 0 },
 	[VNET_A_ACCESS] = { MNL_TYPE_STRING, 0 },
+	[VNET_A_DRIVER] = { MNL_TYPE_STRING, 0 },
 	[VNET_A_MAC] = { MNL_TYPE_BINARY, 6 },
 	[VNET_A_MTU] = { MNL_TYPE_U32, 0 },
 	[VNET_A_MAX_MTU] = { MNL_TYPE_U32, 0 },
@@ -56,7 +57,7 @@ static const struct {
 /* Names for messages about a bad answer. */
 static const char *const attr_names[__VNET_A_MAX] = {
 	[VNET_A_NAME] = "NAME", [VNET_A_URI] = "URI", [VNET_A_PID] = "PID",
-	[VNET_A_ACCESS] = "ACCESS", [VNET_A_MAC] = "MAC", [VNET_A_MTU] = "MTU",
+	[VNET_A_ACCESS] = "ACCESS", [VNET_A_DRIVER] = "DRIVER", [VNET_A_MAC] = "MAC", [VNET_A_MTU] = "MTU",
 	[VNET_A_MAX_MTU] = "MAX_MTU", [VNET_A_OPER_UP] = "OPER_UP",
 	[VNET_A_ADMIN_UP] = "ADMIN_UP", [VNET_A_PROMISC] = "PROMISC",
 	[VNET_A_ALLMULTI] = "ALLMULTI", [VNET_A_BROKEN] = "BROKEN",
@@ -196,6 +197,8 @@ static int link_cb(const struct nlattr *a, int type, void *arg)
 		ctl_copy_str(l->uri, sizeof(l->uri), a);
 	else if (type == VNET_A_ACCESS)
 		ctl_copy_str(l->access, sizeof(l->access), a);
+	else if (type == VNET_A_DRIVER)
+		ctl_copy_str(l->driver, sizeof(l->driver), a);
 	else if (type == VNET_A_MAC)
 		memcpy(l->mac, mnl_attr_get_payload(a), 6);
 	else if (type == VNET_A_FEATURES)

@@ -38,7 +38,7 @@ struct ctl_conn {
  * for each attribute the answer carried. */
 struct ctl_link {
 	uint64_t have;
-	char name[CTL_NAME_LEN], uri[CTL_URI_LEN], access[CTL_NAME_LEN];
+	char name[CTL_NAME_LEN], uri[CTL_URI_LEN], access[CTL_NAME_LEN], driver[CTL_NAME_LEN];
 	uint32_t pid, mtu, max_mtu, queue_pairs, open_pairs, max_pairs, queue_size;
 	uint8_t mac[6];
 	bool oper_up, admin_up, promisc, allmulti, broken;

@@ -27,6 +27,7 @@
 #include "iommu/vfio.h"
 #include "json.h"
 #include "log.h"
+#include "pci.h"
 #include "uri.h"
 #include "vnetconf.h"
 
@@ -112,6 +113,14 @@ static bool print_modes(const struct pci_fn *fn)
 	return any;
 }
 
+/* The libvnet driver that runs on the function's ids (pci.c), "" for none. */
+static const char *lv_driver(const struct pci_fn *fn)
+{
+	const char *n = vn_pci_driver_name((uint16_t)fn->vendor, (uint16_t)fn->device);
+
+	return n ? n : "";
+}
+
 static void json_kstr_or_null(struct json *j, const char *key, const char *s)
 {
 	json_key(j, key);
@@ -132,6 +141,7 @@ static void print_fn_json(struct json *j, const struct pci_fn *fn)
 	json_kstr(j, "vendor", id);
 	snprintf(id, sizeof(id), "%04x", fn->device);
 	json_kstr(j, "device", id);
+	json_kstr_or_null(j, "libvnet_driver", lv_driver(fn));
 	json_kstr_or_null(j, "driver", fn->driver);
 	json_key(j, "iommu_group");
 	if (fn->group >= 0)
@@ -157,8 +167,9 @@ static void print_fn_text(const struct pci_fn *fn)
 
 	if (fn->group >= 0)
 		snprintf(group, sizeof(group), "%ld", fn->group);
-	printf("%-13s %04x:%04x  %-12s %-6s %-8s ", fn->addr, fn->vendor, fn->device,
-	       fn->driver[0] ? fn->driver : "-", group, fn->cdev[0] ? fn->cdev : "-");
+	printf("%-13s %04x:%04x  %-10s %-12s %-6s %-8s ", fn->addr, fn->vendor, fn->device,
+	       lv_driver(fn)[0] ? lv_driver(fn) : "-", fn->driver[0] ? fn->driver : "-", group,
+	       fn->cdev[0] ? fn->cdev : "-");
 	if (!print_modes(fn))
 		printf("no");
 	printf("\n");
@@ -190,8 +201,8 @@ int dev_list(const struct ctx *c, int argc, char **argv)
 	if (c->json)
 		json_arr_open(&j);
 	else
-		printf("%-13s %-10s %-12s %-6s %-8s %s\n", "PCI", "ID", "DRIVER", "GROUP",
-		       "CDEV", "USABLE");
+		printf("%-13s %-10s %-10s %-12s %-6s %-8s %s\n", "PCI", "ID", "LIBVNET", "DRIVER",
+		       "GROUP", "CDEV", "USABLE");
 	for (int i = 0; i < n; i++) {
 		/* Entries are named by the kernel; skip anything that is not an
 		 * address, and every class but 0x02 (network controller). */

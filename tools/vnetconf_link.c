@@ -187,6 +187,8 @@ static void json_link(const struct ctx *c, struct json *j, const struct ctl_link
 		json_kstr(j, "uri", l->uri);
 	if (ctl_has(l, VNET_A_ACCESS))
 		json_kstr(j, "access", l->access);
+	if (ctl_has(l, VNET_A_DRIVER))
+		json_kstr(j, "driver", l->driver);
 	if (ctl_has(l, VNET_A_MAC)) {
 		fmt_mac(mac, l->mac);
 		json_kstr(j, "address", mac);
@@ -237,6 +239,7 @@ static void text_link(const struct ctx *c, struct ctl_link *l, const struct coun
 	text_clean(l->name);
 	text_clean(l->uri);
 	text_clean(l->access);
+	text_clean(l->driver);
 	printf("%s: <", l->name);
 	for (size_t i = 0; i < VN_ARRAY_SIZE(flag_names); i++)
 		if (flag_set(l, flag_names[i].attr)) {
@@ -247,8 +250,9 @@ static void text_link(const struct ctx *c, struct ctl_link *l, const struct coun
 	       " qsize %" PRIu32 " state %s\n", l->mtu, l->max_mtu, l->queue_pairs, l->open_pairs,
 	       l->max_pairs, l->queue_size, state_name(l));
 	fmt_mac(mac, l->mac);
-	printf("    link/ether %s uri %s pid %" PRIu32 " access %s\n", mac,
-	       l->uri[0] ? l->uri : "-", l->pid, l->access[0] ? l->access : "-");
+	printf("    link/ether %s uri %s pid %" PRIu32 " access %s driver %s\n", mac,
+	       l->uri[0] ? l->uri : "-", l->pid, l->access[0] ? l->access : "-",
+	       l->driver[0] ? l->driver : "-");
 	if (l->n_macs) {
 		printf("    mac filter");
 		for (unsigned i = 0; i < l->n_macs; i++) {

@@ -33,6 +33,7 @@ static const struct policy {
 	[VNET_A_URI] = { MNL_TYPE_NUL_STRING, 256, 0 },
 	[VNET_A_PID] = { MNL_TYPE_U32, 0, 0 },
 	[VNET_A_ACCESS] = { MNL_TYPE_NUL_STRING, 16, 0 },
+	[VNET_A_DRIVER] = { MNL_TYPE_NUL_STRING, 16, 0 },
 	[VNET_A_MAC] = { MNL_TYPE_BINARY, 6, 0 },
 	[VNET_A_MTU] = { MNL_TYPE_U32, 0, 0 },
 	[VNET_A_MAX_MTU] = { MNL_TYPE_U32, 0, 0 },
@@ -318,6 +319,7 @@ static int link_get(struct req *q)
 	put_str(&o, VNET_A_URI, i.uri);
 	put_u32(&o, VNET_A_PID, c->pid);
 	put_str(&o, VNET_A_ACCESS, i.access);
+	put_str(&o, VNET_A_DRIVER, i.driver);
 	put(&o, VNET_A_MAC, sizeof(i.mac), i.mac);
 	put_u32(&o, VNET_A_MTU, i.mtu);
 	put_u32(&o, VNET_A_MAX_MTU, i.max_mtu);

@@ -10,6 +10,7 @@
 #include <linux/virtio_pci.h>
 
 #include "log.h"
+#include "pci.h"
 
 #define CFG_REGION 7 /* VFIO_PCI_CONFIG_REGION_INDEX */
 #define CAP_MIN 0x40 /* capabilities live after the standard header */
@@ -543,26 +544,6 @@ static int check_ids(struct vpci *p)
 	return 0;
 }
 
-/*
- * Let the function decode its BARs and master DMA. vfio-pci hands the
- * device over with Bus Master Enable clear (the kernel driver that had it
- * cleared it on unbind), and a PCI function may not initiate DMA while the
- * bit is clear (PCI Local Bus 3.0 §6.2.2, Command register bit 2): without
- * this the device never reads a ring. VFIO passes command register writes
- * through to the device (virtualised where needed).
- */
-static int enable_bus_master(struct vpci *p)
-{
-	uint16_t cmd;
-	int rc = vn_devio_read(p->d, CFG_REGION, PCI_COMMAND, &cmd, 2);
-
-	if (rc || (cmd & (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER)) ==
-		  (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER))
-		return rc;
-	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
-	return vn_devio_write(p->d, CFG_REGION, PCI_COMMAND, &cmd, 2);
-}
-
 int vpci_open(struct vn_devio *d, struct vn_vtr **out)
 {
 	struct vpci *p = calloc(1, sizeof(*p));
@@ -576,7 +557,7 @@ int vpci_open(struct vn_devio *d, struct vn_vtr **out)
 	if (!rc)
 		rc = walk_caps(p);
 	if (!rc)
-		rc = enable_bus_master(p);
+		rc = vn_pci_bus_master(p->d);
 	if (!rc && (!p->common.present || !p->notify.present))
 		rc = vn_err(-ENODEV, "virtio-pci: no %s capability: not a modern (virtio 1.x) device",
 			    p->common.present ? "notify" : "common config");

@@ -2,7 +2,8 @@
 /*
  * The virtio port (port.h): a virtio-net device (virtio_net.c) over the
  * virtio-pci transport (virtio_pci.c) over device access (iommu/devio.h),
- * for vfio:, vfio-user: and sim: URIs. The burst and wait operations are
+ * for sim: URIs (open) and PCI functions with virtio-net's ids (attach,
+ * pci.c). The burst and wait operations are
  * virtio_net's own functions, the settings virtio_net_ctl.c's.
  */
 #include <errno.h>
@@ -38,35 +39,30 @@ static void vp_notify(void *arg, int type)
 	vn_port_notify(arg, type);
 }
 
-/* Staged: device access, transport, virtio-net; undone in reverse. */
-static int vp_open(const struct vn_uri *u, const struct vnet_dev_opts *o, struct vn_port **out)
+/* Staged on device access d: transport, virtio-net; undone in reverse,
+ * except d, which stays the caller's on failure. */
+static int vp_start(struct virtio_port *v, struct vn_devio *d, const struct vnet_dev_opts *o,
+		    struct vn_port **out)
 {
-	struct virtio_port *v = calloc(1, sizeof(*v));
 	struct vn_net_cfg cfg;
-	int rc;
+	int rc = vpci_open(d, &v->t);
 
-	if (!v)
-		return vn_err(-ENOMEM, "vnet_dev_open: out of memory");
-	if (u->kind == VN_URI_SIM)
-		rc = vn_sim_open(u, &v->d, &v->sim);
-	else
-		rc = vn_devio_open(u, (int)o->vfio_mode, &v->d);
 	if (rc)
-		goto err_port;
-	rc = vpci_open(v->d, &v->t);
-	if (rc)
-		goto err_devio;
+		return rc;
 	cfg = (struct vn_net_cfg){
 		.queue_pairs = o->queue_pairs,
 		.queue_size = o->queue_size,
 		.features_mask = o->features_mask,
 		.notify = vp_notify,
 		.notify_arg = &v->port,
-		.phys_addrs = !strcmp(v->d->access, "vfio-noiommu"),
+		.phys_addrs = !strcmp(d->access, "vfio-noiommu"),
 	};
 	rc = vn_net_open(v->t, &cfg, &v->net);
-	if (rc)
-		goto err_vtr;
+	if (rc) {
+		v->t->ops->close(v->t);
+		return rc;
+	}
+	v->d = d;
 	v->port.ops = &vn_virtio_port_ops;
 	v->port.pairs = v->net->pairs;
 	v->port.event_fd = v->net->n_irq ? v->net->irq_fd[0] : -1;
@@ -74,15 +70,48 @@ static int vp_open(const struct vn_uri *u, const struct vnet_dev_opts *o, struct
 		v->net->q[i].pub.port = &v->port;
 	*out = &v->port;
 	return 0;
+}
 
-err_vtr:
-	v->t->ops->close(v->t);
-err_devio:
-	vn_err_hold(); /* closing must not replace the reason of the failure */
-	v->d->ops->close(v->d);
-	vn_err_release();
-err_port:
-	free(v);
+/* A PCI function with virtio-net's ids (pci.c). */
+static int vp_attach(struct vn_devio *d, const struct vn_uri *u, const struct vnet_dev_opts *o,
+		     struct vn_port **out)
+{
+	struct virtio_port *v = calloc(1, sizeof(*v));
+	int rc;
+
+	if (vn_uri_opt(u, "mtu")) {
+		free(v);
+		return vn_err(-EINVAL, "virtio-net: option \"mtu\" does not apply: the device "
+			      "reports its MTU (vnet_dev_set_mtu() lowers it)");
+	}
+	if (!v)
+		return vn_err(-ENOMEM, "vnet_dev_open: out of memory");
+	rc = vp_start(v, d, o, out);
+	if (rc)
+		free(v);
+	return rc;
+}
+
+/* sim: URIs: the in-process simulated device, always virtio-net. */
+static int vp_open(const struct vn_uri *u, const struct vnet_dev_opts *o, struct vn_port **out)
+{
+	struct virtio_port *v = calloc(1, sizeof(*v));
+	struct vn_devio *d;
+	int rc;
+
+	if (!v)
+		return vn_err(-ENOMEM, "vnet_dev_open: out of memory");
+	rc = vn_sim_open(u, &d, &v->sim);
+	if (!rc) {
+		rc = vp_start(v, d, o, out);
+		if (rc) {
+			vn_err_hold(); /* closing must not replace the reason of the failure */
+			d->ops->close(d);
+			vn_err_release();
+		}
+	}
+	if (rc)
+		free(v);
 	return rc;
 }
 
@@ -226,8 +255,9 @@ static void vp_check(struct vnet_queue *q)
 }
 
 const struct vn_port_ops vn_virtio_port_ops = {
-	.name = "virtio",
+	.name = "virtio-net",
 	.open = vp_open,
+	.attach = vp_attach,
 	.close = vp_close,
 	.info = vp_info,
 	.queue = vp_queue,

@@ -228,6 +228,8 @@ static void test_link_get(void **state)
 		assert_string_equal(mnl_attr_get_str(tb[VNET_A_NAME]), names[k]);
 		assert_string_equal(mnl_attr_get_str(tb[VNET_A_URI]), i.uri);
 		assert_string_equal(mnl_attr_get_str(tb[VNET_A_ACCESS]), i.access);
+		assert_string_equal(mnl_attr_get_str(tb[VNET_A_DRIVER]), "virtio-net");
+		assert_string_equal(i.driver, "virtio-net");
 		assert_int_equal(mnl_attr_get_u32(tb[VNET_A_PID]), (uint32_t)getpid());
 		assert_int_equal(mnl_attr_get_payload_len(tb[VNET_A_MAC]), 6);
 		assert_memory_equal(mnl_attr_get_payload(tb[VNET_A_MAC]), i.mac, 6);

@@ -200,7 +200,7 @@ vc -p link show perf0
 t "-p: pretty JSON, one member per line" '[ $rc -eq 0 ] && json "d[0][\"name\"] == \"perf0\"" && [ $(wc -l <"$T/out") -gt 10 ]'
 vc link show perf0
 t "link show: ip-link-like text" \
-	'[ $rc -eq 0 ] && head -1 "$T/out" | grep -q "^perf0: <UP,LOWER_UP[A-Z,]*> mtu 1500 max_mtu [0-9]* queues [0-9]*/[0-9]*/[0-9]* qsize [0-9]* state UP$" && out_has "uri sim:loopback?name=perf0 pid $perf_pid access "'
+	'[ $rc -eq 0 ] && head -1 "$T/out" | grep -q "^perf0: <UP,LOWER_UP[A-Z,]*> mtu 1500 max_mtu [0-9]* queues [0-9]*/[0-9]*/[0-9]* qsize [0-9]* state UP$" && out_has "uri sim:loopback?name=perf0 pid $perf_pid access vfio-user driver virtio-net"'
 vc -d link show perf0
 t "link show -d: the negotiated features by name" '[ $rc -eq 0 ] && out_has "VIRTIO_F_VERSION_1"'
 vc l s hold0

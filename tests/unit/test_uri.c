@@ -187,7 +187,7 @@ static void test_bad_options(void **state)
 	expect_bad("vfio:00:04.0?Mode=cdev", "unknown option");
 	expect_bad("vfio:00:04.0?mode=cdev&mode=group", "given twice");
 	expect_bad("vfio:00:04.0?mode=iommufd", "want cdev, group or noiommu");
-	expect_bad("vfio:00:04.0?mtu=1500", "does not apply");
+	expect_bad("vfio:00:04.0?size=1500", "does not apply");
 	expect_bad("sim:loopback?mode=cdev", "does not apply");
 	expect_bad("sim:loopback?attach=drv", "does not apply");
 	expect_bad("xdp:eth0?mac=02:00:00:00:00:01", "does not apply");

@@ -410,11 +410,20 @@ static void test_list_text(void **state)
 {
 	struct tree *t = *state;
 
+	/* An 82574 and a function no libvnet driver knows. */
+	add_fn(t, "0000:00:04.0", "0x020000\n", "e1000e", 5);
+	put_file(t, "0x8086\n", "sys/bus/pci/devices/0000:00:04.0/vendor");
+	put_file(t, "0x10d3\n", "sys/bus/pci/devices/0000:00:04.0/device");
+	add_fn(t, "0000:00:05.0", "0x020000\n", NULL, 6);
+	put_file(t, "0x8086\n", "sys/bus/pci/devices/0000:00:05.0/vendor");
+	put_file(t, "0x1234\n", "sys/bus/pci/devices/0000:00:05.0/device");
 	assert_int_equal(run(t, "dev", "list", NULL), 0);
 	assert_string_equal(t->out,
-		"PCI           ID         DRIVER       GROUP  CDEV     USABLE\n"
-		"0000:00:02.0  1af4:1041  vfio-pci     2      vfio0    cdev,group\n"
-		"0000:00:03.0  1af4:1041  virtio-pci   3      -        no\n");
+		"PCI           ID         LIBVNET    DRIVER       GROUP  CDEV     USABLE\n"
+		"0000:00:02.0  1af4:1041  virtio-net vfio-pci     2      vfio0    cdev,group\n"
+		"0000:00:03.0  1af4:1041  virtio-net virtio-pci   3      -        no\n"
+		"0000:00:04.0  8086:10d3  e1000e     e1000e       5      -        no\n"
+		"0000:00:05.0  8086:1234  -          -            6      -        no\n");
 	assert_string_equal(t->errs, "");
 }
 
@@ -427,10 +436,10 @@ static void test_list_json(void **state)
 	assert_int_equal(run(t, "-j", "d", "l", NULL), 0); /* abbreviated */
 	assert_string_equal(t->out,
 		"[{\"pci\":\"0000:00:02.0\",\"vendor\":\"1af4\",\"device\":\"1041\","
-		"\"driver\":\"vfio-pci\",\"iommu_group\":2,\"vfio_cdev\":\"vfio0\","
+		"\"libvnet_driver\":\"virtio-net\",\"driver\":\"vfio-pci\",\"iommu_group\":2,\"vfio_cdev\":\"vfio0\","
 		"\"usable\":true,\"modes\":[\"cdev\",\"group\"]},"
 		"{\"pci\":\"0000:00:03.0\",\"vendor\":\"1af4\",\"device\":\"1041\","
-		"\"driver\":\"virtio-pci\",\"iommu_group\":null,\"vfio_cdev\":null,"
+		"\"libvnet_driver\":\"virtio-net\",\"driver\":\"virtio-pci\",\"iommu_group\":null,\"vfio_cdev\":null,"
 		"\"usable\":false,\"modes\":[]}]\n");
 }
 
@@ -459,7 +468,7 @@ static void test_list_no_nodes(void **state)
 	rm(t, "dev/vfio/2");
 	rm(t, "dev/iommu");
 	assert_int_equal(run(t, "dev", "list", NULL), 0);
-	assert_non_null(strstr(t->out, "0000:00:02.0  1af4:1041  vfio-pci     2      vfio0    no\n"));
+	assert_non_null(strstr(t->out, "0000:00:02.0  1af4:1041  virtio-net vfio-pci     2      vfio0    no\n"));
 }
 
 static void test_list_no_sysfs(void **state)

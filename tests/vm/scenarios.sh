@@ -4,6 +4,8 @@
 #   scenarios.sh MODE FRAMES        MODE: group, cdev or noiommu
 #
 # NIC A (0000:00:02.0) is bound to vfio-pci and driven by libvnet in MODE;
+# then NIC E (0000:00:06.0, an Intel 82574: QEMU's e1000e) runs the same
+# scenarios (named e1000e-*) against NIC F (0000:00:07.0) on a third hub;
 # NIC B (0000:00:03.0) stays with the kernel's virtio_net as the peer on the
 # QEMU hub; NIC C (0000:00:04.0, no MSI-X) and NIC D (0000:00:05.0) are the
 # same on a second hub, for the INTx scenario. Each scenario prints
@@ -22,8 +24,15 @@ C=0000:00:04.0
 D=0000:00:05.0
 IP_D=10.98.0.1
 IP_C=10.98.0.2
+E=0000:00:06.0
+F=0000:00:07.0
+MAC_E=52:54:00:00:00:0e
+IP_F=10.97.0.1
+IP_E=10.97.0.2
 export VNET_VFIO_MODE="$mode"
 IF=
+P=         # scenario name prefix: "" for NIC A (virtio-net), "e1000e-" for NIC E
+DRV=virtio-net # the libvnet driver of $A
 
 pass() { echo "PASS: $1 [$mode]"; }
 # fail NAME WHY [FILE...]: the verdict, then the files that show why.
@@ -77,27 +86,27 @@ intx_count() {
 # 1. vnetconf binds NIC A to vfio-pci and lists it as usable in this mode.
 s_bind() {
 	vnetconf dev bind $A >/tmp/bind.out 2>&1 ||
-		{ fail bind "vnetconf dev bind $A failed" /tmp/bind.out; return; }
+		{ fail "${P}bind" "vnetconf dev bind $A failed" /tmp/bind.out; return; }
 	drv=$(basename "$(readlink /sys/bus/pci/devices/$A/driver)")
-	[ "$drv" = vfio-pci ] || { fail bind "driver is '$drv', not vfio-pci" /tmp/bind.out; return; }
+	[ "$drv" = vfio-pci ] || { fail "${P}bind" "driver is '$drv', not vfio-pci" /tmp/bind.out; return; }
 	sed 's/^/    /' /tmp/bind.out
-	pass bind
+	pass "${P}bind"
 }
 
 s_list() {
 	if ! vnetconf -j dev list >/tmp/list.json 2>&1 || ! vnetconf dev list >/tmp/list.txt 2>&1; then
-		fail list "vnetconf dev list failed" /tmp/list.json /tmp/list.txt
+		fail "${P}list" "vnetconf dev list failed" /tmp/list.json /tmp/list.txt
 		return
 	fi
 	entry=$(grep -o "{\"pci\":\"$A\"[^}]*}" /tmp/list.json)
 	case $entry in
-	*'"driver":"vfio-pci"'*'"usable":true'*"\"$mode\""*) ;;
-	*) fail list "$A not usable in mode $mode" /tmp/list.json; return ;;
+	*"\"libvnet_driver\":\"$DRV\""*'"driver":"vfio-pci"'*'"usable":true'*"\"$mode\""*) ;;
+	*) fail "${P}list" "$A not usable in mode $mode" /tmp/list.json; return ;;
 	esac
-	grep -q "^$A .*vfio-pci .*$mode" /tmp/list.txt ||
-		{ fail list "text listing disagrees" /tmp/list.txt; return; }
+	grep -q "^$A .* $DRV .*vfio-pci .*$mode" /tmp/list.txt ||
+		{ fail "${P}list" "text listing disagrees" /tmp/list.txt; return; }
 	sed 's/^/    /' /tmp/list.txt
-	pass list
+	pass "${P}list"
 }
 
 # 2. NIC B, the kernel's side of the wire, gets 10.99.0.1/24 and is up.
@@ -151,9 +160,9 @@ s_tx() {
 	before=$(rx_packets)
 	# On timeout's SIGTERM vnetperf stops and prints what it did so far.
 	timeout 30 vnetperf -n "$frames" -i 0 $URI tx >/tmp/tx.out 2>&1 ||
-		{ fail tx "vnetperf tx failed" /tmp/tx.out; return; }
+		{ fail "${P}tx" "vnetperf tx failed" /tmp/tx.out; return; }
 	grep -q "^  tx $frames frames" /tmp/tx.out ||
-		{ fail tx "vnetperf did not send $frames frames in 30 s" /tmp/tx.out; return; }
+		{ fail "${P}tx" "vnetperf did not send $frames frames in 30 s" /tmp/tx.out; return; }
 	# The kernel's NAPI poll may still be counting the last frames.
 	i=0
 	while [ $(($(rx_packets) - before)) -lt "$frames" ] && [ $i -lt 50 ]; do
@@ -162,16 +171,16 @@ s_tx() {
 	done
 	got=$(($(rx_packets) - before))
 	[ "$got" -ge "$frames" ] ||
-		{ fail tx "$IF received $got of $frames frames" /tmp/tx.out; return; }
-	pass tx
+		{ fail "${P}tx" "$IF received $got of $frames frames" /tmp/tx.out; return; }
+	pass "${P}tx"
 }
 
 # 5. The MAC address, MTU and access mode libvnet reports are QEMU's.
 s_info() {
 	want="(vfio-$mode) mac $MAC_A mtu 1500,"
 	grep -qF "$want" /tmp/tx.out ||
-		{ fail info "vnetperf's header lacks '$want'" /tmp/tx.out; return; }
-	pass info
+		{ fail "${P}info" "vnetperf's header lacks '$want'" /tmp/tx.out; return; }
+	pass "${P}info"
 }
 
 # 4b. The kernel sends FRAMES frames in vnetperf's format (vm-rawsend, over
@@ -185,14 +194,14 @@ s_rx() {
 	if ! wait_for /tmp/rx.out "^vnetperf: $URI" 20 $ppid; then
 		kill $ppid 2>/dev/null
 		wait $ppid
-		fail rx "vnetperf rx did not start" /tmp/rx.out
+		fail "${P}rx" "vnetperf rx did not start" /tmp/rx.out
 		return
 	fi
 	timeout 30 vm-rawsend "$IF" "$frames" $MAC_A >/tmp/rawsend.out 2>&1 ||
-		{ kill $ppid 2>/dev/null; wait $ppid; fail rx "vm-rawsend failed" /tmp/rawsend.out; return; }
+		{ kill $ppid 2>/dev/null; wait $ppid; fail "${P}rx" "vm-rawsend failed" /tmp/rawsend.out; return; }
 	wait $ppid
 	prc=$?
-	[ $prc -eq 0 ] || { fail rx "vnetperf rx exited with $prc" /tmp/rx.out; return; }
+	[ $prc -eq 0 ] || { fail "${P}rx" "vnetperf rx exited with $prc" /tmp/rx.out; return; }
 	# Every frame, intact. Order: QEMU's net queue (net/queue.c,
 	# qemu_net_queue_send()) hands a new packet to a receiver that has buffers
 	# again before it flushes one it had to queue while the receiver had none,
@@ -201,11 +210,11 @@ s_rx() {
 	set -- $(sed -n 's/^  lost \([0-9]*\)  in flight [0-9]*  reordered \([0-9]*\)  corrupt \([0-9]*\)$/\1 \2 \3/p' /tmp/rx.out)
 	if ! grep -q "^  rx $frames frames" /tmp/rx.out || [ $# -ne 3 ] || [ "$1" -ne "$2" ] ||
 		[ "$3" -ne 0 ]; then
-		fail rx "frames lost or corrupt" /tmp/rx.out
+		fail "${P}rx" "frames lost or corrupt" /tmp/rx.out
 		return
 	fi
 	[ "$2" -eq 0 ] || echo "    rx: $2 frame(s) overtaken inside QEMU's net queue, all arrived"
-	pass rx
+	pass "${P}rx"
 }
 
 # 6. An application killed with SIGKILL mid-traffic leaves the device usable:
@@ -217,12 +226,12 @@ s_restart() {
 	if ! wait_for /tmp/kill.out '^\[' 20 $kpid; then
 		kill -9 $kpid 2>/dev/null
 		wait $kpid
-		fail restart "vnetperf tx never got going" /tmp/kill.out
+		fail "${P}restart" "vnetperf tx never got going" /tmp/kill.out
 		return
 	fi
 	kill -9 $kpid
 	wait $kpid
-	ping_responder restart 5
+	ping_responder "${P}restart" 5
 }
 
 # 6b. The control plane on real VFIO: while vnet-responder drives NIC A,
@@ -237,7 +246,7 @@ s_ctl() {
 	if ! wait_for /tmp/ctlresp.out 'answering for' 20 $rpid; then
 		kill $rpid 2>/dev/null
 		wait $rpid
-		fail ctl "vnet-responder did not start" /tmp/ctlresp.out
+		fail "${P}ctl" "vnet-responder did not start" /tmp/ctlresp.out
 		return
 	fi
 	vnetconf -j link show vma >/tmp/ctl.json 2>&1 &&
@@ -245,21 +254,30 @@ s_ctl() {
 		vnetconf link show vma >/tmp/ctl.txt 2>&1
 	crc=$?
 	timeout 20 ping -c 5 -A -W 2 $IP_A >/tmp/ctlping.out 2>&1
-	vnetconf stats vma >/tmp/ctlstats.out 2>&1
+	vnetconf -s -s stats vma >/tmp/ctlstats.out 2>&1
 	kill $rpid 2>/dev/null
 	wait $rpid
-	[ $crc -eq 0 ] || { fail ctl "vnetconf failed" /tmp/ctl.json /tmp/ctlset.out /tmp/ctl.txt; return; }
+	[ $crc -eq 0 ] || { fail "${P}ctl" "vnetconf failed" /tmp/ctl.json /tmp/ctlset.out /tmp/ctl.txt; return; }
 	grep -q "\"access\": *\"vfio-$mode\"" /tmp/ctl.json ||
-		{ fail ctl "link show lacks access vfio-$mode" /tmp/ctl.json; return; }
+		{ fail "${P}ctl" "link show lacks access vfio-$mode" /tmp/ctl.json; return; }
 	grep -q '^vma: <UP,LOWER_UP> ' /tmp/ctl.txt ||
-		{ fail ctl "promisc still on, or link not up" /tmp/ctl.txt; return; }
+		{ fail "${P}ctl" "promisc still on, or link not up" /tmp/ctl.txt; return; }
 	grep -q ", 0% packet loss" /tmp/ctlping.out ||
-		{ fail ctl "pings to the own MAC lost with promisc off" /tmp/ctlping.out /tmp/ctlresp.out; return; }
+		{ fail "${P}ctl" "pings to the own MAC lost with promisc off" /tmp/ctlping.out /tmp/ctlresp.out; return; }
 	# The RX totals line: packets > 0 (ARP and echo requests).
 	awk '/RX:/ { getline; ok = $1 > 0; exit } END { exit !ok }' /tmp/ctlstats.out ||
-		{ fail ctl "vnetconf stats shows no received packets" /tmp/ctlstats.out; return; }
+		{ fail "${P}ctl" "vnetconf stats shows no received packets" /tmp/ctlstats.out; return; }
+	# The e1000e's statistics registers reach the control plane: frames the
+	# device counted, none it refused a write-back for.
+	if [ "$DRV" = e1000e ]; then
+		grep -q '^        dev_rx_good_packets: [1-9]' /tmp/ctlstats.out &&
+			grep -q '^        bad_writebacks: 0$' /tmp/ctlstats.out ||
+			{ fail "${P}ctl" "device counters missing or wrong" /tmp/ctlstats.out; return; }
+		grep -E '^        (dev_rx_good_packets|dev_rx_missed|bad_writebacks):' /tmp/ctlstats.out |
+			sed 's/^ */    /'
+	fi
 	sed 's/^/    /' /tmp/ctl.txt
-	pass ctl
+	pass "${P}ctl"
 }
 
 # 7. Legacy INTx over real vfio-pci: NIC C offers no MSI-X, so libvnet must
@@ -298,12 +316,54 @@ s_intx() {
 	pass intx
 }
 
+# 8. The e1000e driver takes MSI-X: 3 vectors (other causes, RX, TX), and
+# vfio-pci counts their interrupts while the kernel pings vnet-responder,
+# which sleeps between requests.
+msix_count() {
+	awk -v dev="($1)" 'index($NF, "vfio-msix[") == 1 && index($NF, dev) { for (i = 2; $i ~ /^[0-9]+$/; i++) n += $i }
+		END { print n + 0 }' /proc/interrupts
+}
+
+s_msix() {
+	ip neigh flush dev "$IF" >/dev/null 2>&1
+	VNET_LOG=info timeout 60 vnet-responder $URI $IP_A >/tmp/msix.out 2>&1 &
+	rpid=$!
+	if ! wait_for /tmp/msix.out 'answering for' 20 $rpid; then
+		kill $rpid 2>/dev/null
+		wait $rpid
+		fail "${P}msix" "vnet-responder did not start" /tmp/msix.out
+		return
+	fi
+	before=$(msix_count $A)
+	timeout 40 ping -c 10 -A -W 2 $IP_A >/tmp/pingm.out 2>&1
+	after=$(msix_count $A)
+	kill $rpid 2>/dev/null
+	wait $rpid
+	grep -q "e1000e: 3 MSI-X vectors" /tmp/msix.out ||
+		{ fail "${P}msix" "libvnet did not choose MSI-X" /tmp/msix.out; return; }
+	grep -q ", 0% packet loss" /tmp/pingm.out ||
+		{ fail "${P}msix" "ping $IP_A lost replies" /tmp/pingm.out /tmp/msix.out; return; }
+	[ $((after - before)) -ge 10 ] ||
+		{ fail "${P}msix" "vfio-msix($A) counted $((after - before)) interrupts for 10 pings" \
+			/tmp/msix.out; return; }
+	echo "    $((after - before)) MSI-X interrupts for 10 echo requests"
+	pass "${P}msix"
+}
+
+# The e1000e's peer: NIC F's interface, up with $IP_F.
+s_nic_f() {
+	IF=$(iface_of $F) || { fail e1000e-nic "no network interface on $F"; return; }
+	iface_up "$IF" $IP_F >/tmp/ipf.out 2>&1 ||
+		{ fail e1000e-nic "cannot bring $IF up with $IP_F" /tmp/ipf.out; IF=; return; }
+	pass e1000e-nic
+}
+
 echo "VM tests: mode $mode, $frames frames, kernel $(uname -r)"
 s_bind
 s_list
 s_nic_b
 if [ -n "$IF" ]; then
-	ping_responder ping 20
+	ping_responder "${P}ping" 20
 	s_tx
 	s_info
 	s_rx
@@ -311,3 +371,18 @@ if [ -n "$IF" ]; then
 	s_ctl
 fi
 s_intx
+
+# The same scenarios on the e1000e (NIC E), its peer NIC F.
+P=e1000e- DRV=e1000e A=$E MAC_A=$MAC_E IP_A=$IP_E URI=vfio:$E IF=
+s_bind
+s_list
+s_nic_f
+if [ -n "$IF" ]; then
+	ping_responder "${P}ping" 20
+	s_tx
+	s_info
+	s_rx
+	s_restart
+	s_ctl
+	s_msix
+fi

@@ -108,6 +108,7 @@ enum vnet_ctl_attr {
 	VNET_A_STAT_NAME,       /**< [string] ethtool-style: "rx_queue_0_packets", "dev_rx_filtered" */
 	VNET_A_STAT_VALUE,      /**< [u64] */
 	VNET_A_EVENT,           /**< [u32] enum vnet_dev_event_type (vnet.h) */
+	VNET_A_DRIVER,          /**< [string] the driver: virtio-net, e1000e, tap, xdp (vnet_dev_info::driver) */
 	__VNET_A_MAX
 };
 

@@ -98,6 +98,8 @@ struct vnet_dev_info {
 	uint16_t max_mtu;           /**< largest MTU vnet_dev_set_mtu() accepts: what the buffers were sized for at open */
 	uint16_t active_pairs;      /**< queue pairs the device delivers to (vnet_dev_set_queue_pairs()) */
 	char name[16];              /**< control-plane name ("vnet0", or `?name=`); "" without a control socket */
+	/* Added in libvnet 0.3. */
+	char driver[16];            /**< the driver: "virtio-net", "e1000e" (chosen by the PCI function's ids), "tap" or "xdp" */
 };
 
 /** vnet_dev_info::flags: administratively up; frames move only while it is set. */
