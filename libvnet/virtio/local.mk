@@ -4,7 +4,10 @@ libvnet_libvnet_core_la_SOURCES += \
 	libvnet/virtio/virtio.c libvnet/virtio/virtio.h \
 	libvnet/virtio/virtio_pci.c libvnet/virtio/virtio_pci.h \
 	libvnet/virtio/virtqueue.c libvnet/virtio/virtqueue.h \
-	libvnet/virtio/virtio_net.c libvnet/virtio/virtio_net_rxtx.c libvnet/virtio/virtio_net.h \
+	libvnet/virtio/vq_packed.c libvnet/virtio/vq_packed.h \
+	libvnet/virtio/virtio_net.c libvnet/virtio/virtio_net.h \
+	libvnet/virtio/virtio_net_rxtx.c libvnet/virtio/virtio_net_rxtx_packed.c \
+	libvnet/virtio/virtio_net_rxtx_body.h \
 	libvnet/virtio/virtio_net_irq.c libvnet/virtio/virtio_net_ctl.c \
 	libvnet/virtio/virtio_port.c
 

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/virtio_config.h>
+
 #include "port.h"
 #include "log.h"
 #include "iommu/devio.h"
@@ -26,6 +28,8 @@ struct virtio_port {
 	struct vn_net *net;
 	struct vn_sim *sim; /* sim: URIs: the in-process device (xstats); else NULL */
 };
+
+static const struct vn_port_ops virtio_packed_ops; /* below */
 
 static struct virtio_port *vp(struct vn_port *p)
 {
@@ -67,7 +71,8 @@ static int vp_open(const struct vn_uri *u, const struct vnet_dev_opts *o, struct
 	rc = vn_net_open(v->t, &cfg, &v->net);
 	if (rc)
 		goto err_vtr;
-	v->port.ops = &vn_virtio_port_ops;
+	v->port.ops = v->net->features & (1ull << VIRTIO_F_RING_PACKED) ? &virtio_packed_ops
+								   : &vn_virtio_port_ops;
 	v->port.pairs = v->net->pairs;
 	v->port.event_fd = v->net->n_irq ? v->net->irq_fd[0] : -1;
 	for (unsigned i = 0; i < v->net->pairs; i++)
@@ -225,23 +230,28 @@ static void vp_check(struct vnet_queue *q)
 	vn_net_health(vn_netq(q));
 }
 
-const struct vn_port_ops vn_virtio_port_ops = {
-	.name = "virtio",
-	.open = vp_open,
-	.close = vp_close,
-	.info = vp_info,
-	.queue = vp_queue,
-	.stats = vn_net_queue_stats,
-	.tx_reserve = vn_net_tx_reserve,
-	.tx_submit = vn_net_tx_submit,
-	.rx_peek = vn_net_rx_peek,
-	.rx_release = vn_net_rx_release,
-	.ready = vn_net_ready,
-	.arm = vn_net_arm,
-	.disarm = vn_net_disarm,
-	.check = vp_check,
-	.event = vp_event,
-	.set = vp_set,
-	.filters = vp_filters,
-	.xstats = vp_xstats,
-};
+/* The ops over split rings (sfx empty) or packed ones (_packed): only the
+ * burst calls differ, chosen once at open from the negotiated features. */
+#define VIRTIO_PORT_OPS(sfx) { \
+	.name = "virtio", \
+	.open = vp_open, \
+	.close = vp_close, \
+	.info = vp_info, \
+	.queue = vp_queue, \
+	.stats = vn_net_queue_stats, \
+	.tx_reserve = vn_net_tx_reserve##sfx, \
+	.tx_submit = vn_net_tx_submit##sfx, \
+	.rx_peek = vn_net_rx_peek##sfx, \
+	.rx_release = vn_net_rx_release##sfx, \
+	.ready = vn_net_ready, \
+	.arm = vn_net_arm, \
+	.disarm = vn_net_disarm, \
+	.check = vp_check, \
+	.event = vp_event, \
+	.set = vp_set, \
+	.filters = vp_filters, \
+	.xstats = vp_xstats, \
+}
+
+const struct vn_port_ops vn_virtio_port_ops = VIRTIO_PORT_OPS();
+static const struct vn_port_ops virtio_packed_ops = VIRTIO_PORT_OPS(_packed);
