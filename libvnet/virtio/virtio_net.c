@@ -167,13 +167,16 @@ static int read_config(struct vn_net *n)
 	return 0;
 }
 
-static int negotiate(struct vn_net *n, uint64_t mask, bool phys_addrs)
+static int negotiate(struct vn_net *n, uint64_t mask, uint64_t need, bool phys_addrs)
 {
-	uint64_t offered, accept, required = REQUIRED;
+	uint64_t offered, accept, required = REQUIRED | need;
 	int rc;
 
 	if (phys_addrs)
 		required &= ~BIT(VIRTIO_F_ACCESS_PLATFORM);
+	if (mask & need)
+		return vn_err(-EINVAL, "virtio-net: features_mask 0x%llx masks a bit the URI requires",
+			      (unsigned long long)mask);
 	if (mask & REQUIRED)
 		return vn_err(-EINVAL, "virtio-net: features_mask 0x%llx masks a required bit "
 			      "(VIRTIO_F_VERSION_1, VIRTIO_F_ACCESS_PLATFORM)",
@@ -181,7 +184,7 @@ static int negotiate(struct vn_net *n, uint64_t mask, bool phys_addrs)
 	rc = vn_virtio_offered(n->t, &offered);
 	if (rc)
 		return rc;
-	accept = offered & (WANTED | REQUIRED) & ~mask;
+	accept = offered & (WANTED | REQUIRED | need) & ~mask;
 	if (!(accept & BIT(VIRTIO_NET_F_CTRL_VQ)))
 		accept &= ~NEED_CTRL_VQ;
 	rc = vn_virtio_accept(n->t, offered, required, accept);
@@ -361,7 +364,7 @@ int vn_net_open(struct vn_vtr *t, const struct vn_net_cfg *cfg, struct vn_net **
 	/* virtio 1.2 §3.1.1: reset, negotiate, set up, DRIVER_OK. */
 	rc = vn_virtio_reset(t);
 	if (!rc)
-		rc = negotiate(n, cfg->features_mask, cfg->phys_addrs);
+		rc = negotiate(n, cfg->features_mask, cfg->features_need, cfg->phys_addrs);
 	if (!rc)
 		rc = read_config(n);
 	n->cur_mtu = n->cfg_mtu = n->mtu;

@@ -66,6 +66,7 @@ struct vn_net_cfg {
 	void *notify_arg;
 	unsigned queue_size;    /* 0: min(VN_NET_QSIZE_DEFAULT, device maximum) */
 	uint64_t features_mask; /* bits not to negotiate */
+	uint64_t features_need; /* bits to require besides the usual ones (ring=packed) */
 	/*
 	 * The device is handed physical addresses (VFIO no-IOMMU mode), which is
 	 * what a device without VIRTIO_F_ACCESS_PLATFORM uses (virtio 1.2 §6.1),

@@ -46,6 +46,7 @@ static void vp_notify(void *arg, int type)
 static int vp_open(const struct vn_uri *u, const struct vnet_dev_opts *o, struct vn_port **out)
 {
 	struct virtio_port *v = calloc(1, sizeof(*v));
+	const char *ring = vn_uri_opt(u, "ring");
 	struct vn_net_cfg cfg;
 	int rc;
 
@@ -68,6 +69,12 @@ static int vp_open(const struct vn_uri *u, const struct vnet_dev_opts *o, struct
 		.notify_arg = &v->port,
 		.phys_addrs = !strcmp(v->d->access, "vfio-noiommu"),
 	};
+	/* ring=split|packed: the layout, else packed whenever offered (see
+	 * DESIGN.md, performance). */
+	if (ring && !strcmp(ring, "split"))
+		cfg.features_mask |= 1ull << VIRTIO_F_RING_PACKED;
+	else if (ring)
+		cfg.features_need |= 1ull << VIRTIO_F_RING_PACKED;
 	rc = vn_net_open(v->t, &cfg, &v->net);
 	if (rc)
 		goto err_vtr;
