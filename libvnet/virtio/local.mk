@@ -12,13 +12,14 @@ libvnet_libvnet_core_la_SOURCES += \
 	libvnet/virtio/virtio_port.c
 
 if HAVE_CMOCKA
-# The split ring against a fake device; the transport against a fake devio;
+# The split and the packed ring against fake devices; the transport against a fake devio;
 # virtio-net against a fake transport (fake_vtr.c); the public API on sim:.
-VN_VIRTIO_TESTS = tests/unit/test_virtqueue tests/unit/test_virtio_pci \
+VN_VIRTIO_TESTS = tests/unit/test_virtqueue tests/unit/test_vq_packed tests/unit/test_virtio_pci \
 	tests/unit/test_virtio_net tests/unit/test_virtio_net_rxtx tests/unit/test_device_sim
 check_PROGRAMS += $(VN_VIRTIO_TESTS)
 TESTS += $(VN_VIRTIO_TESTS)
 tests_unit_test_virtqueue_SOURCES = tests/unit/test_virtqueue.c
+tests_unit_test_vq_packed_SOURCES = tests/unit/test_vq_packed.c
 tests_unit_test_virtio_pci_SOURCES = tests/unit/test_virtio_pci.c
 tests_unit_test_virtio_net_SOURCES = tests/unit/test_virtio_net.c \
 	tests/unit/fake_vtr.c tests/unit/fake_vtr.h
