@@ -22,6 +22,9 @@ tests_unit_test_sim_dev_SOURCES = tests/unit/test_sim_dev.c
 check_PROGRAMS += tests/unit/test_sim_vq
 TESTS += tests/unit/test_sim_vq
 tests_unit_test_sim_vq_SOURCES = tests/unit/test_sim_vq.c
+check_PROGRAMS += tests/unit/test_sim_vq_packed
+TESTS += tests/unit/test_sim_vq_packed
+tests_unit_test_sim_vq_packed_SOURCES = tests/unit/test_sim_vq_packed.c
 endif
 
 # libFuzzer harness for the vfio-user server core against a hostile client;
