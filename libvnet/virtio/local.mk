@@ -27,3 +27,20 @@ tests_unit_test_virtio_net_rxtx_SOURCES = tests/unit/test_virtio_net_rxtx.c \
 	tests/unit/fake_vtr.c tests/unit/fake_vtr.h
 tests_unit_test_device_sim_SOURCES = tests/unit/test_device_sim.c
 endif
+
+# libFuzzer harness for the packed ring's used-descriptor processing against a
+# hostile device; not part of `make check`. Build it in a tree configured with
+# CC=clang:
+#   make fuzz-vq-packed && tests/fuzz/fuzz_vq_packed -max_len=4096 CORPUS_DIR
+EXTRA_DIST += tests/fuzz/fuzz_vq_packed.c
+VN_FUZZ_VQ_PACKED_SRC = $(top_srcdir)/tests/fuzz/fuzz_vq_packed.c \
+	$(top_srcdir)/libvnet/log.c \
+	$(top_srcdir)/libvnet/virtio/virtqueue.c \
+	$(top_srcdir)/libvnet/virtio/vq_packed.c
+tests/fuzz/fuzz_vq_packed: $(VN_FUZZ_VQ_PACKED_SRC)
+	$(AM_V_at)$(MKDIR_P) tests/fuzz
+	$(AM_V_CCLD)$(CC) $(VNET_CFLAGS) $(AM_CPPFLAGS) -g -O1 \
+		-fsanitize=fuzzer,address,undefined -o $@ $(VN_FUZZ_VQ_PACKED_SRC)
+fuzz-vq-packed: tests/fuzz/fuzz_vq_packed
+.PHONY: fuzz-vq-packed
+CLEANFILES += tests/fuzz/fuzz_vq_packed
