@@ -14,6 +14,7 @@
 # its interrupt-mode round trips includes thread wake-ups.
 # Needs root (TAP, veth, XDP, a network namespace) and a built tree.
 #   bench/compare.sh [BUILD_DIR [SIZE [SECONDS]]]
+# The last table sets split against packed virtqueues on the simulated device.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build}
@@ -72,4 +73,16 @@ for uri in $paths; do
 			"$(echo "$line" | field p99 | awk '{ print $1 / 1e3 }')" \
 			"$(echo "$line" | field p999 | awk '{ print $1 / 1e3 }')"
 	done
+done
+
+# libvnet's own rings: split (virtio 1.2 §2.7) against packed (§2.8, the
+# default where offered) on the simulated device: loop (sim:loopback), tx to
+# a device that drops every frame (sim:sink), rx from one that makes them
+# (sim:source). Burst API, busy polling.
+printf '\n%-40s %12s %12s %8s\n' "libvnet rings, $size-byte frames" "split pps" "packed pps" "packed/split"
+for row in "loop loopback rx_pps" "tx sink tx_pps" "rx source rx_pps"; do
+	set -- $row
+	s=$(run "sim:$2?ring=split" "$1" | field "$3")
+	p=$(run "sim:$2?ring=packed" "$1" | field "$3")
+	printf '%-40s %12.0f %12.0f %7sx\n' "libvnet sim:$2, $1" "$s" "$p" "$(ratio "$p" "$s")"
 done
