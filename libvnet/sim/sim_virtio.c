@@ -154,7 +154,7 @@ bool sim_dev_vq(struct sim_dev *d, unsigned q)
 		return false;
 	vq->event_idx = sim_dev_has(d, VIRTIO_RING_F_EVENT_IDX);
 	vq->packed = sim_dev_has(d, VIRTIO_F_RING_PACKED);
-	/* §2.8.23: in order, TX queues report a batch with one used
+	/* §2.8.8: in order, TX queues report a batch with one used
 	 * descriptor; not under fault injection, whose used ids must each
 	 * reach the driver. */
 	vq->batch = vq->packed && sim_dev_has(d, VIRTIO_F_IN_ORDER) && q % 2 == 1 &&

@@ -65,7 +65,7 @@ struct sim_vq {
 	 * structure. Positions are an offset and a wrap counter (§2.8.1).
 	 */
 	bool packed;         /* VIRTIO_F_RING_PACKED negotiated */
-	bool batch;          /* IN_ORDER TX: one used descriptor per published batch (§2.8.23) */
+	bool batch;          /* IN_ORDER TX: one used descriptor per published batch (§2.8.8) */
 	struct vring_packed_desc *ring;
 	struct vring_packed_desc_event *drv_ev, *dev_ev;
 	uint16_t av_off, us_off, sig_off; /* next to read, next to write, at the last interrupt decision */

@@ -6,7 +6,7 @@
  *
  * The device reads available descriptors from the ring and writes used ones
  * back into it, at its own used position, one per chain (or, IN_ORDER TX,
- * one per published batch: §2.8.23). Everything the driver wrote is
+ * one per published batch: §2.8.8). Everything the driver wrote is
  * untrusted: flags, lengths, addresses, ids and event suppression fields.
  */
 #include <endian.h>
@@ -58,7 +58,7 @@ static bool desc_avail(const struct sim_vq *vq, uint16_t off, bool wrap)
 
 int sim_vqp_map(struct sim_vq *vq, struct vfu_server *srv)
 {
-	/* §2.8.10.1 / §2.8.13: the ring is 16-byte aligned, the event
+	/* §2.8.10.1: the ring is 16-byte aligned, the event
 	 * suppression structures 4-byte aligned. The device writes used
 	 * descriptors into the ring itself. */
 	if ((vq->desc_iova & 15) || (vq->avail_iova & 3) || (vq->used_iova & 3))
@@ -97,7 +97,7 @@ int sim_vqp_pop(struct sim_vq *vq, struct vfu_server *srv, struct sim_seg *seg,
 		bool write;
 		void *p;
 
-		/* §2.8.6: a chain never holds more descriptors than the ring. */
+		/* §2.8.5: a chain never holds more descriptors than the ring. */
 		if (++count > vq->size)
 			return vn_err(-EPROTO, "packed chain from %u is longer than the ring",
 				      vq->av_off);
@@ -112,7 +112,7 @@ int sim_vqp_pop(struct sim_vq *vq, struct vfu_server *srv, struct sim_seg *seg,
 		write = flags & VRING_DESC_F_WRITE;
 		if (flags & VRING_DESC_F_INDIRECT)
 			return vn_err(-EPROTO, "indirect descriptor %u, feature not offered", off);
-		/* §2.8.4: device-writable descriptors come after readable ones. */
+		/* §2.8: device-writable descriptors come after readable ones. */
 		if (!write && c->n_in)
 			return vn_err(-EPROTO, "readable descriptor %u after a writable one", off);
 		if (len) {
@@ -138,7 +138,7 @@ int sim_vqp_pop(struct sim_vq *vq, struct vfu_server *srv, struct sim_seg *seg,
 			break;
 	}
 	/* Popped chains are used in order (this device never reorders): their
-	 * lengths tell where each used descriptor's successor goes (§2.8.7). */
+	 * lengths tell where each used descriptor's successor goes (§2.8.6). */
 	vq->held[(vq->held_head + vq->held_n) % SIM_VQ_MAX_SIZE] = count;
 	vq->held_n++;
 	vq->av_off = off;
@@ -155,7 +155,7 @@ void sim_vqp_unpop(struct sim_vq *vq, uint16_t n)
 	}
 }
 
-/* Write one used descriptor (§2.8.7: id, len, then AVAIL and USED both set
+/* Write one used descriptor (§2.8.1: id, len, then AVAIL and USED both set
  * to the used wrap counter) covering descs descriptors. The first one of a
  * publish keeps its flags back: sim_vqp_publish() writes them last. */
 static void put_used(struct sim_vq *vq, uint16_t id, uint32_t len, uint16_t descs)
@@ -189,7 +189,7 @@ void sim_vqp_push(struct sim_vq *vq, uint32_t id, uint32_t len)
 		vq->held_n--;
 	}
 	if (vq->batch) {
-		/* §2.8.23: in order, one used descriptor (the last id) stands
+		/* §2.8.8: in order, one used descriptor (the last id) stands
 		 * for the whole batch; TX lengths carry nothing. */
 		vq->batch_id = (uint16_t)id;
 		vq->batch_len = len;
@@ -210,7 +210,7 @@ bool sim_vqp_publish(struct sim_vq *vq)
 	}
 	if (!vq->unpublished)
 		return false;
-	/* §2.8.21.2 (the device's side of §2.8.6): the first used descriptor's
+	/* §2.8.9 (the device side of §2.8.6): the first used descriptor's
 	 * flags last, with release, so the driver sees every other one whole. */
 	__atomic_store_n(&vq->ring[vq->first_off].flags, htole16(vq->first_flags),
 			 __ATOMIC_RELEASE);

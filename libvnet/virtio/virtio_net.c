@@ -80,7 +80,7 @@ static size_t put(struct layout *l, size_t unit, size_t bytes)
 
 static void plan(struct layout *l, struct place *p, uint16_t size, uint32_t stride, bool packed)
 {
-	/* Packed (virtio 1.2 §2.8.10, §2.8.13): the descriptor ring, then the
+	/* Packed (virtio 1.2 §2.8.10.1): the descriptor ring, then the
 	 * driver and the device event suppression structures. */
 	size_t d = packed ? vqp_desc_bytes(size) : vq_desc_bytes(size);
 	size_t a = packed ? vqp_event_bytes() : vq_avail_bytes(size);
@@ -187,6 +187,10 @@ static int negotiate(struct vn_net *n, uint64_t mask, uint64_t need, bool phys_a
 	accept = offered & (WANTED | REQUIRED | need) & ~mask;
 	if (!(accept & BIT(VIRTIO_NET_F_CTRL_VQ)))
 		accept &= ~NEED_CTRL_VQ;
+	/* IN_ORDER lets a device report a batch with one used entry (virtio 1.2
+	 * §2.7.9 split, §2.8.8 packed); only the packed ring handles that. */
+	if (!(accept & BIT(VIRTIO_F_RING_PACKED)))
+		accept &= ~BIT(VIRTIO_F_IN_ORDER);
 	rc = vn_virtio_accept(n->t, offered, required, accept);
 	if (rc)
 		return rc;

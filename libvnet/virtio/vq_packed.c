@@ -46,7 +46,7 @@ void vqp_enqueue_chain(struct vq *vq, uint16_t out_id, uint32_t out_len, uint16_
 		       uint32_t in_len)
 {
 	/* virtio 1.2 §2.8.6: the chain in consecutive descriptors, linked by
-	 * NEXT, device-readable part first (§2.8.4); the buffer id is that of
+	 * NEXT, device-readable part first (§2.8); the buffer id is that of
 	 * the last descriptor, and the used entry will name it. */
 	vqp_put_desc(vq, 0, vq->iova[out_id], out_len, VRING_DESC_F_NEXT);
 	vqp_put_desc(vq, out_id, vq->iova[in_id], in_len, VRING_DESC_F_WRITE);

@@ -13,14 +13,15 @@
  * count & mask and the wrap counter (§2.8.1, starting at 1) is
  * !(count & size), for both the driver's and the device's position.
  *
- * Used entries (§2.8.7-8): a descriptor is used when its AVAIL and USED
+ * Used entries (§2.8.1, §2.8.22): a descriptor is used when its AVAIL and USED
  * flags both equal the driver's used wrap counter. vqp_used_pending() reads
  * them from the ring into seen[], validating each: an id the device does not
  * own, one used twice, or a length beyond the buffer marks the device broken
- * and is never followed. With VIRTIO_F_IN_ORDER (§2.8.23) a used entry must
+ * and is never followed. With VIRTIO_F_IN_ORDER (§2.8.8) a used entry must
  * name the oldest buffer the device holds, or a later one that closes a batch
- * (§2.8.23: one used entry for the whole batch); the batch's other buffers are
- * reported with length 0 (on RX: a frame too short, dropped and counted).
+ * (§2.8.8: one used entry for the whole batch). The batch's other buffers
+ * "are assumed to have been used completely" (§2.8.8): device-writable ones
+ * are reported with their full length, device-readable ones with 0.
  */
 #ifndef VN_VQ_PACKED_H
 #define VN_VQ_PACKED_H
@@ -31,7 +32,7 @@
 #define VIRTIO_F_NOTIFICATION_DATA 38 /* virtio 1.2 §6; not in older uAPI headers */
 #endif
 
-/* Bytes of each ring part (virtio 1.2 §2.8.10, §2.8.13): 16-byte descriptors;
+/* Bytes of each ring part (virtio 1.2 §2.8.10.1): 16-byte descriptors;
  * the driver and device event suppression structures are 4 bytes each. */
 size_t vqp_desc_bytes(uint16_t size);
 size_t vqp_event_bytes(void);
@@ -163,7 +164,7 @@ static inline void vqp_seen(struct vq *vq, uint16_t id, uint32_t len)
 }
 
 /*
- * In-order (§2.8.23): the used entry names the oldest buffer the device
+ * In-order (§2.8.8): the used entry names the oldest buffer the device
  * holds (one compare, no lookup) or closes a batch that starts there. The
  * buffers covered, or 0 (device marked broken).
  */
@@ -178,7 +179,7 @@ static inline unsigned vqp_take_in_order(struct vq *vq, uint16_t id, uint32_t le
 			return 0;
 		}
 	for (uint16_t j = 0; j < k; j++)
-		vqp_seen(vq, vq->order[vq->used_seq++ & vq->mask], 0);
+		vqp_seen(vq, vq->order[vq->used_seq++ & vq->mask], vq->dev_writes ? vq->buf_len : 0);
 	vqp_seen(vq, id, len);
 	vq->used_seq++;
 	return k + 1u;
@@ -194,7 +195,7 @@ static inline int vqp_used_pending(struct vq *vq)
 
 	while (owned) {
 		const struct vring_packed_desc *d = &vq->ring[vq->used_last & vq->mask];
-		/* virtio 1.2 §2.8.21.2 / §2.8.9: read flags first (acquire), then
+		/* virtio 1.2 §2.8.22: read flags first (acquire), then
 		 * the rest of the used descriptor. */
 		uint16_t f = __atomic_load_n(&d->flags, __ATOMIC_ACQUIRE);
 		unsigned w = vqp_wrap(vq, vq->used_last);
@@ -206,7 +207,7 @@ static inline int vqp_used_pending(struct vq *vq)
 		if (((f >> VRING_PACKED_DESC_F_AVAIL) & 1u) != w ||
 		    ((f >> VRING_PACKED_DESC_F_USED) & 1u) != w)
 			break;
-		vq_rmb(vq); /* virtio 1.2 §2.8.21.2: id and len only after flags */
+		vq_rmb(vq); /* virtio 1.2 §2.8.22: id and len only after flags */
 		id = __atomic_load_n(&d->id, __ATOMIC_RELAXED);
 		len = __atomic_load_n(&d->len, __ATOMIC_RELAXED);
 		if (VN_UNLIKELY(vq->dev_writes && len > vq->buf_len)) {
@@ -269,7 +270,7 @@ static inline void vqp_used_done(struct vq *vq)
  * uses beyond those read (virtio 1.2 §2.8.10: with EVENT_IDX, flags DESC and
  * off_wrap = our used position, written before the flags; else ENABLE), then
  * a full barrier so the caller's next look at the ring cannot be ordered
- * before the store (§2.8.21.3: store-load ordering).
+ * before the store (§2.8.22: re-check after enabling; store-load ordering).
  */
 static inline void vqp_notify_on(struct vq *vq)
 {

@@ -227,7 +227,7 @@ static void test_event_suppression(void **state)
 	assert_int_equal(dev->off_wrap, 4 | 1u << VRING_PACKED_EVENT_F_WRAP_CTR);
 }
 
-/* §2.8.23: in order, one used descriptor for the published batch. */
+/* §2.8.8: in order, one used descriptor for the published batch. */
 static void test_in_order_batch(void **state)
 {
 	(void)state;
