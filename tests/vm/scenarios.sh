@@ -6,7 +6,9 @@
 # NIC A (0000:00:02.0) is bound to vfio-pci and driven by libvnet in MODE;
 # NIC B (0000:00:03.0) stays with the kernel's virtio_net as the peer on the
 # QEMU hub; NIC C (0000:00:04.0, no MSI-X) and NIC D (0000:00:05.0) are the
-# same on a second hub, for the INTx scenario. Each scenario prints
+# same on a second hub, for the INTx scenario; NIC E (0000:00:06.0, QEMU's
+# packed=on) and NIC F (0000:00:07.0) on a third hub, for the ping, tx and
+# rx scenarios over QEMU's packed virtqueues. Each scenario prints
 # "PASS: NAME [MODE]" or "FAIL: NAME [MODE]:
 # why", followed by the output of the failing commands. Every command that
 # could wait runs under timeout(1), so a broken driver cannot hang the run.
@@ -22,6 +24,11 @@ C=0000:00:04.0
 D=0000:00:05.0
 IP_D=10.98.0.1
 IP_C=10.98.0.2
+E=0000:00:06.0
+F=0000:00:07.0
+MAC_E=52:54:00:00:00:0e
+IP_F=10.97.0.1
+IP_E=10.97.0.2
 export VNET_VFIO_MODE="$mode"
 IF=
 
@@ -146,14 +153,15 @@ ping_responder() {
 }
 
 # 4a. libvnet sends FRAMES frames: NIC B's kernel counts them. Also keeps
-# vnetperf's header line for scenario 5.
+# vnetperf's header line for scenario 5. $1: the scenario's name (tx).
 s_tx() {
+	name=${1:-tx}
 	before=$(rx_packets)
 	# On timeout's SIGTERM vnetperf stops and prints what it did so far.
 	timeout 30 vnetperf -n "$frames" -i 0 $URI tx >/tmp/tx.out 2>&1 ||
-		{ fail tx "vnetperf tx failed" /tmp/tx.out; return; }
+		{ fail "$name" "vnetperf tx failed" /tmp/tx.out; return; }
 	grep -q "^  tx $frames frames" /tmp/tx.out ||
-		{ fail tx "vnetperf did not send $frames frames in 30 s" /tmp/tx.out; return; }
+		{ fail "$name" "vnetperf did not send $frames frames in 30 s" /tmp/tx.out; return; }
 	# The kernel's NAPI poll may still be counting the last frames.
 	i=0
 	while [ $(($(rx_packets) - before)) -lt "$frames" ] && [ $i -lt 50 ]; do
@@ -162,8 +170,8 @@ s_tx() {
 	done
 	got=$(($(rx_packets) - before))
 	[ "$got" -ge "$frames" ] ||
-		{ fail tx "$IF received $got of $frames frames" /tmp/tx.out; return; }
-	pass tx
+		{ fail "$name" "$IF received $got of $frames frames" /tmp/tx.out; return; }
+	pass "$name"
 }
 
 # 5. The MAC address, MTU and access mode libvnet reports are QEMU's.
@@ -176,8 +184,9 @@ s_info() {
 
 # 4b. The kernel sends FRAMES frames in vnetperf's format (vm-rawsend, over
 # AF_PACKET on NIC B): libvnet receives all of them, intact, in order but for
-# what QEMU itself swaps (below).
+# what QEMU itself swaps (below). $1: the scenario's name (rx).
 s_rx() {
+	name=${1:-rx}
 	rm -f /tmp/rx.out
 	# -i 1: the progress lines flush stdout, header line included.
 	timeout 40 vnetperf -n "$frames" -i 1 $URI rx >/tmp/rx.out 2>&1 &
@@ -185,14 +194,14 @@ s_rx() {
 	if ! wait_for /tmp/rx.out "^vnetperf: $URI" 20 $ppid; then
 		kill $ppid 2>/dev/null
 		wait $ppid
-		fail rx "vnetperf rx did not start" /tmp/rx.out
+		fail "$name" "vnetperf rx did not start" /tmp/rx.out
 		return
 	fi
 	timeout 30 vm-rawsend "$IF" "$frames" $MAC_A >/tmp/rawsend.out 2>&1 ||
-		{ kill $ppid 2>/dev/null; wait $ppid; fail rx "vm-rawsend failed" /tmp/rawsend.out; return; }
+		{ kill $ppid 2>/dev/null; wait $ppid; fail "$name" "vm-rawsend failed" /tmp/rawsend.out; return; }
 	wait $ppid
 	prc=$?
-	[ $prc -eq 0 ] || { fail rx "vnetperf rx exited with $prc" /tmp/rx.out; return; }
+	[ $prc -eq 0 ] || { fail "$name" "vnetperf rx exited with $prc" /tmp/rx.out; return; }
 	# Every frame, intact. Order: QEMU's net queue (net/queue.c,
 	# qemu_net_queue_send()) hands a new packet to a receiver that has buffers
 	# again before it flushes one it had to queue while the receiver had none,
@@ -201,11 +210,11 @@ s_rx() {
 	set -- $(sed -n 's/^  lost \([0-9]*\)  in flight [0-9]*  reordered \([0-9]*\)  corrupt \([0-9]*\)$/\1 \2 \3/p' /tmp/rx.out)
 	if ! grep -q "^  rx $frames frames" /tmp/rx.out || [ $# -ne 3 ] || [ "$1" -ne "$2" ] ||
 		[ "$3" -ne 0 ]; then
-		fail rx "frames lost or corrupt" /tmp/rx.out
+		fail "$name" "frames lost or corrupt" /tmp/rx.out
 		return
 	fi
-	[ "$2" -eq 0 ] || echo "    rx: $2 frame(s) overtaken inside QEMU's net queue, all arrived"
-	pass rx
+	[ "$2" -eq 0 ] || echo "    $name: $2 frame(s) overtaken inside QEMU's net queue, all arrived"
+	pass "$name"
 }
 
 # 6. An application killed with SIGKILL mid-traffic leaves the device usable:
@@ -298,6 +307,20 @@ s_intx() {
 	pass intx
 }
 
+# 8. QEMU's packed virtqueues (NIC E, packed=on): ping, tx and rx as above,
+# libvnet requiring the packed layout (ring=packed), NIC F the kernel peer.
+s_packed() {
+	vnetconf dev bind $E >/tmp/binde.out 2>&1 ||
+		{ fail ping-packed "vnetconf dev bind $E failed" /tmp/binde.out; return; }
+	IF=$(iface_of $F) || { fail ping-packed "no network interface on $F"; return; }
+	iface_up "$IF" $IP_F >/tmp/ipf.out 2>&1 ||
+		{ fail ping-packed "cannot bring $IF up with $IP_F" /tmp/ipf.out; return; }
+	URI="vfio:$E?ring=packed" MAC_A=$MAC_E IP_A=$IP_E
+	ping_responder ping-packed 20
+	s_tx tx-packed
+	s_rx rx-packed
+}
+
 echo "VM tests: mode $mode, $frames frames, kernel $(uname -r)"
 s_bind
 s_list
@@ -311,3 +334,4 @@ if [ -n "$IF" ]; then
 	s_ctl
 fi
 s_intx
+s_packed
