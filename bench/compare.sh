@@ -15,6 +15,7 @@
 # Last, DPDK's virtio PMD (bench/dpdk.sh) where dpdk-dev is installed.
 # Needs root (TAP, veth, XDP, a network namespace) and a built tree.
 #   bench/compare.sh [BUILD_DIR [SIZE [SECONDS]]]
+# The last table sets split against packed virtqueues on the simulated device.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build}
@@ -73,6 +74,18 @@ for uri in $paths; do
 			"$(echo "$line" | field p99 | awk '{ print $1 / 1e3 }')" \
 			"$(echo "$line" | field p999 | awk '{ print $1 / 1e3 }')"
 	done
+done
+
+# libvnet's own rings: split (virtio 1.2 §2.7) against packed (§2.8, the
+# default where offered) on the simulated device: loop (sim:loopback), tx to
+# a device that drops every frame (sim:sink), rx from one that makes them
+# (sim:source). Burst API, busy polling.
+printf '\n%-40s %12s %12s %8s\n' "libvnet rings, $size-byte frames" "split pps" "packed pps" "packed/split"
+for row in "loop loopback rx_pps" "tx sink tx_pps" "rx source rx_pps"; do
+	set -- $row
+	s=$(run "sim:$2?ring=split" "$1" | field "$3")
+	p=$(run "sim:$2?ring=packed" "$1" | field "$3")
+	printf '%-40s %12.0f %12.0f %7sx\n' "libvnet sim:$2, $1" "$s" "$p" "$(ratio "$p" "$s")"
 done
 
 # Against DPDK's virtio PMD (bench/dpdk.sh: testpmd net_virtio_user <->

@@ -23,7 +23,7 @@
 #define FOR_XDP  0x10
 #define FOR_ALL  (FOR_VFIO | FOR_USER | FOR_SIM | FOR_TAP | FOR_XDP)
 
-enum val_kind { VAL_UINT, VAL_MODE, VAL_MAC, VAL_FAULT, VAL_ATTACH, VAL_IRQ, VAL_NAME, VAL_ONOFF };
+enum val_kind { VAL_UINT, VAL_MODE, VAL_MAC, VAL_FAULT, VAL_ATTACH, VAL_IRQ, VAL_NAME, VAL_ONOFF, VAL_RING };
 
 static const struct {
 	const char *key;
@@ -39,6 +39,8 @@ static const struct {
 	{ "fault", FOR_SIM, VAL_FAULT },
 	{ "irq", FOR_SIM, VAL_IRQ },
 	{ "vectors", FOR_SIM, VAL_UINT },
+	{ "notify_data", FOR_SIM, VAL_ONOFF },
+	{ "ring", FOR_VFIO | FOR_USER | FOR_SIM, VAL_RING },
 	{ "attach", FOR_XDP, VAL_ATTACH },
 	{ "name", FOR_ALL, VAL_NAME },
 	{ "ctl", FOR_ALL, VAL_ONOFF },
@@ -217,6 +219,10 @@ static int check_value(const char *key, enum val_kind kind, const char *v)
 	case VAL_ONOFF:
 		if (strcmp(v, "on") && strcmp(v, "off"))
 			return vn_err(-EINVAL, "option %s=%s: want on or off", key, v);
+		return 0;
+	case VAL_RING:
+		if (strcmp(v, "split") && strcmp(v, "packed"))
+			return vn_err(-EINVAL, "option ring=%s: want split or packed", v);
 		return 0;
 	}
 	return -EINVAL;

@@ -11,7 +11,9 @@
  *   mtu=N (sim; vfio, vfio-user: the e1000e driver sizes its buffers for it),
  *   mac=XX:XX:XX:XX:XX:XX, size=N, fault=NAME[@N],
  *   irq=msix|intx (intx: no MSI-X capability, legacy INTx only), vectors=N (MSI-X
- *   vectors offered)  (sim; mac also tap)
+ *   vectors offered), notify_data=on|off (offer VIRTIO_F_NOTIFICATION_DATA)  (sim; mac also tap)
+ *   ring=split|packed        (vfio, vfio-user, sim: the virtqueue layout; default packed
+ *                            when the device offers it; packed fails on a device without it)
  *   attach=drv|skb           (xdp: native or generic XDP; default: native, then generic)
  *   name=NAME, ctl=on|off    (all: the control-plane name, vnet/ctl.h; ctl=off: no control socket)
  * Unknown keys, duplicate keys and malformed values are rejected with EINVAL

@@ -9,7 +9,7 @@ libvnet_libvnet_core_la_SOURCES += \
 	libvnet/sim/sim_params.c \
 	libvnet/sim/sim_pci.c \
 	libvnet/sim/sim_virtio.c \
-	libvnet/sim/sim_vq.c libvnet/sim/sim_vq.h \
+	libvnet/sim/sim_vq.c libvnet/sim/sim_vq.h libvnet/sim/sim_vq_packed.c \
 	libvnet/sim/sim_net.c \
 	libvnet/sim/sim_mode.c \
 	libvnet/sim/sim_host.c libvnet/sim/sim_host.h \
@@ -22,6 +22,9 @@ tests_unit_test_sim_dev_SOURCES = tests/unit/test_sim_dev.c
 check_PROGRAMS += tests/unit/test_sim_vq
 TESTS += tests/unit/test_sim_vq
 tests_unit_test_sim_vq_SOURCES = tests/unit/test_sim_vq.c
+check_PROGRAMS += tests/unit/test_sim_vq_packed
+TESTS += tests/unit/test_sim_vq_packed
+tests_unit_test_sim_vq_packed_SOURCES = tests/unit/test_sim_vq_packed.c
 endif
 
 # libFuzzer harness for the vfio-user server core against a hostile client;

@@ -33,6 +33,10 @@
 #define SIM_MAX_PAIRS VN_SIM_MAX_PAIRS
 #define SIM_MAX_VQS (2 * SIM_MAX_PAIRS + 1)
 #define SIM_MAX_VECTORS (2 * SIM_MAX_PAIRS + 2)
+#ifndef VIRTIO_F_NOTIFICATION_DATA
+#define VIRTIO_F_NOTIFICATION_DATA 38 /* virtio 1.2 §6; not in older uAPI headers */
+#endif
+
 #define SIM_HDR_LEN ((unsigned)sizeof(struct virtio_net_hdr_v1))
 #define SIM_MTU_MAX 9000
 #define SIM_FRAME_MAX (SIM_MTU_MAX + 18) /* Ethernet header and one VLAN tag */
@@ -76,6 +80,8 @@ struct sim_params {
 	uint64_t fault_after; /* frames before the fault starts */
 	bool intx_only;       /* irq=intx: no MSI-X capability, legacy INTx only */
 	unsigned vectors;     /* MSI-X vectors offered; 0: one per queue and config */
+	bool notify_data;     /* offer VIRTIO_F_NOTIFICATION_DATA: each doorbell then costs a
+			       * message (ioeventfds match 2-byte writes) and is checked */
 };
 
 struct sim_host;

@@ -132,7 +132,7 @@ int sim_params_set(struct sim_params *p, const char *key, const char *val)
 	int err;
 
 	/* The control plane's options (device.c, vnet/ctl.h), not the model's. */
-	if (!strcmp(key, "name") || !strcmp(key, "ctl"))
+	if (!strcmp(key, "name") || !strcmp(key, "ctl") || !strcmp(key, "ring"))
 		return 0;
 	if (!strcmp(key, "mac")) {
 		err = parse_mac(val, p->mac);
@@ -141,6 +141,12 @@ int sim_params_set(struct sim_params *p, const char *key, const char *val)
 	}
 	if (!strcmp(key, "fault"))
 		return parse_fault(p, val);
+	if (!strcmp(key, "notify_data")) {
+		if (strcmp(val, "on") && strcmp(val, "off"))
+			return vn_err(-EINVAL, "notify_data: '%s' is not on or off", val);
+		p->notify_data = !strcmp(val, "on");
+		return 0;
+	}
 	if (!strcmp(key, "irq")) {
 		if (strcmp(val, "msix") && strcmp(val, "intx"))
 			return vn_err(-EINVAL, "irq: '%s' is not msix or intx", val);

@@ -355,7 +355,10 @@ int sim_dev_new(const struct sim_params *p, unsigned end, struct sim_dev **out)
 		     1ull << VIRTIO_NET_F_STATUS | 1ull << VIRTIO_NET_F_MTU |
 		     1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_NET_F_CTRL_VQ |
 		     1ull << VIRTIO_NET_F_CTRL_RX | 1ull << VIRTIO_NET_F_CTRL_VLAN |
-		     1ull << VIRTIO_NET_F_CTRL_MAC_ADDR;
+		     1ull << VIRTIO_NET_F_CTRL_MAC_ADDR | 1ull << VIRTIO_F_RING_PACKED |
+		     1ull << VIRTIO_F_IN_ORDER;
+	if (p->notify_data)
+		d->offered |= 1ull << VIRTIO_F_NOTIFICATION_DATA;
 	if (p->queues > 1)
 		d->offered |= 1ull << VIRTIO_NET_F_MQ;
 	d->st.n_pairs = p->queues;

@@ -153,6 +153,12 @@ bool sim_dev_vq(struct sim_dev *d, unsigned q)
 	if (!d->srv)
 		return false;
 	vq->event_idx = sim_dev_has(d, VIRTIO_RING_F_EVENT_IDX);
+	vq->packed = sim_dev_has(d, VIRTIO_F_RING_PACKED);
+	/* §2.8.8: in order, TX queues report a batch with one used
+	 * descriptor; not under fault injection, whose used ids must each
+	 * reach the driver. */
+	vq->batch = vq->packed && sim_dev_has(d, VIRTIO_F_IN_ORDER) && q % 2 == 1 &&
+		    q != 2 * d->p.queues && d->p.fault == SIM_FAULT_NONE;
 	err = sim_vq_map(vq, d->srv);
 	if (err) {
 		sim_dev_fail(d, err);
@@ -365,6 +371,17 @@ int sim_bar0_write(struct sim_dev *d, uint32_t off, const void *buf, uint32_t le
 		if (!(in % SIM_NOTIFY_MULT) && in / SIM_NOTIFY_MULT < d->n_vqs &&
 		    in / SIM_NOTIFY_MULT / 2 < d->p.queues)
 			SIM_INC(d->st.qp[in / SIM_NOTIFY_MULT / 2].kicks);
+		/* §4.1.5.2: with NOTIFICATION_DATA the doorbell carries 32 bits
+		 * (ioeventfds match 2-byte writes only, so these arrive here). */
+		if (len == 4 && !(in % SIM_NOTIFY_MULT) && in / SIM_NOTIFY_MULT < d->n_vqs &&
+		    sim_dev_has(d, VIRTIO_F_NOTIFICATION_DATA) && sim_dev_running(d) &&
+		    sim_dev_vq(d, in / SIM_NOTIFY_MULT)) {
+			int err = sim_vq_check_notify(&d->vq[in / SIM_NOTIFY_MULT],
+						      (uint16_t)(in / SIM_NOTIFY_MULT), (uint32_t)val);
+
+			if (err)
+				sim_dev_fail(d, err);
+		}
 		return 0;
 	default: /* ISR and device configuration are read-only here (§4.1.4.5, §5.1.4) */
 		return 0;

@@ -30,6 +30,8 @@ void sim_vq_reset(struct sim_vq *vq)
 	vq->size = max;
 	vq->msix_vector = 0xffff; /* VIRTIO_MSI_NO_VECTOR */
 	vq->notify_on = true;
+	/* §2.8.1: both wrap counters of a packed ring start at 1. */
+	vq->av_wrap = vq->us_wrap = vq->sig_wrap = true;
 }
 
 void sim_vq_unmap(struct sim_vq *vq)
@@ -37,11 +39,15 @@ void sim_vq_unmap(struct sim_vq *vq)
 	vq->desc = NULL;
 	vq->avail = NULL;
 	vq->used = NULL;
+	vq->ring = NULL;
+	vq->drv_ev = vq->dev_ev = NULL;
 }
 
 int sim_vq_map(struct sim_vq *vq, struct vfu_server *srv)
 {
 	sim_vq_unmap(vq);
+	if (vq->packed)
+		return sim_vqp_map(vq, srv);
 	/* virtio 1.2 §2.7: alignment 16 (descriptors), 2 (available), 4 (used). */
 	if ((vq->desc_iova & 15) || (vq->avail_iova & 1) || (vq->used_iova & 3))
 		return vn_err(-EFAULT, "virtqueue ring address misaligned");
@@ -97,6 +103,8 @@ int sim_vq_pop(struct sim_vq *vq, struct vfu_server *srv, struct sim_seg *seg,
 	unsigned count = 0;
 	int err;
 
+	if (vq->packed)
+		return sim_vqp_pop(vq, srv, seg, seg_cap, c);
 	err = avail_pending(vq, &n);
 	if (err || n == 0)
 		return err;
@@ -159,13 +167,22 @@ int sim_vq_pop(struct sim_vq *vq, struct vfu_server *srv, struct sim_seg *seg,
 
 void sim_vq_unpop(struct sim_vq *vq, uint16_t n)
 {
+	if (vq->packed) {
+		sim_vqp_unpop(vq, n);
+		return;
+	}
 	vq->last_avail -= n;
 }
 
 void sim_vq_push(struct sim_vq *vq, uint32_t id, uint32_t len)
 {
-	struct vring_used_elem *e = &vq->used->ring[vq->used_idx & (vq->size - 1)];
+	struct vring_used_elem *e;
 
+	if (vq->packed) {
+		sim_vqp_push(vq, id, len);
+		return;
+	}
+	e = &vq->used->ring[vq->used_idx & (vq->size - 1)];
 	/* §2.7.8.2: the entry (id and len) is written before used->idx. */
 	__atomic_store_n(&e->id, htole32(id), __ATOMIC_RELAXED);
 	__atomic_store_n(&e->len, htole32(len), __ATOMIC_RELAXED);
@@ -177,6 +194,8 @@ bool sim_vq_publish(struct sim_vq *vq)
 	uint16_t old = vq->signalled, new = vq->used_idx;
 	bool need;
 
+	if (vq->packed)
+		return sim_vqp_publish(vq);
 	if (vq->published == new)
 		return false;
 	/* §2.7.8.2: entries must be visible before the index that covers them. */
@@ -204,6 +223,10 @@ bool sim_vq_publish(struct sim_vq *vq)
 
 void sim_vq_notify(struct sim_vq *vq, bool on)
 {
+	if (vq->packed) {
+		sim_vqp_notify(vq, on);
+		return;
+	}
 	vq->notify_on = on;
 	if (!vq->used)
 		return;
@@ -226,4 +249,24 @@ void sim_vq_notify(struct sim_vq *vq, bool on)
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		vq->avail_seen = vq->last_avail; /* force a fresh read of avail->idx */
 	}
+}
+
+int sim_vq_check_notify(struct sim_vq *vq, uint16_t qidx, uint32_t data)
+{
+	uint16_t next = (uint16_t)(data >> 16), idx;
+
+	/* §4.1.5.2: bits 0-15 name the queue the doorbell belongs to. */
+	if ((uint16_t)data != qidx)
+		return vn_err(-EPROTO, "notification data for queue %u on queue %u's doorbell",
+			      (uint16_t)data, qidx);
+	if (vq->packed)
+		return sim_vqp_check_notify(vq, data);
+	/* Split: bits 16-31 the next avail idx, which the driver has already
+	 * published (§2.7.13.4: idx before the notification), so it cannot lie
+	 * ahead of avail->idx. */
+	idx = le16toh(__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE));
+	if ((uint16_t)(next - idx) != 0 && (uint16_t)(next - idx) < 0x8000u)
+		return vn_err(-EPROTO, "notification data: avail idx %u ahead of the ring's %u",
+			      next, idx);
+	return 0;
 }

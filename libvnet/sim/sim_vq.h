@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Device side of a split virtqueue (virtio 1.2 §2.7), written from the spec
+ * Device side of a split virtqueue (virtio 1.2 §2.7), or of a packed one
+ * (§2.8, sim_vq_packed.c) when VIRTIO_F_RING_PACKED is negotiated, written from the spec
  * independently of the driver in libvnet/virtio/: a bug shared by both sides
  * would pass every test.
  *
@@ -57,6 +58,24 @@ struct sim_vq {
 	uint16_t used_idx;   /* next used ring slot to fill */
 	uint16_t published;  /* used->idx as last written */
 	uint16_t signalled;  /* used->idx at the last interrupt decision */
+
+	/*
+	 * Packed ring (sim_vq_packed.c): desc_iova is the descriptor ring,
+	 * avail_iova the driver and used_iova the device event suppression
+	 * structure. Positions are an offset and a wrap counter (§2.8.1).
+	 */
+	bool packed;         /* VIRTIO_F_RING_PACKED negotiated */
+	bool batch;          /* IN_ORDER TX: one used descriptor per published batch (§2.8.8) */
+	struct vring_packed_desc *ring;
+	struct vring_packed_desc_event *drv_ev, *dev_ev;
+	uint16_t av_off, us_off, sig_off; /* next to read, next to write, at the last interrupt decision */
+	bool av_wrap, us_wrap, sig_wrap;
+	uint16_t held[SIM_VQ_MAX_SIZE]; /* descriptors of each popped chain not yet used, oldest first */
+	uint16_t held_head, held_n;
+	uint16_t first_off, first_flags; /* the first used descriptor not published yet */
+	bool first_wrap, unpublished;
+	uint16_t batch_id, batch_descs;  /* batch: the last id and the descriptors it covers */
+	uint32_t batch_len;
 };
 
 /* Forget the ring (reset); keeps max_size. */
@@ -101,5 +120,23 @@ bool sim_vq_publish(struct sim_vq *vq);
  * ring cannot miss a buffer made available before the driver saw the change.
  */
 void sim_vq_notify(struct sim_vq *vq, bool on);
+
+/*
+ * VIRTIO_F_NOTIFICATION_DATA (virtio 1.2 §4.1.5.2): check the data of a
+ * doorbell (queue index, next avail index or offset and wrap counter)
+ * against the ring: it must name a position the driver has made available.
+ * 0 or -EPROTO (vn_err says how).
+ */
+int sim_vq_check_notify(struct sim_vq *vq, uint16_t qidx, uint32_t data);
+
+/* The packed layout (sim_vq_packed.c), behind the calls above. */
+int sim_vqp_map(struct sim_vq *vq, struct vfu_server *srv);
+int sim_vqp_pop(struct sim_vq *vq, struct vfu_server *srv, struct sim_seg *seg,
+		unsigned seg_cap, struct sim_chain *c);
+void sim_vqp_unpop(struct sim_vq *vq, uint16_t n);
+void sim_vqp_push(struct sim_vq *vq, uint32_t id, uint32_t len);
+bool sim_vqp_publish(struct sim_vq *vq);
+void sim_vqp_notify(struct sim_vq *vq, bool on);
+int sim_vqp_check_notify(struct sim_vq *vq, uint32_t data);
 
 #endif

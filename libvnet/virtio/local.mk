@@ -4,18 +4,22 @@ libvnet_libvnet_core_la_SOURCES += \
 	libvnet/virtio/virtio.c libvnet/virtio/virtio.h \
 	libvnet/virtio/virtio_pci.c libvnet/virtio/virtio_pci.h \
 	libvnet/virtio/virtqueue.c libvnet/virtio/virtqueue.h \
-	libvnet/virtio/virtio_net.c libvnet/virtio/virtio_net_rxtx.c libvnet/virtio/virtio_net.h \
+	libvnet/virtio/vq_packed.c libvnet/virtio/vq_packed.h \
+	libvnet/virtio/virtio_net.c libvnet/virtio/virtio_net.h \
+	libvnet/virtio/virtio_net_rxtx.c libvnet/virtio/virtio_net_rxtx_packed.c \
+	libvnet/virtio/virtio_net_rxtx_body.h \
 	libvnet/virtio/virtio_net_irq.c libvnet/virtio/virtio_net_ctl.c \
 	libvnet/virtio/virtio_port.c
 
 if HAVE_CMOCKA
-# The split ring against a fake device; the transport against a fake devio;
+# The split and the packed ring against fake devices; the transport against a fake devio;
 # virtio-net against a fake transport (fake_vtr.c); the public API on sim:.
-VN_VIRTIO_TESTS = tests/unit/test_virtqueue tests/unit/test_virtio_pci \
+VN_VIRTIO_TESTS = tests/unit/test_virtqueue tests/unit/test_vq_packed tests/unit/test_virtio_pci \
 	tests/unit/test_virtio_net tests/unit/test_virtio_net_rxtx tests/unit/test_device_sim
 check_PROGRAMS += $(VN_VIRTIO_TESTS)
 TESTS += $(VN_VIRTIO_TESTS)
 tests_unit_test_virtqueue_SOURCES = tests/unit/test_virtqueue.c
+tests_unit_test_vq_packed_SOURCES = tests/unit/test_vq_packed.c
 tests_unit_test_virtio_pci_SOURCES = tests/unit/test_virtio_pci.c
 tests_unit_test_virtio_net_SOURCES = tests/unit/test_virtio_net.c \
 	tests/unit/fake_vtr.c tests/unit/fake_vtr.h
@@ -23,3 +27,20 @@ tests_unit_test_virtio_net_rxtx_SOURCES = tests/unit/test_virtio_net_rxtx.c \
 	tests/unit/fake_vtr.c tests/unit/fake_vtr.h
 tests_unit_test_device_sim_SOURCES = tests/unit/test_device_sim.c
 endif
+
+# libFuzzer harness for the packed ring's used-descriptor processing against a
+# hostile device; not part of `make check`. Build it in a tree configured with
+# CC=clang:
+#   make fuzz-vq-packed && tests/fuzz/fuzz_vq_packed -max_len=4096 CORPUS_DIR
+EXTRA_DIST += tests/fuzz/fuzz_vq_packed.c
+VN_FUZZ_VQ_PACKED_SRC = $(top_srcdir)/tests/fuzz/fuzz_vq_packed.c \
+	$(top_srcdir)/libvnet/log.c \
+	$(top_srcdir)/libvnet/virtio/virtqueue.c \
+	$(top_srcdir)/libvnet/virtio/vq_packed.c
+tests/fuzz/fuzz_vq_packed: $(VN_FUZZ_VQ_PACKED_SRC)
+	$(AM_V_at)$(MKDIR_P) tests/fuzz
+	$(AM_V_CCLD)$(CC) $(VNET_CFLAGS) $(AM_CPPFLAGS) -g -O1 \
+		-fsanitize=fuzzer,address,undefined -o $@ $(VN_FUZZ_VQ_PACKED_SRC)
+fuzz-vq-packed: tests/fuzz/fuzz_vq_packed
+.PHONY: fuzz-vq-packed
+CLEANFILES += tests/fuzz/fuzz_vq_packed

@@ -26,6 +26,11 @@ struct vn_vtr_notify {
 	uint16_t value;         /* the queue index (no VIRTIO_F_NOTIFICATION_DATA) */
 	uint64_t off;           /* doorbell offset in its BAR, for ops->kick() */
 	struct vn_vtr *t;
+	/* VIRTIO_F_NOTIFICATION_DATA (virtio 1.2 §4.1.5.2): the ring sets data
+	 * (queue index, next avail position) before each kick, written as
+	 * 32 bits instead of value. */
+	bool with_data;
+	uint32_t data;
 };
 
 /* Where the rings of one virtqueue are, in device (IOVA) addresses. */
@@ -98,7 +103,10 @@ struct vn_vtr {
 /* Ring a doorbell: a plain store when mapped (virtio 1.2 §4.1.4.4). */
 static inline void vn_vtr_kick(const struct vn_vtr_notify *n)
 {
-	if (n->reg)
+	if (n->reg && n->with_data)
+		/* virtio 1.2 §4.1.5.2: with NOTIFICATION_DATA, 32 bits of data. */
+		*(volatile uint32_t *)(volatile void *)n->reg = n->data;
+	else if (n->reg)
 		*n->reg = n->value; /* virtio 1.2 §4.1.5.2: write the queue index */
 	else
 		n->t->ops->kick(n->t, n);

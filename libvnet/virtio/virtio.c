@@ -66,6 +66,7 @@ static const char *feature_name(unsigned bit)
 	switch (bit) {
 	case VIRTIO_F_VERSION_1: return "VIRTIO_F_VERSION_1";
 	case VIRTIO_F_ACCESS_PLATFORM: return "VIRTIO_F_ACCESS_PLATFORM";
+	case VIRTIO_F_RING_PACKED: return "VIRTIO_F_RING_PACKED (ring=packed)";
 	default: return "feature";
 	}
 }

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "virtio/virtio.h"
+#include "virtio/vq_packed.h"
 
 #define BIT(b) (1ULL << (b))
 #define CTRL_STRIDE 512u  /* control command buffers */
@@ -26,7 +27,8 @@
 		BIT(VIRTIO_NET_F_MAC) | BIT(VIRTIO_NET_F_STATUS) | BIT(VIRTIO_NET_F_MTU) | \
 		BIT(VIRTIO_NET_F_MRG_RXBUF) | BIT(VIRTIO_NET_F_CTRL_VQ) | BIT(VIRTIO_NET_F_MQ) | \
 		BIT(VIRTIO_NET_F_CTRL_RX) | BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | \
-		BIT(VIRTIO_NET_F_CTRL_VLAN))
+		BIT(VIRTIO_NET_F_CTRL_VLAN) | BIT(VIRTIO_F_RING_PACKED) | BIT(VIRTIO_F_IN_ORDER) | \
+		BIT(VIRTIO_F_NOTIFICATION_DATA))
 /* virtio 1.2 §5.1.3.1: these need VIRTIO_NET_F_CTRL_VQ. */
 #define NEED_CTRL_VQ (BIT(VIRTIO_NET_F_MQ) | BIT(VIRTIO_NET_F_CTRL_RX) | \
 		      BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | BIT(VIRTIO_NET_F_CTRL_VLAN))
@@ -76,11 +78,17 @@ static size_t put(struct layout *l, size_t unit, size_t bytes)
 	return at;
 }
 
-static void plan(struct layout *l, struct place *p, uint16_t size, uint32_t stride)
+static void plan(struct layout *l, struct place *p, uint16_t size, uint32_t stride, bool packed)
 {
-	p->desc = put(l, pow2_up(vq_desc_bytes(size)), vq_desc_bytes(size));
-	p->avail = put(l, pow2_up(vq_avail_bytes(size)), vq_avail_bytes(size));
-	p->used = put(l, pow2_up(vq_used_bytes(size)), vq_used_bytes(size));
+	/* Packed (virtio 1.2 §2.8.10.1): the descriptor ring, then the
+	 * driver and the device event suppression structures. */
+	size_t d = packed ? vqp_desc_bytes(size) : vq_desc_bytes(size);
+	size_t a = packed ? vqp_event_bytes() : vq_avail_bytes(size);
+	size_t u = packed ? vqp_event_bytes() : vq_used_bytes(size);
+
+	p->desc = put(l, pow2_up(d), d);
+	p->avail = put(l, pow2_up(a), a);
+	p->used = put(l, pow2_up(u), u);
 	p->bufs = put(l, stride, (size_t)stride * size);
 	p->stride = stride;
 }
@@ -102,6 +110,12 @@ static int setup_vq(struct vn_net *n, struct vq *vq, uint16_t idx, uint16_t size
 		c.flags |= VQ_F_EVENT_IDX;
 	if (has(n, VIRTIO_F_ORDER_PLATFORM))
 		c.flags |= VQ_F_STRONG;
+	if (has(n, VIRTIO_F_RING_PACKED))
+		c.flags |= VQ_F_PACKED;
+	if (has(n, VIRTIO_F_IN_ORDER))
+		c.flags |= VQ_F_IN_ORDER;
+	if (has(n, VIRTIO_F_NOTIFICATION_DATA))
+		c.flags |= VQ_F_NOTIFY_DATA;
 	rc = vq_init(vq, &c);
 	if (rc)
 		return rc;
@@ -153,13 +167,16 @@ static int read_config(struct vn_net *n)
 	return 0;
 }
 
-static int negotiate(struct vn_net *n, uint64_t mask, bool phys_addrs)
+static int negotiate(struct vn_net *n, uint64_t mask, uint64_t need, bool phys_addrs)
 {
-	uint64_t offered, accept, required = REQUIRED;
+	uint64_t offered, accept, required = REQUIRED | need;
 	int rc;
 
 	if (phys_addrs)
 		required &= ~BIT(VIRTIO_F_ACCESS_PLATFORM);
+	if (mask & need)
+		return vn_err(-EINVAL, "virtio-net: features_mask 0x%llx masks a bit the URI requires",
+			      (unsigned long long)mask);
 	if (mask & REQUIRED)
 		return vn_err(-EINVAL, "virtio-net: features_mask 0x%llx masks a required bit "
 			      "(VIRTIO_F_VERSION_1, VIRTIO_F_ACCESS_PLATFORM)",
@@ -167,9 +184,13 @@ static int negotiate(struct vn_net *n, uint64_t mask, bool phys_addrs)
 	rc = vn_virtio_offered(n->t, &offered);
 	if (rc)
 		return rc;
-	accept = offered & (WANTED | REQUIRED) & ~mask;
+	accept = offered & (WANTED | REQUIRED | need) & ~mask;
 	if (!(accept & BIT(VIRTIO_NET_F_CTRL_VQ)))
 		accept &= ~NEED_CTRL_VQ;
+	/* IN_ORDER lets a device report a batch with one used entry (virtio 1.2
+	 * §2.7.9 split, §2.8.8 packed); only the packed ring handles that. */
+	if (!(accept & BIT(VIRTIO_F_RING_PACKED)))
+		accept &= ~BIT(VIRTIO_F_IN_ORDER);
 	rc = vn_virtio_accept(n->t, offered, required, accept);
 	if (rc)
 		return rc;
@@ -254,11 +275,11 @@ static int setup_queues(struct vn_net *n)
 	if (!p)
 		return vn_err(-ENOMEM, "virtio-net: out of memory");
 	for (unsigned i = 0; i < n->pairs; i++) {
-		plan(&l, &p[2 * i], n->qsize, rx_stride(n));
-		plan(&l, &p[2 * i + 1], n->qsize, tx_stride(n));
+		plan(&l, &p[2 * i], n->qsize, rx_stride(n), has(n, VIRTIO_F_RING_PACKED));
+		plan(&l, &p[2 * i + 1], n->qsize, tx_stride(n), has(n, VIRTIO_F_RING_PACKED));
 	}
 	if (ctrl_size)
-		plan(&l, &ctrl_place, ctrl_size, CTRL_STRIDE);
+		plan(&l, &ctrl_place, ctrl_size, CTRL_STRIDE, has(n, VIRTIO_F_RING_PACKED));
 	rc = n->t->ops->dma_alloc(n->t, &n->mem, l.off, "vnet-rings");
 	if (rc)
 		goto out;
@@ -300,8 +321,8 @@ static void fill_rx(struct vn_net *n)
 	for (unsigned i = 0; i < n->pairs; i++) {
 		struct vq *vq = &n->q[i].rx;
 
-		vq_enqueue_free(vq);
-		vq_publish(vq);
+		vq_any_enqueue_free(vq);
+		vq_any_publish(vq);
 	}
 }
 
@@ -347,7 +368,7 @@ int vn_net_open(struct vn_vtr *t, const struct vn_net_cfg *cfg, struct vn_net **
 	/* virtio 1.2 §3.1.1: reset, negotiate, set up, DRIVER_OK. */
 	rc = vn_virtio_reset(t);
 	if (!rc)
-		rc = negotiate(n, cfg->features_mask, cfg->phys_addrs);
+		rc = negotiate(n, cfg->features_mask, cfg->features_need, cfg->phys_addrs);
 	if (!rc)
 		rc = read_config(n);
 	n->cur_mtu = n->cfg_mtu = n->mtu;
@@ -406,7 +427,7 @@ static int ctrl_wait(struct vn_net *n)
 	uint64_t deadline = vn_virtio_now_ms() + VN_NET_CTRL_TIMEOUT_MS;
 	int got;
 
-	while ((got = vq_used_pending(&n->ctrl)) == 0) {
+	while ((got = vq_any_used_pending(&n->ctrl)) == 0) {
 		if (vn_virtio_now_ms() > deadline) {
 			vq_mark_broken(&n->ctrl, "the control queue did not answer within %d ms",
 				       VN_NET_CTRL_TIMEOUT_MS);
@@ -446,20 +467,20 @@ int vn_net_ctrl(struct vn_net *n, uint8_t cls, uint8_t cmd, const void *data, si
 	if (len)
 		memcpy(hdr + 2, data, len);
 	*(uint8_t *)vq_buf(vq, in_id) = VIRTIO_NET_ERR;
-	vq_enqueue_chain(vq, out_id, (uint32_t)(2 + len), in_id, 1);
+	vq_any_enqueue_chain(vq, out_id, (uint32_t)(2 + len), in_id, 1);
 	VN_STAT_ADD(n->ctrl_cmds, 1);
-	vq_publish(vq);
+	vq_any_publish(vq);
 	rc = ctrl_wait(n);
 	if (rc)
 		goto out;
-	id = vq_used_get(vq, &used_len);
+	id = vq_any_used_get(vq, &used_len);
 	if (id < 0) {
 		rc = -ENETDOWN;
 		goto out;
 	}
 	ack = *(volatile uint8_t *)vq_buf(vq, in_id);
 	vq_give(vq, (uint16_t)id);
-	vq_used_done(vq);
+	vq_any_used_done(vq);
 	if (used_len < 1 || ack != VIRTIO_NET_OK)
 		rc = vn_err(-EIO, "virtio-net: the device rejected control command class %u cmd %u",
 			    cls, cmd);

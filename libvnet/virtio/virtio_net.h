@@ -66,6 +66,7 @@ struct vn_net_cfg {
 	void *notify_arg;
 	unsigned queue_size;    /* 0: min(VN_NET_QSIZE_DEFAULT, device maximum) */
 	uint64_t features_mask; /* bits not to negotiate */
+	uint64_t features_need; /* bits to require besides the usual ones (ring=packed) */
 	/*
 	 * The device is handed physical addresses (VFIO no-IOMMU mode), which is
 	 * what a device without VIRTIO_F_ACCESS_PLATFORM uses (virtio 1.2 §6.1),
@@ -209,10 +210,17 @@ void vn_net_disarm(struct vnet_queue *q, bool tx);
 bool vn_net_ready(struct vnet_queue *q, bool tx);
 
 /* The burst calls; same contracts as the public vnet_* functions, but
- * returning the count or -errno. */
-int vn_net_tx_reserve(struct vnet_queue *q, struct vnet_buf *bufs, unsigned n);
-int vn_net_tx_submit(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned n);
-int vn_net_rx_peek(struct vnet_queue *q, struct vnet_buf *bufs, unsigned n);
-int vn_net_rx_release(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned n);
+ * returning the count or -errno. One set per ring layout (split, and
+ * _packed for VIRTIO_F_RING_PACKED), from virtio_net_rxtx_body.h; the port
+ * installs one at open. tx_reclaim: take back what the device sent, 0 or
+ * -1 (device broken). */
+#define VN_NET_BURST_CALLS(sfx) \
+	int vn_net_tx_reserve##sfx(struct vnet_queue *q, struct vnet_buf *bufs, unsigned n); \
+	int vn_net_tx_submit##sfx(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned n); \
+	int vn_net_rx_peek##sfx(struct vnet_queue *q, struct vnet_buf *bufs, unsigned n); \
+	int vn_net_rx_release##sfx(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned n); \
+	int vn_net_tx_reclaim##sfx(struct vq *vq)
+VN_NET_BURST_CALLS();
+VN_NET_BURST_CALLS(_packed);
 
 #endif

@@ -47,6 +47,7 @@
 #include "event.h"
 #include "log.h"
 #include "virtio/virtio.h"
+#include "virtio/vq_packed.h"
 
 enum plan { PLAN_PER_QUEUE, PLAN_SHARED, PLAN_SINGLE, PLAN_INTX, PLAN_NONE };
 
@@ -481,8 +482,8 @@ bool vn_net_ready(struct vnet_queue *pub, bool tx)
 	if (vq_broken(&q->rx))
 		return true; /* the next call reports ENETDOWN */
 	if (tx)
-		return q->tx.n_free || vq_used_pending(&q->tx) != 0;
-	return vq_used_pending(&q->rx) != 0;
+		return q->tx.n_free || vq_any_used_pending(&q->tx) != 0;
+	return vq_any_used_pending(&q->rx) != 0;
 }
 
 bool vn_net_arm(struct vnet_queue *pub, bool tx)
@@ -490,17 +491,17 @@ bool vn_net_arm(struct vnet_queue *pub, bool tx)
 	struct vn_netq *q = vn_netq(pub);
 	struct vq *vq = tx ? &q->tx : &q->rx;
 
-	/* virtio 1.2 §2.7.10: re-enable, full barrier (in vq_notify_on), then
+	/* virtio 1.2 §2.7.10 / §2.8.10: re-enable, full barrier (in vq_notify_on), then
 	 * check the ring once more before sleeping. */
-	vq_notify_on(vq);
+	vq_any_notify_on(vq);
 	if (!vn_net_ready(pub, tx))
 		return false;
-	vq_notify_off(vq);
+	vq_any_notify_off(vq);
 	return true;
 }
 
 void vn_net_disarm(struct vnet_queue *pub, bool tx)
 {
 	struct vn_netq *q = vn_netq(pub);
-	vq_notify_off(tx ? &q->tx : &q->rx);
+	vq_any_notify_off(tx ? &q->tx : &q->rx);
 }

@@ -199,9 +199,10 @@ static int vpci_queue_setup(struct vn_vtr *t, uint16_t idx, const struct vn_vtr_
 	if (rc)
 		return rc;
 	/* virtio 1.2 §4.1.4.4: cap.offset + queue_notify_off * multiplier, which
-	 * must leave room for the 16-bit write inside the notify structure. */
+	 * must leave room for the 16-bit write (32 with NOTIFICATION_DATA,
+	 * §4.1.5.2) inside the notify structure. */
 	at = (uint64_t)noff * p->notify_mult;
-	if (at + 2 > p->notify.len)
+	if (at + (n->with_data ? 4u : 2u) > p->notify.len)
 		return vn_err(-EINVAL,
 			      "virtio-pci: queue %u: notify offset %u * %u is outside the %u-byte notify structure",
 			      idx, noff, p->notify_mult, p->notify.len);
@@ -221,7 +222,10 @@ static void vpci_kick(struct vn_vtr *t, const struct vn_vtr_notify *n)
 	 * vfio-user serves this write with an ioeventfd: one eventfd write. A
 	 * failure is not reported here: a dead device shows up in the health
 	 * checks of the data path. */
-	(void)vn_devio_write(p->d, p->notify.bar, n->off, &n->value, 2);
+	if (n->with_data)
+		(void)vn_devio_write(p->d, p->notify.bar, n->off, &n->data, 4);
+	else
+		(void)vn_devio_write(p->d, p->notify.bar, n->off, &n->value, 2);
 }
 
 static int vpci_dma_alloc(struct vn_vtr *t, struct vn_dma_mem *m, size_t len, const char *name)

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/virtio_config.h>
+
 #include "port.h"
 #include "log.h"
 #include "iommu/devio.h"
@@ -28,6 +30,8 @@ struct virtio_port {
 	struct vn_sim *sim; /* sim: URIs: the in-process device (xstats); else NULL */
 };
 
+static const struct vn_port_ops virtio_packed_ops; /* below */
+
 static struct virtio_port *vp(struct vn_port *p)
 {
 	return (struct virtio_port *)p; /* port is the first member */
@@ -41,9 +45,10 @@ static void vp_notify(void *arg, int type)
 
 /* Staged on device access d: transport, virtio-net; undone in reverse,
  * except d, which stays the caller's on failure. */
-static int vp_start(struct virtio_port *v, struct vn_devio *d, const struct vnet_dev_opts *o,
-		    struct vn_port **out)
+static int vp_start(struct virtio_port *v, struct vn_devio *d, const struct vn_uri *u,
+		    const struct vnet_dev_opts *o, struct vn_port **out)
 {
+	const char *ring = vn_uri_opt(u, "ring");
 	struct vn_net_cfg cfg;
 	int rc = vpci_open(d, &v->t);
 
@@ -57,13 +62,20 @@ static int vp_start(struct virtio_port *v, struct vn_devio *d, const struct vnet
 		.notify_arg = &v->port,
 		.phys_addrs = !strcmp(d->access, "vfio-noiommu"),
 	};
+	/* ring=split|packed: the layout, else packed whenever offered (see
+	 * DESIGN.md, performance). */
+	if (ring && !strcmp(ring, "split"))
+		cfg.features_mask |= 1ull << VIRTIO_F_RING_PACKED;
+	else if (ring)
+		cfg.features_need |= 1ull << VIRTIO_F_RING_PACKED;
 	rc = vn_net_open(v->t, &cfg, &v->net);
 	if (rc) {
 		v->t->ops->close(v->t);
 		return rc;
 	}
 	v->d = d;
-	v->port.ops = &vn_virtio_port_ops;
+	v->port.ops = v->net->features & (1ull << VIRTIO_F_RING_PACKED) ? &virtio_packed_ops
+								   : &vn_virtio_port_ops;
 	v->port.pairs = v->net->pairs;
 	v->port.event_fd = v->net->n_irq ? v->net->irq_fd[0] : -1;
 	for (unsigned i = 0; i < v->net->pairs; i++)
@@ -86,7 +98,7 @@ static int vp_attach(struct vn_devio *d, const struct vn_uri *u, const struct vn
 	}
 	if (!v)
 		return vn_err(-ENOMEM, "vnet_dev_open: out of memory");
-	rc = vp_start(v, d, o, out);
+	rc = vp_start(v, d, u, o, out);
 	if (rc)
 		free(v);
 	return rc;
@@ -103,7 +115,7 @@ static int vp_open(const struct vn_uri *u, const struct vnet_dev_opts *o, struct
 		return vn_err(-ENOMEM, "vnet_dev_open: out of memory");
 	rc = vn_sim_open(u, &d, &v->sim);
 	if (!rc) {
-		rc = vp_start(v, d, o, out);
+		rc = vp_start(v, d, u, o, out);
 		if (rc) {
 			vn_err_hold(); /* closing must not replace the reason of the failure */
 			d->ops->close(d);
@@ -254,24 +266,29 @@ static void vp_check(struct vnet_queue *q)
 	vn_net_health(vn_netq(q));
 }
 
-const struct vn_port_ops vn_virtio_port_ops = {
-	.name = "virtio-net",
-	.open = vp_open,
-	.attach = vp_attach,
-	.close = vp_close,
-	.info = vp_info,
-	.queue = vp_queue,
-	.stats = vn_net_queue_stats,
-	.tx_reserve = vn_net_tx_reserve,
-	.tx_submit = vn_net_tx_submit,
-	.rx_peek = vn_net_rx_peek,
-	.rx_release = vn_net_rx_release,
-	.ready = vn_net_ready,
-	.arm = vn_net_arm,
-	.disarm = vn_net_disarm,
-	.check = vp_check,
-	.event = vp_event,
-	.set = vp_set,
-	.filters = vp_filters,
-	.xstats = vp_xstats,
-};
+/* The ops over split rings (sfx empty) or packed ones (_packed): only the
+ * burst calls differ, chosen once at open from the negotiated features. */
+#define VIRTIO_PORT_OPS(sfx) { \
+	.name = "virtio-net", \
+	.open = vp_open, \
+	.attach = vp_attach, \
+	.close = vp_close, \
+	.info = vp_info, \
+	.queue = vp_queue, \
+	.stats = vn_net_queue_stats, \
+	.tx_reserve = vn_net_tx_reserve##sfx, \
+	.tx_submit = vn_net_tx_submit##sfx, \
+	.rx_peek = vn_net_rx_peek##sfx, \
+	.rx_release = vn_net_rx_release##sfx, \
+	.ready = vn_net_ready, \
+	.arm = vn_net_arm, \
+	.disarm = vn_net_disarm, \
+	.check = vp_check, \
+	.event = vp_event, \
+	.set = vp_set, \
+	.filters = vp_filters, \
+	.xstats = vp_xstats, \
+}
+
+const struct vn_port_ops vn_virtio_port_ops = VIRTIO_PORT_OPS();
+static const struct vn_port_ops virtio_packed_ops = VIRTIO_PORT_OPS(_packed);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "virtio/vq_packed.h"
 
 /* virtio 1.2 §2.7: 16-byte descriptors; avail and used rings carry flags,
  * idx, the ring and one trailing event field each. */
@@ -44,32 +45,42 @@ int vq_init(struct vq *vq, const struct vq_cfg *cfg)
 		vq_fini(vq);
 		return vn_err(-ENOMEM, "queue %u: out of memory", cfg->index);
 	}
-	vq->desc = cfg->desc;
-	vq->avail = cfg->avail;
-	vq->used = cfg->used;
-	vq->used_event = &vq->avail->ring[n];
-	vq->avail_event = (uint16_t *)(void *)&vq->used->ring[n];
 	vq->size = n;
 	vq->mask = (uint16_t)(n - 1);
 	vq->index = cfg->index;
 	vq->event_idx = cfg->flags & VQ_F_EVENT_IDX;
 	vq->strong = cfg->flags & VQ_F_STRONG;
 	vq->dev_writes = cfg->flags & VQ_F_DEV_WRITES;
+	vq->notify.with_data = cfg->flags & VQ_F_NOTIFY_DATA;
 	vq->buf_len = cfg->buf_len;
 	vq->stride_shift = (uint8_t)__builtin_ctz(cfg->stride);
 	vq->bufs = cfg->bufs;
 	vq->dev_broken = cfg->dev_broken;
+	for (uint16_t i = 0; i < n; i++) {
+		vq->link[i] = VQ_NO_LINK;
+		/* Stack order: id 0 is taken first. */
+		vq->free_ids[i] = (uint16_t)(n - 1 - i);
+	}
+	vq->n_free = n;
+	if (cfg->flags & VQ_F_PACKED) {
+		int rc = vqp_init(vq, cfg);
+
+		if (rc)
+			vq_fini(vq);
+		return rc;
+	}
+	vq->desc = cfg->desc;
+	vq->avail = cfg->avail;
+	vq->used = cfg->used;
+	vq->used_event = &vq->avail->ring[n];
+	vq->avail_event = (uint16_t *)(void *)&vq->used->ring[n];
 	for (uint16_t i = 0; i < n; i++) {
 		/* virtio 1.2 §2.7.5: each descriptor points at its own buffer for
 		 * good; only len (and the chain flags of the control queue) change. */
 		vq->desc[i].addr = vn_dma_iova(cfg->mem, vq_buf(vq, i));
 		vq->desc[i].len = cfg->buf_len;
 		vq->desc[i].flags = vq->dev_writes ? VRING_DESC_F_WRITE : 0;
-		vq->link[i] = VQ_NO_LINK;
-		/* Stack order: id 0 is taken first. */
-		vq->free_ids[i] = (uint16_t)(n - 1 - i);
 	}
-	vq->n_free = n;
 	/* virtio 1.2 §2.7.7 / §2.7.10: we poll, so no used-buffer notifications:
 	 * without EVENT_IDX flags = NO_INTERRUPT, with it flags MUST be 0 and
 	 * used_event parks behind us. */
@@ -85,9 +96,15 @@ void vq_fini(struct vq *vq)
 	free(vq->free_ids);
 	free(vq->link);
 	free(vq->state);
+	free(vq->iova);
+	free(vq->seen);
+	free(vq->order);
 	vq->free_ids = NULL;
 	vq->link = NULL;
 	vq->state = NULL;
+	vq->iova = NULL;
+	vq->seen = NULL;
+	vq->order = NULL;
 }
 
 void vq_mark_broken(struct vq *vq, const char *fmt, ...)

@@ -42,12 +42,16 @@ enum vq_state {
 	VQ_FREE = 0,
 	VQ_APP,     /* handed to the application */
 	VQ_DEV,     /* a chain head the device owns */
-	VQ_DEV_TAIL /* the second descriptor of a chain the device owns */
+	VQ_DEV_TAIL, /* the second descriptor of a chain the device owns */
+	VQ_SEEN     /* packed: the device used it, the driver has not taken it yet */
 };
 
 #define VQ_F_EVENT_IDX   0x1 /* VIRTIO_F_RING_EVENT_IDX negotiated */
 #define VQ_F_STRONG      0x2 /* VIRTIO_F_ORDER_PLATFORM: platform barriers */
 #define VQ_F_DEV_WRITES  0x4 /* buffers are device-writable (RX) */
+#define VQ_F_PACKED      0x8 /* VIRTIO_F_RING_PACKED: vq_packed.h's ring */
+#define VQ_F_IN_ORDER    0x10 /* VIRTIO_F_IN_ORDER negotiated (packed) */
+#define VQ_F_NOTIFY_DATA 0x20 /* VIRTIO_F_NOTIFICATION_DATA negotiated */
 
 #define VQ_NO_LINK 0xffff
 
@@ -55,7 +59,9 @@ struct vq_cfg {
 	uint16_t size;    /* power of two, <= 32768 */
 	uint16_t index;   /* queue index, for messages */
 	unsigned flags;   /* VQ_F_* */
-	void *desc, *avail, *used; /* ring parts in DMA memory, zeroed */
+	/* Ring parts in DMA memory, zeroed. Packed: desc is the descriptor
+	 * ring, avail the driver and used the device event suppression area. */
+	void *desc, *avail, *used;
 	char *bufs;       /* buffer i is at bufs + i * stride */
 	uint32_t stride;  /* power of two */
 	uint32_t buf_len; /* device-visible bytes of each buffer */
@@ -85,6 +91,21 @@ struct vq {
 	uint8_t *dev_broken;
 	struct vn_vtr_notify notify;
 	uint64_t kicks;
+	/*
+	 * Packed ring only (vq_packed.h). avail_idx, avail_pub and used_last
+	 * then count descriptors, free-running: slot = count & mask, wrap
+	 * counter = !(count & size). Used entries are read from the ring into
+	 * seen[] (validated, in order) and taken from there.
+	 */
+	bool packed, in_order, notify_data;
+	struct vring_packed_desc *ring;
+	struct vring_packed_desc_event *drv_event, *dev_event;
+	uint64_t *iova;              /* device address of buffer id */
+	struct vring_used_elem *seen; /* size entries */
+	uint16_t seen_head, seen_tail;
+	uint16_t *order;             /* in-order: buffer ids as made available */
+	uint16_t avail_seq, used_seq; /* in-order: buffers made available / used */
+	uint16_t first_flags;        /* flags of the burst's first descriptor, not yet written */
 };
 
 /* Bytes of each ring part for a queue of size entries (virtio 1.2 §2.7). */
@@ -92,7 +113,8 @@ size_t vq_desc_bytes(uint16_t size);
 size_t vq_avail_bytes(uint16_t size);
 size_t vq_used_bytes(uint16_t size);
 
-/* Set up vq over zeroed rings; all ids start free. 0 or -errno. */
+/* Set up vq over zeroed rings, split or (VQ_F_PACKED) packed
+ * (vq_packed.h); all ids start free. 0 or -errno. */
 int vq_init(struct vq *vq, const struct vq_cfg *cfg);
 void vq_fini(struct vq *vq);
 
@@ -226,6 +248,9 @@ static inline void vq_publish(struct vq *vq)
 		kick = !(__atomic_load_n(&vq->used->flags, __ATOMIC_RELAXED) &
 			 VRING_USED_F_NO_NOTIFY);
 	if (kick) {
+		/* virtio 1.2 §4.1.5.2: with NOTIFICATION_DATA, the queue index and
+		 * the next avail index (used only when vq->notify.with_data). */
+		vq->notify.data = vq->index | (uint32_t)now << 16;
 		vn_vtr_kick(&vq->notify);
 		VN_STAT_ADD(vq->kicks, 1);
 	}

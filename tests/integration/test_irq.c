@@ -58,6 +58,9 @@ static const struct irq_mode irq_intx = { "intx", "irq=intx", true };
 /* Fewer MSI-X vectors: queues share vector 1 (shared), or everything,
  * configuration changes included, shares vector 0 (single). */
 static const struct irq_mode irq_shared = { "shared", "vectors=2", false };
+/* The modes above run on packed rings (the default where offered); this
+ * one on split rings. */
+static const struct irq_mode irq_split = { "split", "ring=split", false };
 static const struct irq_mode irq_single = { "single", "vectors=1", false };
 
 /* The wire of a pair in mode m: "NAME-MODE". */
@@ -863,6 +866,7 @@ int main(void)
 		IRQ_TESTS(irq_shared),
 		IRQ_TESTS(irq_single),
 		IRQ_TESTS(irq_intx),
+		IRQ_TESTS(irq_split),
 		cmocka_unit_test(test_signal_interrupts),
 		cmocka_unit_test(test_timeouts_and_options),
 		cmocka_unit_test(test_fd_readable_exactly_when_frames_wait),

@@ -3,7 +3,9 @@
  * The public device API on the in-process simulated device (sim: URIs):
  * open/close/info, option struct sizes, frames looped back byte for byte
  * and in order (also jumbo frames over mergeable buffers, and several queue
- * pairs), and the device's fault modes reported as a broken device.
+ * pairs), and the device's fault modes reported as a broken device; the
+ * traffic and fault tests run over split and packed rings (prestate: the
+ * ring= value), the sim's own device-side rings checking the driver's.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -30,6 +32,23 @@ static struct vnet_dev *open_ok(const char *uri)
 
 	if (vnet_dev_open(uri, NULL, &dev))
 		fail_msg("open %s: %s (%s)", uri, strerror(errno), vnet_last_error());
+	return dev;
+}
+
+/* uri with ring=RING (*state) added; the negotiated layout is checked. */
+static struct vnet_dev *open_ring(void **state, const char *uri)
+{
+	const char *ring = *state;
+	struct vnet_dev_info info = { .sz = sizeof(info) };
+	struct vnet_dev *dev;
+	char buf[200];
+
+	snprintf(buf, sizeof(buf), "%s%sring=%s", uri, strchr(uri, '?') ? "&" : "?", ring);
+	dev = open_ok(buf);
+	assert_int_equal(vnet_dev_info(dev, &info), 0);
+	assert_int_equal(!!(info.features & (1ull << VIRTIO_F_RING_PACKED)), !strcmp(ring, "packed"));
+	/* IN_ORDER only with packed rings (the split ring has no batch support). */
+	assert_int_equal(!!(info.features & (1ull << VIRTIO_F_IN_ORDER)), !strcmp(ring, "packed"));
 	return dev;
 }
 
@@ -160,10 +179,9 @@ static uint32_t len_jumbo(unsigned i) { return i % 2 ? 9014 : 60 + i % 3000; }
 
 static void test_loopback_bytes(void **state)
 {
-	struct vnet_dev *dev = open_ok("sim:loopback");
+	struct vnet_dev *dev = open_ring(state, "sim:loopback");
 	struct vnet_queue_stats st = { .sz = sizeof(st) };
 
-	(void)state;
 	loop_frames(vnet_dev_queue(dev, 0), 5000, len_small);
 	assert_int_equal(vnet_queue_stats(dev, 0, &st), 0);
 	assert_int_equal(st.tx_packets, 5000);
@@ -176,10 +194,9 @@ static void test_loopback_bytes(void **state)
 
 static void test_loopback_jumbo(void **state)
 {
-	struct vnet_dev *dev = open_ok("sim:loopback?mtu=9000");
+	struct vnet_dev *dev = open_ring(state, "sim:loopback?mtu=9000");
 	struct vnet_dev_info info = { .sz = sizeof(info) };
 
-	(void)state;
 	assert_int_equal(vnet_dev_info(dev, &info), 0);
 	assert_int_equal(info.mtu, 9000);
 	loop_frames(vnet_dev_queue(dev, 0), 500, len_jumbo);
@@ -188,10 +205,9 @@ static void test_loopback_jumbo(void **state)
 
 static void test_loopback_queue_pairs(void **state)
 {
-	struct vnet_dev *dev = open_ok("sim:loopback?queues=3");
+	struct vnet_dev *dev = open_ring(state, "sim:loopback?queues=3");
 	struct vnet_dev_info info = { .sz = sizeof(info) };
 
-	(void)state;
 	assert_int_equal(vnet_dev_info(dev, &info), 0);
 	assert_int_equal(info.queue_pairs, 3);
 	for (unsigned i = 0; i < 3; i++)
@@ -200,9 +216,9 @@ static void test_loopback_queue_pairs(void **state)
 }
 
 /* A faulty device is reported broken, calls fail with ENETDOWN, close is clean. */
-static void run_fault(const char *uri)
+static void run_fault(void **state, const char *uri)
 {
-	struct vnet_dev *dev = open_ok(uri);
+	struct vnet_dev *dev = open_ring(state, uri);
 	struct vnet_queue *q = vnet_dev_queue(dev, 0);
 	struct vnet_dev_info info = { .sz = sizeof(info) };
 	struct vnet_buf b[16];
@@ -228,25 +244,68 @@ static void run_fault(const char *uri)
 	vnet_dev_close(dev);
 }
 
-static void test_fault_bad_used_id(void **state) { (void)state; run_fault("sim:loopback?fault=bad_used_id"); }
-static void test_fault_bad_used_len(void **state) { (void)state; run_fault("sim:loopback?fault=bad_used_len"); }
-static void test_fault_dup_used_id(void **state) { (void)state; run_fault("sim:loopback?fault=dup_used_id"); }
-static void test_fault_needs_reset(void **state) { (void)state; run_fault("sim:loopback?fault=needs_reset"); }
-static void test_fault_vanish(void **state) { (void)state; run_fault("sim:loopback?fault=vanish"); }
+static void test_fault_bad_used_id(void **state) { run_fault(state, "sim:loopback?fault=bad_used_id"); }
+static void test_fault_bad_used_len(void **state) { run_fault(state, "sim:loopback?fault=bad_used_len"); }
+static void test_fault_dup_used_id(void **state) { run_fault(state, "sim:loopback?fault=dup_used_id"); }
+static void test_fault_needs_reset(void **state) { run_fault(state, "sim:loopback?fault=needs_reset"); }
+static void test_fault_vanish(void **state) { run_fault(state, "sim:loopback?fault=vanish"); }
+
+/*
+ * VIRTIO_F_NOTIFICATION_DATA (sim option notify_data=on): every doorbell
+ * carries the next avail position, which the device checks against its
+ * ring (a mismatch would break the device); frames still loop in order.
+ */
+static void test_notification_data(void **state)
+{
+	struct vnet_dev *dev = open_ring(state, "sim:loopback?notify_data=on&qsize=64");
+	struct vnet_dev_info info = { .sz = sizeof(info) };
+	struct vnet_queue_stats st = { .sz = sizeof(st) };
+
+	assert_int_equal(vnet_dev_info(dev, &info), 0);
+	assert_true(info.features & (1ull << 38)); /* VIRTIO_F_NOTIFICATION_DATA */
+	loop_frames(vnet_dev_queue(dev, 0), 3000, len_small);
+	assert_int_equal(vnet_dev_info(dev, &info), 0);
+	assert_int_equal(info.broken, 0);
+	assert_int_equal(vnet_queue_stats(dev, 0, &st), 0);
+	assert_true(st.tx_kicks >= 1);
+	vnet_dev_close(dev);
+	/* Not offered unless asked for. */
+	dev = open_ring(state, "sim:loopback");
+	assert_int_equal(vnet_dev_info(dev, &info), 0);
+	assert_false(info.features & (1ull << 38));
+	vnet_dev_close(dev);
+}
+
+static void test_ring_option(void **state)
+{
+	struct vnet_dev *dev = NULL;
+
+	(void)state;
+	assert_int_equal(vnet_dev_open("sim:loopback?ring=ring", NULL, &dev), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(vnet_dev_open("tap:vnt0?ring=split", NULL, &dev), -1);
+	assert_int_equal(errno, EINVAL);
+}
+
+#define RING_TESTS(r)                                                        \
+	cmocka_unit_test_prestate(test_loopback_bytes, r),                 \
+	cmocka_unit_test_prestate(test_loopback_jumbo, r),                 \
+	cmocka_unit_test_prestate(test_loopback_queue_pairs, r),           \
+	cmocka_unit_test_prestate(test_notification_data, r),              \
+	cmocka_unit_test_prestate(test_fault_bad_used_id, r),              \
+	cmocka_unit_test_prestate(test_fault_bad_used_len, r),             \
+	cmocka_unit_test_prestate(test_fault_dup_used_id, r),              \
+	cmocka_unit_test_prestate(test_fault_needs_reset, r),              \
+	cmocka_unit_test_prestate(test_fault_vanish, r)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open_info_close),
 		cmocka_unit_test(test_options),
-		cmocka_unit_test(test_loopback_bytes),
-		cmocka_unit_test(test_loopback_jumbo),
-		cmocka_unit_test(test_loopback_queue_pairs),
-		cmocka_unit_test(test_fault_bad_used_id),
-		cmocka_unit_test(test_fault_bad_used_len),
-		cmocka_unit_test(test_fault_dup_used_id),
-		cmocka_unit_test(test_fault_needs_reset),
-		cmocka_unit_test(test_fault_vanish),
+		cmocka_unit_test(test_ring_option),
+		RING_TESTS("split"),
+		RING_TESTS("packed"),
 	};
 
 	vnet_set_log_level(0);

@@ -263,6 +263,19 @@ static void test_event_idx(void **state)
 	assert_int_equal(pop(), 0);
 }
 
+/* §4.1.5.2: split notification data names an avail idx already published. */
+static void test_notification_data(void **state)
+{
+	(void)state;
+	set_desc(0, BUFS, 60, 0, 0);
+	make_avail(0);
+	make_avail(0);
+	assert_int_equal(sim_vq_check_notify(&vq, 2, 2u | 2u << 16), 0);
+	assert_int_equal(sim_vq_check_notify(&vq, 2, 2u | 1u << 16), 0);
+	assert_int_equal(sim_vq_check_notify(&vq, 2, 2u | 3u << 16), -EPROTO);
+	assert_int_equal(sim_vq_check_notify(&vq, 2, 1u | 2u << 16), -EPROTO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -278,6 +291,7 @@ int main(void)
 		cmocka_unit_test_setup(test_map_checks, setup),
 		cmocka_unit_test_setup(test_used_and_flags, setup),
 		cmocka_unit_test_setup(test_event_idx, setup),
+		cmocka_unit_test_setup(test_notification_data, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,7 +8,10 @@
 # scenarios (named e1000e-*) against NIC F (0000:00:07.0) on a third hub;
 # NIC B (0000:00:03.0) stays with the kernel's virtio_net as the peer on the
 # QEMU hub; NIC C (0000:00:04.0, no MSI-X) and NIC D (0000:00:05.0) are the
-# same on a second hub, for the INTx scenario. Each scenario prints
+# same on a second hub, for the INTx scenario; NIC G (0000:00:08.0, QEMU's
+# packed=on) and NIC H (0000:00:09.0) on a fourth hub, for the ping, tx and
+# rx scenarios over QEMU's packed virtqueues (named packed-*). Each
+# scenario prints
 # "PASS: NAME [MODE]" or "FAIL: NAME [MODE]:
 # why", followed by the output of the failing commands. Every command that
 # could wait runs under timeout(1), so a broken driver cannot hang the run.
@@ -29,6 +32,11 @@ F=0000:00:07.0
 MAC_E=52:54:00:00:00:0e
 IP_F=10.97.0.1
 IP_E=10.97.0.2
+G=0000:00:08.0
+H=0000:00:09.0
+MAC_G=52:54:00:00:00:10
+IP_H=10.96.0.1
+IP_G=10.96.0.2
 export VNET_VFIO_MODE="$mode"
 IF=
 P=         # scenario name prefix: "" for NIC A (virtio-net), "e1000e-" for NIC E
@@ -155,7 +163,7 @@ ping_responder() {
 }
 
 # 4a. libvnet sends FRAMES frames: NIC B's kernel counts them. Also keeps
-# vnetperf's header line for scenario 5.
+# vnetperf's header line for scenario 5. $1: the scenario's name (tx).
 s_tx() {
 	before=$(rx_packets)
 	# On timeout's SIGTERM vnetperf stops and prints what it did so far.
@@ -185,7 +193,7 @@ s_info() {
 
 # 4b. The kernel sends FRAMES frames in vnetperf's format (vm-rawsend, over
 # AF_PACKET on NIC B): libvnet receives all of them, intact, in order but for
-# what QEMU itself swaps (below).
+# what QEMU itself swaps (below). $1: the scenario's name (rx).
 s_rx() {
 	rm -f /tmp/rx.out
 	# -i 1: the progress lines flush stdout, header line included.
@@ -358,6 +366,20 @@ s_nic_f() {
 	pass e1000e-nic
 }
 
+# 9. QEMU's packed virtqueues (NIC G, packed=on): ping, tx and rx as above,
+# libvnet requiring the packed layout (ring=packed), NIC H the kernel peer.
+s_packed() {
+	vnetconf dev bind $G >/tmp/bindg.out 2>&1 ||
+		{ fail packed-ping "vnetconf dev bind $G failed" /tmp/bindg.out; return; }
+	IF=$(iface_of $H) || { fail packed-ping "no network interface on $H"; IF=; return; }
+	iface_up "$IF" $IP_H >/tmp/iph.out 2>&1 ||
+		{ fail packed-ping "cannot bring $IF up with $IP_H" /tmp/iph.out; IF=; return; }
+	P=packed- DRV=virtio-net A=$G MAC_A=$MAC_G IP_A=$IP_G URI="vfio:$G?ring=packed"
+	ping_responder "${P}ping" 20
+	s_tx
+	s_rx
+}
+
 echo "VM tests: mode $mode, $frames frames, kernel $(uname -r)"
 s_bind
 s_list
@@ -386,3 +408,4 @@ if [ -n "$IF" ]; then
 	s_ctl
 	s_msix
 fi
+s_packed
