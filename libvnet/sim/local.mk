@@ -11,6 +11,7 @@ libvnet_libvnet_core_la_SOURCES += \
 	libvnet/sim/sim_virtio.c \
 	libvnet/sim/sim_vq.c libvnet/sim/sim_vq.h \
 	libvnet/sim/sim_net.c \
+	libvnet/sim/sim_rss.c \
 	libvnet/sim/sim_mode.c \
 	libvnet/sim/sim_host.c libvnet/sim/sim_host.h \
 	libvnet/sim/sim_open.c
@@ -22,6 +23,10 @@ tests_unit_test_sim_dev_SOURCES = tests/unit/test_sim_dev.c
 check_PROGRAMS += tests/unit/test_sim_vq
 TESTS += tests/unit/test_sim_vq
 tests_unit_test_sim_vq_SOURCES = tests/unit/test_sim_vq.c
+# Toeplitz against Microsoft's published vectors, hash input choice, RSS_CONFIG checks.
+check_PROGRAMS += tests/unit/test_sim_rss
+TESTS += tests/unit/test_sim_rss
+tests_unit_test_sim_rss_SOURCES = tests/unit/test_sim_rss.c
 endif
 
 # libFuzzer harness for the vfio-user server core against a hostile client;

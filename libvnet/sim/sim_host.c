@@ -312,6 +312,30 @@ static uint64_t now_ns(clockid_t clk)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * Wait for the fds: not at all while polling, else until one is ready or
+ * a notification that coalescing holds back is due (to the microsecond,
+ * hence epoll_pwait2).
+ */
+static int host_wait(struct sim_host *h, struct epoll_event *ev, int max, bool polling)
+{
+	struct timespec ts = { 0, 0 };
+	int64_t hold = -1;
+	unsigned e;
+
+	for (e = 0; e < h->n_dev && !polling; e++) {
+		int64_t t = sim_net_hold_ns(h->dev[e]);
+
+		if (t >= 0 && (hold < 0 || t < hold))
+			hold = t;
+	}
+	if (!polling && hold >= 0) {
+		ts.tv_sec = (time_t)(hold / 1000000000);
+		ts.tv_nsec = (long)(hold % 1000000000);
+	}
+	return epoll_pwait2(h->epfd, ev, max, polling || hold >= 0 ? &ts : NULL, NULL);
+}
+
 static void *host_main(void *arg)
 {
 	struct sim_host *h = arg;
@@ -330,7 +354,7 @@ static void *host_main(void *arg)
 		 * rounds: the rings need no system call, and messages and
 		 * stop requests can wait that long. */
 		if (!polling || ++rounds % SIM_POLL_EVENTS == 0) {
-			n = epoll_wait(h->epfd, ev, VN_ARRAY_SIZE(ev), polling ? 0 : -1);
+			n = host_wait(h, ev, VN_ARRAY_SIZE(ev), polling);
 			if (n < 0 && errno != EINTR) {
 				vn_warn("sim: epoll_wait: %m; device thread stops");
 				break;

@@ -141,6 +141,14 @@ int sim_params_set(struct sim_params *p, const char *key, const char *val)
 	}
 	if (!strcmp(key, "fault"))
 		return parse_fault(p, val);
+	if (!strcmp(key, "rss") || !strcmp(key, "coalesce")) {
+		bool *field = key[0] == 'r' ? &p->rss : &p->coalesce;
+
+		if (strcmp(val, "on") && strcmp(val, "off"))
+			return vn_err(-EINVAL, "%s: '%s' is not on or off", key, val);
+		*field = !strcmp(val, "on");
+		return 0;
+	}
 	if (!strcmp(key, "irq")) {
 		if (strcmp(val, "msix") && strcmp(val, "intx"))
 			return vn_err(-EINVAL, "irq: '%s' is not msix or intx", val);

@@ -358,6 +358,10 @@ int sim_dev_new(const struct sim_params *p, unsigned end, struct sim_dev **out)
 		     1ull << VIRTIO_NET_F_CTRL_MAC_ADDR;
 	if (p->queues > 1)
 		d->offered |= 1ull << VIRTIO_NET_F_MQ;
+	if (p->rss)
+		d->offered |= 1ull << VIRTIO_NET_F_RSS;
+	if (p->coalesce)
+		d->offered |= 1ull << VIRTIO_NET_F_NOTF_COAL;
 	d->st.n_pairs = p->queues;
 	irqs_off(d);
 	ops_reset(d);
