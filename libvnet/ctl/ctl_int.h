@@ -100,6 +100,9 @@ struct vn_ctl_dev_ops {
 	int (*filters)(void *dev, struct vnet_dev_filters *f);
 	/* One change: kind as in port.h's enum vn_set_kind (val or mac). */
 	int (*set)(void *dev, const struct vn_set *s);
+	/* Read back VN_SET_RSS (struct vnet_rss) or VN_SET_COALESCE (struct
+	 * vnet_coalesce), whose sz the caller set. */
+	int (*get)(void *dev, enum vn_set_kind kind, void *out);
 };
 
 struct vn_ctl_ctx {

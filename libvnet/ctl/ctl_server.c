@@ -149,8 +149,21 @@ static int op_set(void *srv, const struct vn_set *s)
 	case VN_SET_MAC_DEL: return pub(vnet_dev_mac_del(d, s->mac));
 	case VN_SET_VLAN_ADD: return pub(vnet_dev_vlan_add(d, s->val));
 	case VN_SET_VLAN_DEL: return pub(vnet_dev_vlan_del(d, s->val));
+	case VN_SET_RSS: return pub(vnet_dev_set_rss(d, s->arg));
+	case VN_SET_COALESCE: return pub(vnet_dev_set_coalesce(d, s->arg));
 	}
 	return vn_err(-EINVAL, "control: unknown setting %d", (int)s->kind);
+}
+
+static int op_get(void *srv, enum vn_set_kind kind, void *out)
+{
+	struct vnet_dev *d = dev_of(srv);
+
+	if (kind == VN_SET_RSS)
+		return pub(vnet_dev_rss(d, out));
+	if (kind == VN_SET_COALESCE)
+		return pub(vnet_dev_coalesce(d, out));
+	return vn_err(-EINVAL, "control: setting %d cannot be read back", (int)kind);
 }
 
 static const struct vn_ctl_dev_ops dev_ops = {
@@ -159,6 +172,7 @@ static const struct vn_ctl_dev_ops dev_ops = {
 	.xstats = op_xstats,
 	.filters = op_filters,
 	.set = op_set,
+	.get = op_get,
 };
 
 /* --- clients --- */
