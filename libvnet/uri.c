@@ -39,6 +39,8 @@ static const struct {
 	{ "fault", FOR_SIM, VAL_FAULT },
 	{ "irq", FOR_SIM, VAL_IRQ },
 	{ "vectors", FOR_SIM, VAL_UINT },
+	{ "rss", FOR_SIM, VAL_ONOFF },
+	{ "coalesce", FOR_SIM, VAL_ONOFF },
 	{ "attach", FOR_XDP, VAL_ATTACH },
 	{ "name", FOR_ALL, VAL_NAME },
 	{ "ctl", FOR_ALL, VAL_ONOFF },

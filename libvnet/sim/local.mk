@@ -27,6 +27,11 @@ tests_unit_test_sim_vq_SOURCES = tests/unit/test_sim_vq.c
 check_PROGRAMS += tests/unit/test_sim_rss
 TESTS += tests/unit/test_sim_rss
 tests_unit_test_sim_rss_SOURCES = tests/unit/test_sim_rss.c
+# RSS steering and coalescing end to end on sim:loopback with two queue pairs.
+check_PROGRAMS += tests/integration/test_rss
+TESTS += tests/integration/test_rss
+tests_integration_test_rss_SOURCES = tests/integration/test_rss.c
+tests_integration_test_rss_LDADD = libvnet/libvnet-core.la $(CMOCKA_LIBS) -lpthread
 endif
 
 # libFuzzer harness for the vfio-user server core against a hostile client;
