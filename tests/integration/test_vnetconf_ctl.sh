@@ -125,8 +125,8 @@ t "vlan add: the same refusal" \
 	'[ $rc -eq 1 ] && err_is "vnetconf: vlan add fake0 7: the fake device refuses: \"busy\""'
 
 fake events
-vc -j monitor
-t "monitor -j: one JSON object per event, then the device going away ends it (exit 0)" \
+vc -j monitor fake0
+t "monitor -j DEV: one JSON object per event, then the device going away ends it (exit 0)" \
 	'[ $rc -eq 0 ] && [ $(wc -l <"$T/out") -eq 3 ] &&
 	 python3 -c "
 import json, sys
@@ -345,22 +345,38 @@ wait "$mon_pid"
 rc=$?
 t "monitor ends on SIGINT with exit 0" '[ $rc -eq 0 ] && [ ! -s "$T/mon.err" ]'
 
-# A device going away: monitor goes on with the other, ends with the last.
+# A device going away: monitor goes on with the other; one that starts
+# later is picked up (the run directory is watched) and its events seen.
 exec 3>&-
 until_true '! kill -0 "$hold_pid" 2>/dev/null'
 until_true 'grep -q "\"hold0\",\"event\":\"gone\"" "$T/monj.out"'
+mkfifo "$T/late.in"
+./tests/integration/dev_hold 'sim:loopback?name=late0' <"$T/late.in" >"$T/late.out" 2>&1 &
+late_pid=$!
+pids="$pids $late_pid"
+exec 5>"$T/late.in"
+until_true 'grep -q "\"late0\",\"event\":\"new\"" "$T/monj.out"'
+until_true '$VC link set late0 allmulti on 2>/dev/null; grep -q "\"late0\",\"event\":\"settings\"" "$T/monj.out"'
+exec 5>&-
+until_true '! kill -0 "$late_pid" 2>/dev/null'
+until_true 'grep -q "\"late0\",\"event\":\"gone\"" "$T/monj.out"'
 kill -TERM "$perf_pid"
+until_true 'grep -q "\"perf0\",\"event\":\"gone\"" "$T/monj.out"'
+sleep 0.2
+t "monitor -j: still running with no device left (it waits for new ones)" 'kill -0 "$monj_pid"'
+kill -TERM "$monj_pid"
 until_true '! kill -0 "$monj_pid" 2>/dev/null' || kill -KILL "$monj_pid"
 wait "$monj_pid"
 rc=$?
 cp "$T/monj.out" "$T/out"
 cp "$T/monj.err" "$T/err"
-t "monitor -j: every line JSON, each device's departure, exit 0 when none is left" \
+t "monitor -j: every line JSON, each device's arrival and departure, exit 0 on SIGTERM" \
 	'[ $rc -eq 0 ] && [ ! -s "$T/err" ] && python3 -c "
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
 names = [e[\"name\"] for e in ev if e[\"event\"] == \"gone\"]
-assert names == [\"hold0\", \"perf0\"], ev
+assert names == [\"hold0\", \"late0\", \"perf0\"], ev
+assert [e[\"name\"] for e in ev if e[\"event\"] == \"new\"] == [\"late0\"], ev
 assert any(e[\"name\"] == \"hold0\" and e[\"event\"] == \"link_down\" for e in ev), ev
 " "$T/out"'
 
