@@ -91,6 +91,12 @@ vc link show fake0
 t "a server that never answers: exit 1 after 2 s, naming its pid" \
 	'[ $rc -eq 1 ] && err_is "vnetconf: link show fake0: fake0 (pid $fake_pid) did not answer in 2 s (is its process stuck?)" && [ $(($(date +%s) - start)) -le 4 ]'
 
+fake noaccept
+start=$(date +%s)
+vc link show fake0
+t "a server that never accepts: connect gives up after 2 s, naming the device" \
+	'[ $rc -eq 1 ] && err_is "vnetconf: fake0 did not accept the connection in 2 s (is its process stuck?)" && [ $(($(date +%s) - start)) -le 4 ]'
+
 fake hangup
 vc stats fake0
 t "a server that hangs up: exit 1, and why" \
