@@ -68,6 +68,7 @@ enum sim_fault {
 	SIM_FAULT_DROP_IRQ,     /* no interrupts at all from then on */
 	SIM_FAULT_VANISH,       /* hang up on the client mid-traffic */
 	SIM_FAULT_LINK_DOWN,    /* link goes down (STATUS) + config interrupt */
+	SIM_FAULT_CTRL_STALL,   /* control commands are never answered from then on */
 };
 
 struct sim_params {

@@ -43,7 +43,7 @@ bool sim_fault_due(struct sim_dev *d, enum sim_fault f)
 {
 	if (d->p.fault != f || d->frames < d->p.fault_after)
 		return false;
-	if (f == SIM_FAULT_DROP_IRQ && d->fault_fired)
+	if ((f == SIM_FAULT_DROP_IRQ || f == SIM_FAULT_CTRL_STALL) && d->fault_fired)
 		return true; /* persistent once started */
 	if (d->fault_fired)
 		return false;
@@ -443,7 +443,8 @@ unsigned sim_net_ctrl(struct sim_dev *d)
 	uint32_t at;
 	int r, ack;
 
-	if (!sim_dev_running(d) || !sim_dev_has(d, VIRTIO_NET_F_CTRL_VQ) || !sim_dev_vq(d, q))
+	if (!sim_dev_running(d) || !sim_dev_has(d, VIRTIO_NET_F_CTRL_VQ) || !sim_dev_vq(d, q) ||
+	    sim_fault_due(d, SIM_FAULT_CTRL_STALL))
 		return 0;
 	while ((r = sim_vq_pop(&d->vq[q], d->srv, d->seg, SIM_VQ_MAX_SIZE, &c)) > 0) {
 		/* §5.1.6.5: class and command readable, the ack byte writable. */

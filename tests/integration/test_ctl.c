@@ -165,6 +165,87 @@ static void move_frames(struct vnet_dev *d, const uint8_t mac[6], unsigned n)
 
 /* --- tests --- */
 
+static uint64_t ms_now(void)
+{
+	return vn_ev_now_ns() / 1000000u;
+}
+
+struct late_frame {
+	struct vnet_dev *d;
+	uint8_t mac[6];
+};
+
+/* Send one frame on pair 0 after 50 ms: past any busy-poll of the waiter. */
+static void *send_late(void *arg)
+{
+	struct late_frame *l = arg;
+	struct vnet_queue *q = vnet_dev_queue(l->d, 0);
+	struct vnet_buf b;
+
+	usleep(50000);
+	assert_int_equal(vnet_tx_reserve(q, &b, 1), 1);
+	memset(b.data, 0, 60);
+	memcpy(b.data, l->mac, 6);
+	b.len = 60;
+	assert_int_equal(vnet_tx_submit(q, &b, 1), 1);
+	return NULL;
+}
+
+/*
+ * A LINK_SET on a device that never acks its control queue waits for the
+ * driver's bound (1 s) and fails ETIMEDOUT; meanwhile another device's
+ * control requests are answered and its sleeping receiver wakes at once:
+ * the wait holds neither the event engine nor the other server.
+ */
+static void test_slow_ctrl_stalls_nobody(void **state)
+{
+	struct vnet_dev *slow = open_dev("sim:loopback?name=slow0&fault=ctrl_stall");
+	struct vnet_dev *other = open_dev("sim:loopback?name=other0");
+	struct late_frame l = { .d = other };
+	struct vnet_wait w = { .q = vnet_dev_queue(other, 0), .events = VNET_WAIT_RX };
+	struct cli *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	const char *why;
+	uint64_t t0, t_get, t_wake, t_slow;
+	struct vnet_buf buf;
+	pthread_t t;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	memcpy(l.mac, info_of(other).mac, 6);
+	cli_open(a, "slow0");
+	cli_open(b, "other0");
+	t0 = ms_now();
+	mnl_attr_put_u8(req(a, VNET_CTL_FAMILY_ID, VNET_CMD_LINK_SET, NLM_F_ACK), VNET_A_PROMISC, 0);
+	send_req(a);
+	usleep(20000); /* slow0's server is in its wait now */
+	req(b, VNET_CTL_FAMILY_ID, VNET_CMD_LINK_GET, 0);
+	send_req(b);
+	assert_int_equal(answer(b)->nlmsg_type, VNET_CTL_FAMILY_ID);
+	t_get = ms_now() - t0;
+	assert_int_equal(pthread_create(&t, NULL, send_late, &l), 0);
+	assert_int_equal(vnet_wait(&w, 1, 3000), 1);
+	t_wake = ms_now() - t0;
+	pthread_join(t, NULL);
+	assert_int_equal(vnet_rx_peek(w.q, &buf, 1), 1);
+	assert_int_equal(vnet_rx_release(w.q, &buf, 1), 0);
+	assert_int_equal(error_of(answer(a), a->seq, &why), -ETIMEDOUT);
+	t_slow = ms_now() - t0;
+	print_message("slow0's LINK_SET answered after %llu ms; meanwhile other0's LINK_GET after "
+		      "%llu ms, its receiver woke after %llu ms (frame sent at ~70 ms)\n",
+		      (unsigned long long)t_slow, (unsigned long long)t_get,
+		      (unsigned long long)t_wake);
+	assert_true(t_slow >= 900);
+	assert_true(t_get < 500);
+	assert_true(t_wake < 500);
+	cli_close(a);
+	cli_close(b);
+	free(a);
+	free(b);
+	vnet_dev_close(slow);
+	vnet_dev_close(other);
+}
+
 static void test_getfamily(void **state)
 {
 	struct vnet_dev *d = open_dev("sim:loopback");
@@ -753,11 +834,6 @@ struct mover {
 	uint64_t moved, max_gap_ms;
 };
 
-static uint64_t ms_now(void)
-{
-	return vn_ev_now_ns() / 1000000u;
-}
-
 /* Loop frames on queue pair 0 until told to stop; note the longest stall. */
 static void *mover_main(void *arg)
 {
@@ -1105,7 +1181,8 @@ static void test_subscribe(void **state)
 	cmocka_unit_test_setup_teardown(test_stale_socket, setup, teardown),       \
 	cmocka_unit_test_setup_teardown(test_ctl_off, setup, teardown),            \
 	cmocka_unit_test_setup_teardown(test_run_dir, setup, teardown),            \
-	cmocka_unit_test_setup_teardown(test_subscribe, setup, teardown)
+	cmocka_unit_test_setup_teardown(test_subscribe, setup, teardown),          \
+	cmocka_unit_test_setup_teardown(test_slow_ctrl_stalls_nobody, setup, teardown)
 
 int main(void)
 {
