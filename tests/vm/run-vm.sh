@@ -35,7 +35,7 @@ KERNEL=${VNET_VM_KERNEL:-$top_srcdir/../shared/vm/bzImage-6.12-vfio}
 TIMEOUT=${VNET_VM_TIMEOUT:-300}
 FRAMES=${VNET_VM_FRAMES:-1000}
 # The scenarios each mode must report as passed (see scenarios.sh).
-SCENARIOS="bind list nic-b ping tx info rx restart ctl intx"
+SCENARIOS="bind list nic-b ping tx info rx restart ctl rss intx"
 
 skip() { echo "SKIP: VM tests: $*"; exit 77; }
 command -v "$QEMU" >/dev/null 2>&1 ||
@@ -120,7 +120,7 @@ boot() {
 	timeout -k 10 "$TIMEOUT" "$QEMU" -accel tcg -machine q35,kernel-irqchip=split \
 		-cpu max -m 1024 -smp 1 -nographic -no-reboot $iommu_dev \
 		-netdev hubport,id=na,hubid=0 \
-		-device "virtio-net-pci,netdev=na,disable-legacy=on,mac=52:54:00:00:00:0a,romfile=$nic_opts" \
+		-device "virtio-net-pci,netdev=na,disable-legacy=on,mq=on,rss=on,mac=52:54:00:00:00:0a,romfile=$nic_opts" \
 		-netdev hubport,id=nb,hubid=0 \
 		-device "virtio-net-pci,netdev=nb,disable-legacy=on,mac=52:54:00:00:00:0b,romfile=$nic_opts" \
 		-netdev hubport,id=nc,hubid=1 \
