@@ -340,18 +340,20 @@ static void test_coalescing_cuts_interrupts(void **state)
 	assert_int_equal(vnet_dev_coalesce(d, &back), 0);
 	assert_int_equal(back.rx_usecs | back.rx_max_frames | back.tx_usecs | back.tx_max_frames, 0);
 
-	plain = interrupted_receive(d, &r, info.mac, 0, n, 500);
+	plain = interrupted_receive(d, &r, info.mac, 0, n, 1000);
 	c.rx_max_frames = 16;
 	c.rx_usecs = 200000; /* 200 ms: the count decides, but for the tail */
 	assert_int_equal(vnet_dev_set_coalesce(d, &c), 0);
 	assert_int_equal(vnet_dev_coalesce(d, &back), 0);
 	assert_int_equal(back.rx_max_frames, 16);
 	assert_int_equal(back.rx_usecs, 200000);
-	coal = interrupted_receive(d, &r, info.mac, n, n, 500);
+	coal = interrupted_receive(d, &r, info.mac, n, n, 1000);
 	print_message("interrupts for %llu frames: %llu without coalescing, %llu with rx-frames 16\n",
 		      (unsigned long long)n, (unsigned long long)plain, (unsigned long long)coal);
-	/* 60 frames: 3 interrupts by count, 1 by time for the last 12. */
-	assert_true(coal >= 4 && coal <= 6);
+	/* 60 frames: 3 interrupts by count, 1 by time for the last 12; fewer
+	 * when a busy machine delays the receiver so that it finds frames
+	 * waiting as it re-arms (it then needs no interrupt at all). */
+	assert_true(coal >= 1 && coal <= 6);
 	assert_true(plain > 2 * coal);
 
 	/* A lone frame: its interrupt waits rx-usecs (50 ms), never for ever. */
