@@ -12,7 +12,8 @@
 # (perf0), and tests/integration/dev_hold (hold0), which moves frames only
 # when told, so that a link_down fault comes after monitor subscribed.
 #
-# Every wait is bounded; every process started is killed at exit.
+# Every wait is bounded; every process started is killed at exit (perf0 runs
+# for at most 600 s: under valgrind every vnetconf run takes seconds).
 set -u
 
 # make check turns control sockets off for every test (tests/local.mk):
@@ -186,7 +187,7 @@ t "a name no device can have: exit 2" '[ $rc -eq 2 ]'
 
 export VNET_RUN_DIR="$T/run"
 mkdir -m 700 "$VNET_RUN_DIR"
-./tools/vnetperf -d 60 -i 0 'sim:loopback?name=perf0' loop >"$T/perf.out" 2>&1 &
+./tools/vnetperf -d 600 -i 0 'sim:loopback?name=perf0' loop >"$T/perf.out" 2>&1 &
 perf_pid=$!
 pids="$pids $perf_pid"
 mkfifo "$T/hold.in"
