@@ -195,7 +195,9 @@ static uint32_t rss_cmd(uint8_t *p, uint32_t types, uint16_t n, uint16_t uncl, u
 		sim_put16(p + at, (uint16_t)(i % 2 ? entry : 0));
 	sim_put16(p + at, max_tx);
 	p[at + 2] = key_len;
-	memcpy(p + at + 3, ms_key, key_len);
+	/* Microsoft's key, zero-padded when a test asks for a longer one. */
+	memset(p + at + 3, 0, key_len);
+	memcpy(p + at + 3, ms_key, key_len < sizeof(ms_key) ? key_len : sizeof(ms_key));
 	return at + 3 + key_len;
 }
 
