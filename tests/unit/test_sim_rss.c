@@ -89,7 +89,7 @@ static void test_toeplitz_vectors(void **state)
  */
 static uint32_t vec_frame(const struct vec *v, uint8_t proto, bool frag, uint8_t *f)
 {
-	unsigned a = alen(v->af), l3 = 14, l4;
+	unsigned l3 = 14, l4;
 
 	memset(f, 0, 128);
 	memcpy(f, "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02", 12);
@@ -108,7 +108,6 @@ static uint32_t vec_frame(const struct vec *v, uint8_t proto, bool frag, uint8_t
 		l4 = l3 + 40;
 		vec_input(v, f + l3 + 8, false);
 	}
-	(void)a;
 	f[l4] = (uint8_t)(v->sport >> 8);
 	f[l4 + 1] = (uint8_t)v->sport;
 	f[l4 + 2] = (uint8_t)(v->dport >> 8);
