@@ -614,6 +614,70 @@ static void test_filters_ack(void **state)
 	vnet_dev_close(d);
 }
 
+/* RSS and coalescing over the protocol: a first RSS_SET needs key and
+ * table; what a SET leaves out keeps its value; GETs read it all back. */
+static void test_rss_coalesce(void **state)
+{
+	static const uint16_t table[4] = { 1, 0, 1, 0 }, odd[3] = { 0, 1, 0 };
+	struct vnet_dev *d = open_dev("sim:loopback?queues=2&rss=on&coalesce=on");
+	const struct nlattr *tb[VNET_A_MAX + 1];
+	uint8_t key[40];
+	struct nlmsghdr *r;
+	const char *why;
+	struct cli c;
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(i * 7 + 1);
+	cli_open(&c, "vnet0");
+	r = req(&c, VNET_CTL_FAMILY_ID, VNET_CMD_RSS_SET, NLM_F_ACK);
+	mnl_attr_put_u32(r, VNET_A_RSS_HASH_TYPES, VNET_RSS_HASH_IPV4);
+	assert_int_equal(ask_error(&c, &why), -EINVAL);
+	assert_non_null(strstr(why, "needs VNET_A_RSS_KEY and VNET_A_RSS_TABLE"));
+	r = req(&c, VNET_CTL_FAMILY_ID, VNET_CMD_RSS_SET, NLM_F_ACK);
+	mnl_attr_put(r, VNET_A_RSS_KEY, sizeof(key), key);
+	mnl_attr_put(r, VNET_A_RSS_TABLE, sizeof(table), table);
+	mnl_attr_put_u32(r, VNET_A_RSS_HASH_TYPES, VNET_RSS_HASH_IPV4 | VNET_RSS_HASH_TCP4);
+	assert_int_equal(ask_error(&c, &why), 0);
+	r = req(&c, VNET_CTL_FAMILY_ID, VNET_CMD_RSS_SET, NLM_F_ACK);
+	mnl_attr_put(r, VNET_A_RSS_TABLE, sizeof(odd) - 1, odd);
+	assert_int_equal(ask_error(&c, &why), -EINVAL);
+	assert_non_null(strstr(why, "whole number"));
+	r = req(&c, VNET_CTL_FAMILY_ID, VNET_CMD_RSS_SET, NLM_F_ACK);
+	mnl_attr_put_u32(r, VNET_A_RSS_HASH_TYPES, VNET_RSS_HASH_UDP4);
+	assert_int_equal(ask_error(&c, &why), 0);
+	req(&c, VNET_CTL_FAMILY_ID, VNET_CMD_RSS_GET, 0);
+	send_req(&c);
+	parse(answer(&c), GENL_HDRLEN, tb, VNET_A_MAX + 1);
+	assert_string_equal(mnl_attr_get_str(tb[VNET_A_NAME]), "vnet0");
+	assert_int_equal(mnl_attr_get_u8(tb[VNET_A_RSS_ON]), 1);
+	assert_int_equal(mnl_attr_get_u32(tb[VNET_A_RSS_HASH_TYPES]), VNET_RSS_HASH_UDP4);
+	assert_int_equal(mnl_attr_get_u32(tb[VNET_A_RSS_HASH_SUPPORTED]), 0x3f);
+	assert_int_equal(mnl_attr_get_u32(tb[VNET_A_RSS_KEY_MAX]), 40);
+	assert_int_equal(mnl_attr_get_u32(tb[VNET_A_RSS_TABLE_MAX]), 128);
+	assert_int_equal(mnl_attr_get_payload_len(tb[VNET_A_RSS_KEY]), sizeof(key));
+	assert_memory_equal(mnl_attr_get_payload(tb[VNET_A_RSS_KEY]), key, sizeof(key));
+	assert_int_equal(mnl_attr_get_payload_len(tb[VNET_A_RSS_TABLE]), sizeof(table));
+	assert_memory_equal(mnl_attr_get_payload(tb[VNET_A_RSS_TABLE]), table, sizeof(table));
+
+	r = req(&c, VNET_CTL_FAMILY_ID, VNET_CMD_COALESCE_SET, NLM_F_ACK);
+	mnl_attr_put_u32(r, VNET_A_COAL_RX_USECS, 250);
+	mnl_attr_put_u32(r, VNET_A_COAL_TX_FRAMES, 9);
+	assert_int_equal(ask_error(&c, &why), 0);
+	r = req(&c, VNET_CTL_FAMILY_ID, VNET_CMD_COALESCE_SET, NLM_F_ACK);
+	mnl_attr_put_u32(r, VNET_A_COAL_RX_FRAMES, 16);
+	assert_int_equal(ask_error(&c, &why), 0);
+	req(&c, VNET_CTL_FAMILY_ID, VNET_CMD_COALESCE_GET, 0);
+	send_req(&c);
+	parse(answer(&c), GENL_HDRLEN, tb, VNET_A_MAX + 1);
+	assert_int_equal(mnl_attr_get_u32(tb[VNET_A_COAL_RX_USECS]), 250);
+	assert_int_equal(mnl_attr_get_u32(tb[VNET_A_COAL_RX_FRAMES]), 16);
+	assert_int_equal(mnl_attr_get_u32(tb[VNET_A_COAL_TX_USECS]), 0);
+	assert_int_equal(mnl_attr_get_u32(tb[VNET_A_COAL_TX_FRAMES]), 9);
+	cli_close(&c);
+	vnet_dev_close(d);
+}
+
 /* --- malformed requests: each answered with the right errno --- */
 
 static struct nlmsghdr *bad_base(void *buf, uint8_t cmd, uint16_t flags)
@@ -756,6 +820,36 @@ static size_t bad_dump_set(struct nlmsghdr *n)
 	return n->nlmsg_len;
 }
 
+static size_t bad_rss_key_long(struct nlmsghdr *n)
+{
+	static const uint8_t key[VNET_RSS_KEY_MAX + 1];
+
+	((struct genlmsghdr *)mnl_nlmsg_get_payload(n))->cmd = VNET_CMD_RSS_SET;
+	mnl_attr_put(n, VNET_A_RSS_KEY, sizeof(key), key);
+	return n->nlmsg_len;
+}
+
+static size_t bad_rss_table_empty(struct nlmsghdr *n)
+{
+	((struct genlmsghdr *)mnl_nlmsg_get_payload(n))->cmd = VNET_CMD_RSS_SET;
+	mnl_attr_put(n, VNET_A_RSS_TABLE, 0, NULL);
+	return n->nlmsg_len;
+}
+
+/* sim:loopback offers neither RSS nor coalescing: the device's refusal. */
+static size_t bad_rss_unoffered(struct nlmsghdr *n)
+{
+	((struct genlmsghdr *)mnl_nlmsg_get_payload(n))->cmd = VNET_CMD_RSS_GET;
+	return n->nlmsg_len;
+}
+
+static size_t bad_coal_unoffered(struct nlmsghdr *n)
+{
+	((struct genlmsghdr *)mnl_nlmsg_get_payload(n))->cmd = VNET_CMD_COALESCE_SET;
+	mnl_attr_put_u32(n, VNET_A_COAL_RX_USECS, 10);
+	return n->nlmsg_len;
+}
+
 static const struct {
 	const char *what;
 	size_t (*build)(struct nlmsghdr *n);
@@ -785,6 +879,10 @@ static const struct {
 	{ "MAC_ADD without a MAC", bad_mac_missing, EINVAL },
 	{ "GETFAMILY of another family", bad_other_family_name, ENOENT },
 	{ "NLM_F_DUMP on LINK_SET", bad_dump_set, EOPNOTSUPP },
+	{ "RSS key of 65 bytes", bad_rss_key_long, EINVAL },
+	{ "RSS table of 0 bytes", bad_rss_table_empty, EINVAL },
+	{ "RSS_GET where the device has no RSS", bad_rss_unoffered, EOPNOTSUPP },
+	{ "COALESCE_SET where the device has none", bad_coal_unoffered, EOPNOTSUPP },
 };
 
 static void test_malformed(void **state)
@@ -1182,6 +1280,7 @@ static void test_subscribe(void **state)
 	cmocka_unit_test_setup_teardown(test_ctl_off, setup, teardown),            \
 	cmocka_unit_test_setup_teardown(test_run_dir, setup, teardown),            \
 	cmocka_unit_test_setup_teardown(test_subscribe, setup, teardown),          \
+	cmocka_unit_test_setup_teardown(test_rss_coalesce, setup, teardown),        \
 	cmocka_unit_test_setup_teardown(test_slow_ctrl_stalls_nobody, setup, teardown)
 
 int main(void)
