@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -403,6 +404,77 @@ VNET_API int vnet_dev_filters(struct vnet_dev *dev, struct vnet_dev_filters *f)
 	all.sz = f->sz;
 	memcpy(f, &all, VN_MIN(f->sz, sizeof(all)));
 	return 0;
+}
+
+/* RSS and coalescing: a payload of the caller's size, whole for the port. */
+static int set_arg(struct vnet_dev *dev, enum vn_set_kind kind, const void *arg, size_t need,
+		   void *full, size_t full_sz, const char *what)
+{
+	struct vn_set s = { .kind = kind, .arg = full };
+	int rc;
+
+	vn_err_clear();
+	if (!arg)
+		return fail(vn_err(-EINVAL, "%s: the settings are NULL", what));
+	if (*(const size_t *)arg < need)
+		return fail(vn_err(-EINVAL, "%s: sz %zu is too small (at least %zu)", what,
+				   *(const size_t *)arg, need));
+	rc = copy_sized(full, full_sz, arg, *(const size_t *)arg, what);
+	return rc ? fail(rc) : dev_set(dev, &s, what);
+}
+
+static int get_arg(struct vnet_dev *dev, enum vn_set_kind kind, void *out, void *full,
+		   size_t full_sz, const char *what)
+{
+	size_t sz;
+	int rc;
+
+	vn_err_clear();
+	if (!dev || !out)
+		return fail(vn_err(-EINVAL, "%s: dev and the result are required", what));
+	sz = *(size_t *)out;
+	if (sz < sizeof(size_t))
+		return fail(vn_err(-EINVAL, "%s: sz %zu is too small", what, sz));
+	if (!dev->port->ops->get)
+		return fail(vn_err(-EOPNOTSUPP, "%s: a %s device has no such setting", what,
+				   dev->port->ops->name));
+	pthread_mutex_lock(&dev->set_lock);
+	rc = dev->port->ops->get(dev->port, kind, full);
+	pthread_mutex_unlock(&dev->set_lock);
+	if (rc)
+		return fail(rc);
+	*(size_t *)full = sz;
+	memcpy(out, full, VN_MIN(sz, full_sz));
+	return 0;
+}
+
+VNET_API int vnet_dev_set_rss(struct vnet_dev *dev, const struct vnet_rss *rss)
+{
+	struct vnet_rss r = { .sz = sizeof(r) };
+
+	return set_arg(dev, VN_SET_RSS, rss, offsetof(struct vnet_rss, enabled), &r, sizeof(r),
+		       "vnet_dev_set_rss");
+}
+
+VNET_API int vnet_dev_rss(struct vnet_dev *dev, struct vnet_rss *rss)
+{
+	struct vnet_rss r = { .sz = sizeof(r) };
+
+	return get_arg(dev, VN_SET_RSS, rss, &r, sizeof(r), "vnet_dev_rss");
+}
+
+VNET_API int vnet_dev_set_coalesce(struct vnet_dev *dev, const struct vnet_coalesce *c)
+{
+	struct vnet_coalesce k = { .sz = sizeof(k) };
+
+	return set_arg(dev, VN_SET_COALESCE, c, sizeof(k), &k, sizeof(k), "vnet_dev_set_coalesce");
+}
+
+VNET_API int vnet_dev_coalesce(struct vnet_dev *dev, struct vnet_coalesce *c)
+{
+	struct vnet_coalesce k = { .sz = sizeof(k) };
+
+	return get_arg(dev, VN_SET_COALESCE, c, &k, sizeof(k), "vnet_dev_coalesce");
 }
 
 VNET_API int vnet_dev_xstats(struct vnet_dev *dev, struct vnet_xstat *xs, unsigned n)

@@ -69,12 +69,15 @@ enum vn_set_kind {
 	VN_SET_MAC_DEL,
 	VN_SET_VLAN_ADD,    /* val: VLAN id 0 .. 4095 */
 	VN_SET_VLAN_DEL,
+	VN_SET_RSS,         /* arg: const struct vnet_rss * (checked sz) */
+	VN_SET_COALESCE,    /* arg: const struct vnet_coalesce * */
 };
 
 struct vn_set {
 	enum vn_set_kind kind;
 	unsigned val;
 	uint8_t mac[6];
+	const void *arg;    /* the kinds with a payload of their own */
 };
 
 /* Who is told of device events as a port queues them (the control plane's
@@ -144,6 +147,10 @@ struct vn_port_ops {
 	 * xstats() are optional (NULL: no filters; no device-level counters).
 	 */
 	int (*set)(struct vn_port *p, const struct vn_set *s);
+	/* Optional (NULL: -EOPNOTSUPP): read back the setting of a kind with a
+	 * payload (VN_SET_RSS: struct vnet_rss; VN_SET_COALESCE: struct
+	 * vnet_coalesce) into out, whole (device.c copies the caller's sz). */
+	int (*get)(struct vn_port *p, enum vn_set_kind kind, void *out);
 	void (*filters)(struct vn_port *p, struct vnet_dev_filters *f);
 	int (*xstats)(struct vn_port *p, struct vnet_xstat *xs, unsigned n);
 };

@@ -41,6 +41,8 @@ static const struct {
 	{ "vectors", FOR_SIM, VAL_UINT },
 	{ "notify_data", FOR_SIM, VAL_ONOFF },
 	{ "ring", FOR_VFIO | FOR_USER | FOR_SIM, VAL_RING },
+	{ "rss", FOR_SIM, VAL_ONOFF },
+	{ "coalesce", FOR_SIM, VAL_ONOFF },
 	{ "attach", FOR_XDP, VAL_ATTACH },
 	{ "name", FOR_ALL, VAL_NAME },
 	{ "ctl", FOR_ALL, VAL_ONOFF },

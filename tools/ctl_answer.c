@@ -52,6 +52,17 @@ static const struct {
 	[VNET_A_STAT_NAME] = { MNL_TYPE_STRING, 0 },
 	[VNET_A_STAT_VALUE] = { MNL_TYPE_U64, 0 },
 	[VNET_A_EVENT] = { MNL_TYPE_U32, 0 },
+	[VNET_A_RSS_ON] = { MNL_TYPE_U8, 0 },
+	[VNET_A_RSS_HASH_TYPES] = { MNL_TYPE_U32, 0 },
+	[VNET_A_RSS_HASH_SUPPORTED] = { MNL_TYPE_U32, 0 },
+	[VNET_A_RSS_KEY] = { MNL_TYPE_BINARY, 0 },   /* 1 .. VNET_RSS_KEY_MAX: rss_cb() */
+	[VNET_A_RSS_KEY_MAX] = { MNL_TYPE_U32, 0 },
+	[VNET_A_RSS_TABLE] = { MNL_TYPE_BINARY, 0 }, /* whole u16s: rss_cb() */
+	[VNET_A_RSS_TABLE_MAX] = { MNL_TYPE_U32, 0 },
+	[VNET_A_COAL_RX_USECS] = { MNL_TYPE_U32, 0 },
+	[VNET_A_COAL_RX_FRAMES] = { MNL_TYPE_U32, 0 },
+	[VNET_A_COAL_TX_USECS] = { MNL_TYPE_U32, 0 },
+	[VNET_A_COAL_TX_FRAMES] = { MNL_TYPE_U32, 0 },
 };
 
 /* Names for messages about a bad answer. */
@@ -68,6 +79,12 @@ static const char *const attr_names[__VNET_A_MAX] = {
 	[VNET_A_VLAN] = "VLAN", [VNET_A_VLANS] = "VLANS", [VNET_A_STATS] = "STATS",
 	[VNET_A_STAT] = "STAT", [VNET_A_STAT_NAME] = "STAT_NAME",
 	[VNET_A_STAT_VALUE] = "STAT_VALUE", [VNET_A_EVENT] = "EVENT",
+	[VNET_A_RSS_ON] = "RSS_ON", [VNET_A_RSS_HASH_TYPES] = "RSS_HASH_TYPES",
+	[VNET_A_RSS_HASH_SUPPORTED] = "RSS_HASH_SUPPORTED", [VNET_A_RSS_KEY] = "RSS_KEY",
+	[VNET_A_RSS_KEY_MAX] = "RSS_KEY_MAX", [VNET_A_RSS_TABLE] = "RSS_TABLE",
+	[VNET_A_RSS_TABLE_MAX] = "RSS_TABLE_MAX", [VNET_A_COAL_RX_USECS] = "COAL_RX_USECS",
+	[VNET_A_COAL_RX_FRAMES] = "COAL_RX_FRAMES", [VNET_A_COAL_TX_USECS] = "COAL_TX_USECS",
+	[VNET_A_COAL_TX_FRAMES] = "COAL_TX_FRAMES",
 };
 
 /*
@@ -308,4 +325,61 @@ int ctl_parse_event(const struct nlmsghdr *nlh, struct ctl_event *ev)
 	memset(ev, 0, sizeof(*ev));
 	ev->oper_up = ev->admin_up = -1;
 	return walk_msg(nlh, event_cb, ev);
+}
+
+static int rss_cb(const struct nlattr *a, int type, void *arg)
+{
+	struct ctl_rss *r = arg;
+	uint16_t len = mnl_attr_get_payload_len(a);
+
+	r->have |= 1ull << type;
+	switch (type) {
+	case VNET_A_NAME: ctl_copy_str(r->name, sizeof(r->name), a); break;
+	case VNET_A_RSS_ON: r->on = mnl_attr_get_u8(a) != 0; break;
+	case VNET_A_RSS_HASH_TYPES: r->hash_types = mnl_attr_get_u32(a); break;
+	case VNET_A_RSS_HASH_SUPPORTED: r->hash_supported = mnl_attr_get_u32(a); break;
+	case VNET_A_RSS_KEY_MAX: r->key_max = mnl_attr_get_u32(a); break;
+	case VNET_A_RSS_TABLE_MAX: r->table_max = mnl_attr_get_u32(a); break;
+	case VNET_A_RSS_KEY:
+		if (len < 1 || len > sizeof(r->key))
+			return ctl_fail(-EPROTO, "malformed answer: attribute VNET_A_RSS_KEY has %u "
+				    "bytes", len);
+		r->key_len = len;
+		memcpy(r->key, mnl_attr_get_payload(a), len);
+		break;
+	case VNET_A_RSS_TABLE:
+		if (len < 2 || len % 2 || len > sizeof(r->table))
+			return ctl_fail(-EPROTO, "malformed answer: attribute VNET_A_RSS_TABLE has "
+				    "%u bytes", len);
+		r->table_len = len / 2u;
+		memcpy(r->table, mnl_attr_get_payload(a), len);
+		break;
+	}
+	return 0;
+}
+
+int ctl_parse_rss(const struct nlmsghdr *nlh, struct ctl_rss *r)
+{
+	memset(r, 0, sizeof(*r));
+	return walk_msg(nlh, rss_cb, r);
+}
+
+static int coal_cb(const struct nlattr *a, int type, void *arg)
+{
+	struct ctl_coal *k = arg;
+
+	if (type == VNET_A_NAME)
+		ctl_copy_str(k->name, sizeof(k->name), a);
+	else if (type >= VNET_A_COAL_RX_USECS && type < VNET_A_COAL_RX_USECS + CTL_COAL_N)
+		k->v[type - VNET_A_COAL_RX_USECS] = mnl_attr_get_u32(a);
+	else
+		return 0;
+	k->have |= 1ull << type;
+	return 0;
+}
+
+int ctl_parse_coal(const struct nlmsghdr *nlh, struct ctl_coal *k)
+{
+	memset(k, 0, sizeof(*k));
+	return walk_msg(nlh, coal_cb, k);
 }

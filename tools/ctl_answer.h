@@ -19,5 +19,7 @@ void ctl_copy_str(char *dst, size_t sz, const struct nlattr *a);
 int ctl_parse_link(const struct nlmsghdr *nlh, struct ctl_link *l);
 int ctl_parse_stats(const struct nlmsghdr *nlh, struct ctl_stats *s);
 int ctl_parse_event(const struct nlmsghdr *nlh, struct ctl_event *ev);
+int ctl_parse_rss(const struct nlmsghdr *nlh, struct ctl_rss *r);
+int ctl_parse_coal(const struct nlmsghdr *nlh, struct ctl_coal *k);
 
 #endif

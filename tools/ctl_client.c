@@ -33,7 +33,7 @@
 #include "ctl_client.h"
 #include "log.h"
 
-#define REQ_MAX 512       /* our requests carry a few small attributes */
+#define REQ_MAX 1024      /* our requests: the largest, an RSS_SET, is ~620 bytes */
 
 static char why[512];
 
@@ -418,6 +418,57 @@ int ctl_subscribe(struct ctl_conn *c)
 
 	return transact(c, put_request(c, buf, VNET_CMD_SUBSCRIBE, NLM_F_ACK), false, no_data,
 			NULL);
+}
+
+/* ---- RSS and coalescing ---- */
+
+static int rss_msg(const struct nlmsghdr *nlh, void *arg)
+{
+	return ctl_parse_rss(nlh, arg);
+}
+
+static int coal_msg(const struct nlmsghdr *nlh, void *arg)
+{
+	return ctl_parse_coal(nlh, arg);
+}
+
+int ctl_rss_get(struct ctl_conn *c, struct ctl_rss *r)
+{
+	char buf[REQ_MAX];
+
+	return transact(c, put_request(c, buf, VNET_CMD_RSS_GET, 0), true, rss_msg, r);
+}
+
+int ctl_rss_set(struct ctl_conn *c, const struct ctl_rss *r)
+{
+	char buf[REQ_MAX];
+	struct nlmsghdr *nlh = put_request(c, buf, VNET_CMD_RSS_SET, NLM_F_ACK);
+
+	if (r->have >> VNET_A_RSS_HASH_TYPES & 1)
+		mnl_attr_put_u32(nlh, VNET_A_RSS_HASH_TYPES, r->hash_types);
+	if (r->have >> VNET_A_RSS_KEY & 1)
+		mnl_attr_put(nlh, VNET_A_RSS_KEY, r->key_len, r->key);
+	if (r->have >> VNET_A_RSS_TABLE & 1)
+		mnl_attr_put(nlh, VNET_A_RSS_TABLE, r->table_len * 2u, r->table);
+	return transact(c, nlh, false, no_data, NULL);
+}
+
+int ctl_coal_get(struct ctl_conn *c, struct ctl_coal *k)
+{
+	char buf[REQ_MAX];
+
+	return transact(c, put_request(c, buf, VNET_CMD_COALESCE_GET, 0), true, coal_msg, k);
+}
+
+int ctl_coal_set(struct ctl_conn *c, const struct ctl_coal *k)
+{
+	char buf[REQ_MAX];
+	struct nlmsghdr *nlh = put_request(c, buf, VNET_CMD_COALESCE_SET, NLM_F_ACK);
+
+	for (int i = 0; i < CTL_COAL_N; i++)
+		if (k->have >> (VNET_A_COAL_RX_USECS + i) & 1)
+			mnl_attr_put_u32(nlh, (uint16_t)(VNET_A_COAL_RX_USECS + i), k->v[i]);
+	return transact(c, nlh, false, no_data, NULL);
 }
 
 /* ---- Notifications ---- */

@@ -19,6 +19,7 @@
 
 #include "ctl/ctl_int.h"
 #include "vnet/ctl.h"
+#include "vnet/vnet.h"
 
 #define CTL_NAME_LEN 64     /* control-plane names, access modes */
 #define CTL_URI_LEN 256
@@ -81,6 +82,27 @@ struct ctl_settings {
 	uint8_t mac[6];
 };
 
+/* What VNET_CMD_RSS_GET says; for ctl_rss_set(), have says which of
+ * hash_types (VNET_A_RSS_HASH_TYPES), key and table to send. */
+struct ctl_rss {
+	uint64_t have;
+	char name[CTL_NAME_LEN];
+	bool on;
+	uint32_t hash_types, hash_supported, key_max, table_max;
+	unsigned key_len, table_len;
+	uint8_t key[VNET_RSS_KEY_MAX];
+	uint16_t table[VNET_RSS_TABLE_MAX];
+};
+
+/* Coalescing: v[i] is attribute VNET_A_COAL_RX_USECS + i (rx-usecs,
+ * rx-frames, tx-usecs, tx-frames); have as above. */
+#define CTL_COAL_N 4
+struct ctl_coal {
+	uint64_t have;
+	char name[CTL_NAME_LEN];
+	uint32_t v[CTL_COAL_N];
+};
+
 /* The reason of the last failure, for the user. */
 const char *ctl_why(void);
 
@@ -116,6 +138,10 @@ int ctl_link_set(struct ctl_conn *c, const struct ctl_settings *set);
 /* cmd VNET_CMD_MAC_ADD/DEL with mac, or VNET_CMD_VLAN_ADD/DEL with vid. */
 int ctl_filter(struct ctl_conn *c, uint8_t cmd, const uint8_t *mac, uint16_t vid);
 int ctl_subscribe(struct ctl_conn *c);
+int ctl_rss_get(struct ctl_conn *c, struct ctl_rss *r);
+int ctl_rss_set(struct ctl_conn *c, const struct ctl_rss *r);
+int ctl_coal_get(struct ctl_conn *c, struct ctl_coal *k);
+int ctl_coal_set(struct ctl_conn *c, const struct ctl_coal *k);
 
 /*
  * Read one datagram of notifications from a subscribed connection (call

@@ -9,7 +9,7 @@ dist_man_MANS += man/vnetperf.1
 # vlan speak the control protocol (vnet/ctl.h) to running devices over libmnl.
 sbin_PROGRAMS += tools/vnetconf
 tools_vnetconf_SOURCES = tools/vnetconf.c tools/vnetconf.h tools/vnetconf_dev.c \
-	tools/vnetconf_link.c tools/vnetconf_stats.c tools/vnetconf_monitor.c \
+	tools/vnetconf_link.c tools/vnetconf_stats.c tools/vnetconf_monitor.c tools/vnetconf_rss.c \
 	tools/ctl_client.c tools/ctl_client.h tools/ctl_answer.c tools/ctl_answer.h \
 	tools/json.c tools/json.h
 tools_vnetconf_LDADD = libvnet/libvnet-core.la $(LIBMNL_LIBS)

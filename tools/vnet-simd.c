@@ -30,6 +30,7 @@ static void usage(FILE *f)
 		"                 [--socket PATH2 (pair)] [--mac XX:XX:XX:XX:XX:XX] [--queues N]\n"
 		"                 [--qsize N] [--mtu N] [--size N] [--fault NAME[@N]]\n"
 		"                 [--irq msix|intx] [--vectors N] [--notify_data on|off]\n"
+		"                 [--rss on|off] [--coalesce on|off]\n"
 		"See vnet-simd(8).\n");
 }
 
@@ -135,6 +136,7 @@ int main(int argc, char **argv)
 		{ "size", required_argument, NULL, 'n' },   { "fault", required_argument, NULL, 'f' },
 		{ "irq", required_argument, NULL, 'i' },    { "vectors", required_argument, NULL, 'v' },
 		{ "notify_data", required_argument, NULL, 'd' },
+		{ "rss", required_argument, NULL, 'r' },    { "coalesce", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
 	};
 	const char *paths[2] = { NULL, NULL }, *mode = NULL, *colon;

@@ -30,6 +30,7 @@ bool matches(const char *s, const char *word);
 typedef int cmd_fn(const struct ctx *c, int argc, char **argv);
 cmd_fn link_show, link_set, stats_show, mac_add, mac_del, vlan_add, vlan_del, monitor;
 cmd_fn dev_list, dev_bind, dev_unbind;
+cmd_fn rss_show, rss_set, coalesce_show, coalesce_set;
 
 struct ctl_conn;
 struct json;

@@ -7,7 +7,7 @@
  *   ctl_msg.c     the request handler: one request in, its answers out, a
  *                 pure function over a device-like context (fuzzed)
  *   ctl_feat.c    virtio feature bits by name
- *   ctl_server.c  the per-device server on the event engine (event.h)
+ *   ctl_server.c  the per-device server, in a thread of its own
  *
  * All functions return 0 (or a count) or a negative errno recorded with
  * vn_err().
@@ -100,6 +100,9 @@ struct vn_ctl_dev_ops {
 	int (*filters)(void *dev, struct vnet_dev_filters *f);
 	/* One change: kind as in port.h's enum vn_set_kind (val or mac). */
 	int (*set)(void *dev, const struct vn_set *s);
+	/* Read back VN_SET_RSS (struct vnet_rss) or VN_SET_COALESCE (struct
+	 * vnet_coalesce), whose sz the caller set. */
+	int (*get)(void *dev, enum vn_set_kind kind, void *out);
 };
 
 struct vn_ctl_ctx {
@@ -141,7 +144,7 @@ size_t vn_ctl_event_msg(const struct vn_ctl_ctx *c, int type, void *buf);
  * with *out NULL when there is no server (a warning said why: no run
  * directory, a refused one, ...); -EADDRINUSE when the `name=` u asks for
  * is served by a live process. It installs itself as the port's observer.
- * vn_ctl_stop() (NULL is ignored) clears the observer, leaves the engine,
+ * vn_ctl_stop() (NULL is ignored) clears the observer, ends the thread,
  * closes every connection and removes the socket file. STATS_GET answers
  * the device's counters, then the server's own: ctl_requests, ctl_errors,
  * ctl_clients_refused, ctl_clients_dropped, ctl_events_lost.

@@ -9,6 +9,7 @@
 #include "ctl/ctl_int.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,8 +27,9 @@
 /* What each attribute must look like (vnet/ctl.h's brackets). */
 static const struct policy {
 	enum mnl_attr_data_type type;
-	uint16_t len;   /* MNL_TYPE_BINARY: exact length; strings: most bytes with the NUL */
-	uint32_t max;   /* integers: largest value (0: any) */
+	uint16_t len;   /* MNL_TYPE_BINARY: exact length (0: 1 .. max bytes); strings: most
+			   bytes with the NUL */
+	uint32_t max;   /* integers: largest value (0: any); binaries of len 0: most bytes */
 } policy[VNET_A_MAX + 1] = {
 	[VNET_A_NAME] = { MNL_TYPE_NUL_STRING, VN_CTL_NAME_MAX, 0 },
 	[VNET_A_URI] = { MNL_TYPE_NUL_STRING, 256, 0 },
@@ -57,6 +59,17 @@ static const struct policy {
 	[VNET_A_STAT_NAME] = { MNL_TYPE_NUL_STRING, 32, 0 },
 	[VNET_A_STAT_VALUE] = { MNL_TYPE_U64, 0, 0 },
 	[VNET_A_EVENT] = { MNL_TYPE_U32, 0, 0 },
+	[VNET_A_RSS_ON] = { MNL_TYPE_U8, 0, 1 },
+	[VNET_A_RSS_HASH_TYPES] = { MNL_TYPE_U32, 0, 0 },
+	[VNET_A_RSS_HASH_SUPPORTED] = { MNL_TYPE_U32, 0, 0 },
+	[VNET_A_RSS_KEY] = { MNL_TYPE_BINARY, 0, VNET_RSS_KEY_MAX },
+	[VNET_A_RSS_KEY_MAX] = { MNL_TYPE_U32, 0, 0 },
+	[VNET_A_RSS_TABLE] = { MNL_TYPE_BINARY, 0, 2 * VNET_RSS_TABLE_MAX },
+	[VNET_A_RSS_TABLE_MAX] = { MNL_TYPE_U32, 0, 0 },
+	[VNET_A_COAL_RX_USECS] = { MNL_TYPE_U32, 0, 0 },
+	[VNET_A_COAL_RX_FRAMES] = { MNL_TYPE_U32, 0, 0 },
+	[VNET_A_COAL_TX_USECS] = { MNL_TYPE_U32, 0, 0 },
+	[VNET_A_COAL_TX_FRAMES] = { MNL_TYPE_U32, 0, 0 },
 };
 
 /* The generic netlink controller's attributes that GETFAMILY reads. */
@@ -103,8 +116,10 @@ static int attr_check(const struct nlattr *a, struct parse *p)
 	if (!pol || !pol->type)
 		return 0;
 	/* mnl_attr_validate2: the length is exact for integers and binaries. */
-	if (pol->type == MNL_TYPE_BINARY)
+	if (pol->type == MNL_TYPE_BINARY && pol->len)
 		rc = mnl_attr_validate2(a, MNL_TYPE_BINARY, pol->len);
+	else if (pol->type == MNL_TYPE_BINARY)
+		rc = len >= 1 && len <= pol->max ? 0 : -1;
 	else
 		rc = mnl_attr_validate(a, pol->type);
 	if (rc < 0)
@@ -489,6 +504,106 @@ static int mac_del(struct req *q) { return filter_cmd(q, VNET_A_MAC, VN_SET_MAC_
 static int vlan_add(struct req *q) { return filter_cmd(q, VNET_A_VLAN, VN_SET_VLAN_ADD); }
 static int vlan_del(struct req *q) { return filter_cmd(q, VNET_A_VLAN, VN_SET_VLAN_DEL); }
 
+static int rss_get(struct req *q)
+{
+	struct vnet_rss r = { .sz = sizeof(r) };
+	int rc = q->c->ops->get(q->c->dev, VN_SET_RSS, &r);
+	struct out o;
+
+	if (rc)
+		return rc;
+	o = genl_start(q->r, q->nlh, VNET_CTL_FAMILY_ID, VNET_CMD_RSS_GET, 0);
+	put_str(&o, VNET_A_NAME, q->c->name);
+	put_u8(&o, VNET_A_RSS_ON, r.enabled != 0);
+	put_u32(&o, VNET_A_RSS_HASH_TYPES, r.hash_types);
+	put_u32(&o, VNET_A_RSS_HASH_SUPPORTED, r.supported_hash_types);
+	put_u32(&o, VNET_A_RSS_KEY_MAX, r.max_key_len);
+	put_u32(&o, VNET_A_RSS_TABLE_MAX, r.max_table_len);
+	if (r.key_len && r.key_len <= VNET_RSS_KEY_MAX)
+		put(&o, VNET_A_RSS_KEY, r.key_len, r.key);
+	if (r.table_len && r.table_len <= VNET_RSS_TABLE_MAX)
+		put(&o, VNET_A_RSS_TABLE, r.table_len * sizeof(r.table[0]), r.table);
+	return msg_end(q->r, &o);
+}
+
+/* The current configuration with what the request carries over it. */
+static int rss_set(struct req *q)
+{
+	const struct nlattr *key = q->tb[VNET_A_RSS_KEY], *table = q->tb[VNET_A_RSS_TABLE];
+	struct vnet_rss r = { .sz = sizeof(r) };
+	struct vn_set s = { .kind = VN_SET_RSS, .arg = &r };
+	int rc = q->c->ops->get(q->c->dev, VN_SET_RSS, &r);
+
+	if (rc)
+		return rc;
+	if (q->tb[VNET_A_RSS_HASH_TYPES])
+		r.hash_types = mnl_attr_get_u32(q->tb[VNET_A_RSS_HASH_TYPES]);
+	if (key) {
+		r.key_len = mnl_attr_get_payload_len(key);
+		memcpy(r.key, mnl_attr_get_payload(key), r.key_len);
+	}
+	if (table) {
+		if (mnl_attr_get_payload_len(table) % 2)
+			return vn_err(-EINVAL, "VNET_A_RSS_TABLE: %u bytes is not a whole number of "
+				      "u16 entries", mnl_attr_get_payload_len(table));
+		r.table_len = mnl_attr_get_payload_len(table) / 2u;
+		memcpy(r.table, mnl_attr_get_payload(table), r.table_len * 2u);
+	}
+	if (!r.key_len || !r.table_len)
+		return vn_err(-EINVAL, "RSS is not configured yet: the first RSS_SET needs "
+			      "VNET_A_RSS_KEY and VNET_A_RSS_TABLE");
+	return q->c->ops->set(q->c->dev, &s);
+}
+
+/* VNET_A_COAL_* and the field of struct vnet_coalesce each is. */
+static const struct {
+	uint16_t attr;
+	size_t off;
+} coal_attrs[] = {
+	{ VNET_A_COAL_RX_USECS, offsetof(struct vnet_coalesce, rx_usecs) },
+	{ VNET_A_COAL_RX_FRAMES, offsetof(struct vnet_coalesce, rx_max_frames) },
+	{ VNET_A_COAL_TX_USECS, offsetof(struct vnet_coalesce, tx_usecs) },
+	{ VNET_A_COAL_TX_FRAMES, offsetof(struct vnet_coalesce, tx_max_frames) },
+};
+
+static int coal_get(struct req *q)
+{
+	struct vnet_coalesce c = { .sz = sizeof(c) };
+	int rc = q->c->ops->get(q->c->dev, VN_SET_COALESCE, &c);
+	struct out o;
+	uint32_t v;
+
+	if (rc)
+		return rc;
+	o = genl_start(q->r, q->nlh, VNET_CTL_FAMILY_ID, VNET_CMD_COALESCE_GET, 0);
+	put_str(&o, VNET_A_NAME, q->c->name);
+	for (size_t k = 0; k < VN_ARRAY_SIZE(coal_attrs); k++) {
+		memcpy(&v, (const char *)&c + coal_attrs[k].off, sizeof(v));
+		put_u32(&o, coal_attrs[k].attr, v);
+	}
+	return msg_end(q->r, &o);
+}
+
+static int coal_set(struct req *q)
+{
+	struct vnet_coalesce c = { .sz = sizeof(c) };
+	struct vn_set s = { .kind = VN_SET_COALESCE, .arg = &c };
+	int rc = q->c->ops->get(q->c->dev, VN_SET_COALESCE, &c);
+
+	if (rc)
+		return rc;
+	for (size_t k = 0; k < VN_ARRAY_SIZE(coal_attrs); k++) {
+		const struct nlattr *a = q->tb[coal_attrs[k].attr];
+		uint32_t v;
+
+		if (!a)
+			continue;
+		v = mnl_attr_get_u32(a);
+		memcpy((char *)&c + coal_attrs[k].off, &v, sizeof(v));
+	}
+	return q->c->ops->set(q->c->dev, &s);
+}
+
 static int subscribe(struct req *q)
 {
 	q->r->subscribe = true;
@@ -503,6 +618,8 @@ static const struct {
 	[VNET_CMD_STATS_GET] = { stats_get, true }, [VNET_CMD_MAC_ADD] = { mac_add, false },
 	[VNET_CMD_MAC_DEL] = { mac_del, false },    [VNET_CMD_VLAN_ADD] = { vlan_add, false },
 	[VNET_CMD_VLAN_DEL] = { vlan_del, false },  [VNET_CMD_SUBSCRIBE] = { subscribe, false },
+	[VNET_CMD_RSS_GET] = { rss_get, false },    [VNET_CMD_RSS_SET] = { rss_set, false },
+	[VNET_CMD_COALESCE_GET] = { coal_get, false }, [VNET_CMD_COALESCE_SET] = { coal_set, false },
 };
 
 static bool is_dump(const struct nlmsghdr *nlh)

@@ -1,19 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The control server of one device (vnet/ctl.h), served from the event
- * engine (event.h) without a thread of its own and without touching the
- * data path.
+ * The control server of one device (vnet/ctl.h), in a thread of its own
+ * that touches nothing of the data path.
  *
- * The engine calls a source's callback under its lock, and a callback must
- * not add or remove sources: so the server keeps an epoll instance of its
- * own (the listening socket, the clients, an eventfd) and registers that
- * one descriptor with the engine. An epoll fd polls readable while any of
- * its items is ready, and each new readiness of an item wakes its pollers,
- * which is what the engine's multishot poll (or edge-triggered epoll item)
- * reports. The callback drains it with epoll_wait(timeout 0), doing at
- * most CTL_BUDGET requests; when it leaves work behind it writes the
- * eventfd, whose wake-up brings the engine back after it has harvested
- * the completions already waiting (interrupts are not starved by a flood).
+ * Not in the event engine's thread: a request can wait on the device (a
+ * control virtqueue command waits up to VN_NET_CTRL_TIMEOUT_MS for its
+ * ack), and the engine calls its callbacks under its lock, so a slow
+ * device would stall every other device's interrupts and every waiter of
+ * the process for that long (test_ctl's test_slow_ctrl_stalls_nobody
+ * measured 1 s). The thread sleeps in epoll_wait() on the server's own
+ * epoll instance (the listening socket, the clients, an eventfd) and
+ * costs nothing while no one talks to it. Each round does at most
+ * CTL_BUDGET requests, CTL_PER_CLIENT per client, for fairness; when it
+ * leaves work behind it writes the eventfd, so the next epoll_wait()
+ * returns at once.
  *
  * Clients are trusted only after SO_PEERCRED says they run as our euid or
  * as root; answers are sent without blocking, and a client that does not
@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +75,9 @@ struct vn_ctl_server {
 	struct vn_port_observer obs;
 	struct vn_ctl_bound bound;
 	int lfd, epfd, efd;
-	uint32_t src;
+	pthread_t thread;
+	bool running;           /* the thread was started */
+	int stop;               /* vn_ctl_stop() asks the thread to end (atomic) */
 	struct ctl_client cl[CTL_CLIENTS_MAX];
 	uint64_t counters[CTL_C_N];
 
@@ -82,7 +85,7 @@ struct vn_ctl_server {
 	int evq[CTL_EVQ];
 	unsigned ev_head, ev_len;
 
-	struct vn_ctl_reply reply;            /* engine thread only */
+	struct vn_ctl_reply reply;            /* the server thread only */
 	uint32_t msg[VNET_CTL_MSG_MAX / 4];   /* a received request, then an event */
 };
 
@@ -149,8 +152,21 @@ static int op_set(void *srv, const struct vn_set *s)
 	case VN_SET_MAC_DEL: return pub(vnet_dev_mac_del(d, s->mac));
 	case VN_SET_VLAN_ADD: return pub(vnet_dev_vlan_add(d, s->val));
 	case VN_SET_VLAN_DEL: return pub(vnet_dev_vlan_del(d, s->val));
+	case VN_SET_RSS: return pub(vnet_dev_set_rss(d, s->arg));
+	case VN_SET_COALESCE: return pub(vnet_dev_set_coalesce(d, s->arg));
 	}
 	return vn_err(-EINVAL, "control: unknown setting %d", (int)s->kind);
+}
+
+static int op_get(void *srv, enum vn_set_kind kind, void *out)
+{
+	struct vnet_dev *d = dev_of(srv);
+
+	if (kind == VN_SET_RSS)
+		return pub(vnet_dev_rss(d, out));
+	if (kind == VN_SET_COALESCE)
+		return pub(vnet_dev_coalesce(d, out));
+	return vn_err(-EINVAL, "control: setting %d cannot be read back", (int)kind);
 }
 
 static const struct vn_ctl_dev_ops dev_ops = {
@@ -159,6 +175,7 @@ static const struct vn_ctl_dev_ops dev_ops = {
 	.xstats = op_xstats,
 	.filters = op_filters,
 	.set = op_set,
+	.get = op_get,
 };
 
 /* --- clients --- */
@@ -293,14 +310,11 @@ static void send_events(struct vn_ctl_server *s)
 	}
 }
 
-/* The engine callback (engine thread, engine lock held). */
-static void on_ready(void *arg)
+/* One round over what epoll reported; true when work was left behind. */
+static bool round_of(struct vn_ctl_server *s, const struct epoll_event *ev, int n)
 {
-	struct vn_ctl_server *s = arg;
-	struct epoll_event ev[CTL_CLIENTS_MAX + 2];
 	unsigned budget = CTL_BUDGET;
 	bool more = false;
-	int n = epoll_wait(s->epfd, ev, (int)VN_ARRAY_SIZE(ev), 0);
 
 	for (int i = 0; i < n; i++) {
 		uint32_t tag = ev[i].data.u32;
@@ -309,7 +323,7 @@ static void on_ready(void *arg)
 		if (tag == CTL_TAG_LISTEN) {
 			more |= accept_all(s);
 		} else if (tag == CTL_TAG_EVENT) {
-			/* Empty the count: the next write wakes the engine again. */
+			/* Empty the count: the next write wakes the thread again. */
 			if (read(s->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 				vn_debug("control %s: eventfd: %s", s->bound.name, strerror(errno));
 			send_events(s);
@@ -322,10 +336,32 @@ static void on_ready(void *arg)
 			more |= done == max;
 		}
 	}
-	/* Level-triggered items still ready do not wake the engine again:
-	 * the eventfd does, after the engine harvested what waits. */
-	if (more)
-		wake(s);
+	return more;
+}
+
+static void *server_main(void *arg)
+{
+	struct vn_ctl_server *s = arg;
+	struct epoll_event ev[CTL_CLIENTS_MAX + 2];
+	sigset_t all;
+
+	/* Signals are for the application's threads. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+		int n = epoll_wait(s->epfd, ev, (int)VN_ARRAY_SIZE(ev), -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			vn_warn("control %s: epoll_wait: %s; the server stops", s->bound.name,
+				strerror(errno));
+			break;
+		}
+		if (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE) && round_of(s, ev, n))
+			wake(s); /* level-triggered: the rest is there next round anyway */
+	}
+	return NULL;
 }
 
 /* The port's observer: any thread, must not block (port.h). */
@@ -402,8 +438,6 @@ static int setup(struct vn_ctl_server *s, const char *dir, const char *name)
 	rc = watch(s, s->lfd, CTL_TAG_LISTEN);
 	if (!rc)
 		rc = watch(s, s->efd, CTL_TAG_EVENT);
-	if (!rc)
-		rc = vn_ev_add(s->epfd, on_ready, s, &s->src);
 	return rc;
 }
 
@@ -450,6 +484,13 @@ int vn_ctl_start(struct vnet_dev *dev, struct vn_port *port, const struct vn_uri
 	s->ctx = (struct vn_ctl_ctx){ .ops = &dev_ops, .dev = s, .name = s->bound.name,
 				      .pid = (uint32_t)getpid() };
 	s->obs = (struct vn_port_observer){ .fn = on_event, .arg = s };
+	rc = pthread_create(&s->thread, NULL, server_main, s);
+	if (rc) {
+		vn_err(-rc, "control: cannot start the server thread: %s", strerror(rc));
+		release(s);
+		return no_server();
+	}
+	s->running = true;
 	/* Release: the observer's fields are visible to whoever loads it (port.h). */
 	__atomic_store_n(&port->observer, &s->obs, __ATOMIC_RELEASE);
 	vn_info("control: serving %s", s->bound.path);
@@ -466,10 +507,14 @@ void vn_ctl_stop(struct vn_ctl_server *s)
 {
 	if (!s)
 		return;
-	/* No new events; vn_ev_del() takes the engine lock, so an observer
-	 * call from an engine callback is over when it returns, and waits
-	 * out our own callback. */
+	/* No new events. Ports call the observer from engine callbacks
+	 * (configuration interrupts), under the engine's lock: taking that
+	 * lock once (vn_ev_seq() of nothing) waits out a call in progress.
+	 * Calls from the application's threads end before it closes. */
 	__atomic_store_n(&s->port->observer, NULL, __ATOMIC_RELEASE);
-	vn_ev_del(s->src);
+	vn_ev_seq(NULL, NULL, 0);
+	__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+	wake(s);
+	pthread_join(s->thread, NULL);
 	release(s);
 }

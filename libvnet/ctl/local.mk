@@ -19,7 +19,8 @@ VN_FUZZ_CTL_SEEDS = tests/fuzz/ctl-seeds/getfamily.bin tests/fuzz/ctl-seeds/link
 	tests/fuzz/ctl-seeds/link_dump.bin tests/fuzz/ctl-seeds/stats_get.bin \
 	tests/fuzz/ctl-seeds/link_set.bin tests/fuzz/ctl-seeds/mac_add.bin \
 	tests/fuzz/ctl-seeds/vlan_del.bin tests/fuzz/ctl-seeds/subscribe.bin \
-	tests/fuzz/ctl-seeds/nested.bin
+	tests/fuzz/ctl-seeds/nested.bin tests/fuzz/ctl-seeds/rss_get.bin \
+	tests/fuzz/ctl-seeds/rss_set.bin tests/fuzz/ctl-seeds/coal_set.bin
 EXTRA_DIST += tests/fuzz/fuzz_ctl.c $(VN_FUZZ_CTL_SEEDS)
 VN_FUZZ_CTL_SRC = $(top_srcdir)/tests/fuzz/fuzz_ctl.c $(top_srcdir)/libvnet/log.c \
 	$(top_srcdir)/libvnet/ctl/ctl_msg.c $(top_srcdir)/libvnet/ctl/ctl_feat.c

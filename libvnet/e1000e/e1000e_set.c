@@ -190,6 +190,16 @@ static int e1k_set_one(struct e1k *e, const struct vn_set *s)
 	case VN_SET_VLAN_ADD:
 	case VN_SET_VLAN_DEL:
 		return set_vlan(e, s->val, s->kind == VN_SET_VLAN_ADD);
+	case VN_SET_RSS:
+		/* The 82574 hashes over two RX queues (MRQC, RETA); this driver
+		 * runs one. */
+		return vn_err(-EOPNOTSUPP, "e1000e: RSS needs a second RX queue; this driver runs "
+			      "one queue pair");
+	case VN_SET_COALESCE:
+		/* ITR (interrupt throttling) would give a delay, not a frame
+		 * count: not wired to vnet_coalesce yet. */
+		return vn_err(-EOPNOTSUPP, "e1000e: interrupt coalescing (ITR) is not supported "
+			      "by this driver yet");
 	}
 	return vn_err(-EOPNOTSUPP, "e1000e: unknown setting %d", (int)s->kind);
 }

@@ -130,6 +130,13 @@ int vn_ifctl_set(struct vn_ifctl *c, const struct vn_set *s)
 	case VN_SET_QUEUE_PAIRS:
 		return vn_err(-EOPNOTSUPP, "%s: the kernel steers frames to every queue opened; "
 			      "open fewer queues (queues=) instead", c->who);
+	case VN_SET_RSS:
+	case VN_SET_COALESCE:
+		/* The kernel driver's (ethtool -X / -C on the interface):
+		 * not the application's to change through this port. */
+		return vn_err(-EOPNOTSUPP, "%s: %s belongs to the kernel driver of %s (ethtool %s)",
+			      c->who, s->kind == VN_SET_RSS ? "RSS" : "interrupt coalescing",
+			      c->ifname, s->kind == VN_SET_RSS ? "-X" : "-C");
 	}
 	return vn_err(-EINVAL, "%s: unknown setting %d", c->who, (int)s->kind);
 }

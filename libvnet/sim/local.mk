@@ -11,6 +11,7 @@ libvnet_libvnet_core_la_SOURCES += \
 	libvnet/sim/sim_virtio.c \
 	libvnet/sim/sim_vq.c libvnet/sim/sim_vq.h libvnet/sim/sim_vq_packed.c \
 	libvnet/sim/sim_net.c \
+	libvnet/sim/sim_rss.c \
 	libvnet/sim/sim_mode.c \
 	libvnet/sim/sim_host.c libvnet/sim/sim_host.h \
 	libvnet/sim/sim_open.c
@@ -25,6 +26,15 @@ tests_unit_test_sim_vq_SOURCES = tests/unit/test_sim_vq.c
 check_PROGRAMS += tests/unit/test_sim_vq_packed
 TESTS += tests/unit/test_sim_vq_packed
 tests_unit_test_sim_vq_packed_SOURCES = tests/unit/test_sim_vq_packed.c
+# Toeplitz against Microsoft's published vectors, hash input choice, RSS_CONFIG checks.
+check_PROGRAMS += tests/unit/test_sim_rss
+TESTS += tests/unit/test_sim_rss
+tests_unit_test_sim_rss_SOURCES = tests/unit/test_sim_rss.c
+# RSS steering and coalescing end to end on sim:loopback with two queue pairs.
+check_PROGRAMS += tests/integration/test_rss
+TESTS += tests/integration/test_rss
+tests_integration_test_rss_SOURCES = tests/integration/test_rss.c
+tests_integration_test_rss_LDADD = libvnet/libvnet-core.la $(CMOCKA_LIBS) -lpthread
 endif
 
 # libFuzzer harness for the vfio-user server core against a hostile client;

@@ -41,6 +41,13 @@
 #define SIM_MTU_MAX 9000
 #define SIM_FRAME_MAX (SIM_MTU_MAX + 18) /* Ethernet header and one VLAN tag */
 #define SIM_MAC_TABLE 64                 /* entries per MAC filter list */
+/* RSS (rss=on): what the device configuration reports (virtio 1.2 §5.1.4:
+ * at least 40 key bytes and 128 table entries) and the hash types done. */
+#define SIM_RSS_KEY_MAX 40
+#define SIM_RSS_TABLE_MAX 128
+#define SIM_RSS_HASH_TYPES (VIRTIO_NET_RSS_HASH_TYPE_IPv4 | VIRTIO_NET_RSS_HASH_TYPE_TCPv4 | \
+			    VIRTIO_NET_RSS_HASH_TYPE_UDPv4 | VIRTIO_NET_RSS_HASH_TYPE_IPv6 | \
+			    VIRTIO_NET_RSS_HASH_TYPE_TCPv6 | VIRTIO_NET_RSS_HASH_TYPE_UDPv6)
 
 /* BAR0 layout (virtio structures) and BAR2 layout (MSI-X). */
 #define SIM_BAR0_SIZE 0x4000u
@@ -65,6 +72,7 @@ enum sim_fault {
 	SIM_FAULT_DROP_IRQ,     /* no interrupts at all from then on */
 	SIM_FAULT_VANISH,       /* hang up on the client mid-traffic */
 	SIM_FAULT_LINK_DOWN,    /* link goes down (STATUS) + config interrupt */
+	SIM_FAULT_CTRL_STALL,   /* control commands are never answered from then on */
 };
 
 struct sim_params {
@@ -82,6 +90,20 @@ struct sim_params {
 	unsigned vectors;     /* MSI-X vectors offered; 0: one per queue and config */
 	bool notify_data;     /* offer VIRTIO_F_NOTIFICATION_DATA: each doorbell then costs a
 			       * message (ioeventfds match 2-byte writes) and is checked */
+	bool rss;             /* rss=on: offer VIRTIO_NET_F_RSS */
+	bool coalesce;        /* coalesce=on: offer VIRTIO_NET_F_NOTF_COAL */
+};
+
+/* Notification coalescing of one direction (virtio 1.3 §5.1.6.5.10). */
+struct sim_coal {
+	uint32_t max_packets, usecs;
+};
+
+/* A used-buffer notification held back by coalescing (sim_net.c). */
+struct sim_held {
+	bool due;          /* the driver asked for one that was not sent yet */
+	uint32_t frames;   /* used entries published since */
+	uint64_t since_ns; /* CLOCK_MONOTONIC when it became due */
 };
 
 struct sim_host;
@@ -123,6 +145,15 @@ struct sim_dev {
 	uint8_t uc[SIM_MAC_TABLE][6], mc[SIM_MAC_TABLE][6];
 	uint8_t vlan[4096 / 8];
 	unsigned active_pairs;
+	struct {
+		bool on;
+		uint32_t types;
+		uint16_t mask, unclassified;
+		uint16_t table[SIM_RSS_TABLE_MAX];
+		uint8_t key_len, key[SIM_RSS_KEY_MAX];
+	} rss;                   /* sim_rss.c */
+	struct sim_coal coal[2]; /* [0] RX, [1] TX */
+	struct sim_held held[SIM_MAX_VQS];
 
 	/* Fault injection. */
 	uint64_t frames;         /* frames moved, counted for fault_after */
@@ -216,8 +247,20 @@ int sim_net_rx(struct sim_dev *d, unsigned pair, const uint8_t *frame, uint32_t 
 unsigned sim_net_ctrl(struct sim_dev *d);
 /* Fault f is configured and its time has come; one-shot faults fire once. */
 bool sim_fault_due(struct sim_dev *d, enum sim_fault f);
-/* Publish used entries and send due notifications for every queue. */
 void sim_net_flush(struct sim_dev *d);
+
+/* Publish used entries and send due notifications for every queue,
+ * holding back what coalescing says to; sim_net_hold_ns(): nanoseconds
+ * until a held notification is due (0: now), -1 when none is held. */
+int64_t sim_net_hold_ns(const struct sim_dev *d);
+
+/* sim_rss.c */
+/* The Toeplitz hash of in (len bytes) under key (Microsoft's RSS hash). */
+uint32_t sim_toeplitz(const uint8_t *key, unsigned key_len, const uint8_t *in, unsigned len);
+/* The queue pair RSS gives frame f (len bytes). */
+unsigned sim_rss_queue(const struct sim_dev *d, const uint8_t *f, uint32_t len);
+/* Apply an RSS_CONFIG command: 0, or -1 (VIRTIO_NET_ERR) changing nothing. */
+int sim_rss_config(struct sim_dev *d, const uint8_t *p, uint32_t len);
 
 /* sim_mode.c */
 int sim_mode_init(struct sim_dev *d);

@@ -8,6 +8,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include <linux/virtio_config.h>
 
@@ -32,13 +33,17 @@ void sim_net_reset(struct sim_dev *d)
 	d->mac[5] = (uint8_t)(d->mac[5] + d->end); /* the two ends of a pair differ */
 	/* §5.1.6.5.5: only the first queue pair is used until VQ_PAIRS_SET. */
 	d->active_pairs = 1;
+	/* No steering by hash and no coalescing until the driver asks. */
+	memset(&d->rss, 0, sizeof(d->rss));
+	memset(d->coal, 0, sizeof(d->coal));
+	memset(d->held, 0, sizeof(d->held));
 }
 
 bool sim_fault_due(struct sim_dev *d, enum sim_fault f)
 {
 	if (d->p.fault != f || d->frames < d->p.fault_after)
 		return false;
-	if (f == SIM_FAULT_DROP_IRQ && d->fault_fired)
+	if ((f == SIM_FAULT_DROP_IRQ || f == SIM_FAULT_CTRL_STALL) && d->fault_fired)
 		return true; /* persistent once started */
 	if (d->fault_fired)
 		return false;
@@ -63,13 +68,92 @@ static void complete(struct sim_dev *d, unsigned q, uint16_t head, uint32_t len,
 		sim_vq_push(vq, id, len); /* the same id twice */
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The coalescing of data queue q (RX even, TX odd), NULL for the control
+ * queue and while off: usecs 0 or max_packets 0 or 1 notify at once. */
+static const struct sim_coal *coal_of(const struct sim_dev *d, unsigned q)
+{
+	const struct sim_coal *c = &d->coal[q % 2];
+
+	if (q >= 2 * d->p.queues || !c->usecs || c->max_packets <= 1)
+		return NULL;
+	return c;
+}
+
+/*
+ * virtio 1.3 §5.1.6.5.10: a notification the driver asked for waits until
+ * max_packets used buffers were published since it became due, or usecs
+ * passed; the used ring itself is published at once (nothing but the
+ * interrupt is delayed).
+ */
+static bool notify_now(struct sim_dev *d, unsigned q, bool due, uint16_t published)
+{
+	const struct sim_coal *c = coal_of(d, q);
+	struct sim_held *h = &d->held[q];
+
+	if (!c) {
+		due |= h->due;
+		h->due = false;
+		return due;
+	}
+	if (!h->due) {
+		if (!due)
+			return false;
+		*h = (struct sim_held){ .due = true, .since_ns = mono_ns() };
+	}
+	h->frames += published;
+	if (h->frames < c->max_packets &&
+	    mono_ns() - h->since_ns < (uint64_t)c->usecs * 1000u)
+		return false;
+	h->due = false;
+	return true;
+}
+
 void sim_net_flush(struct sim_dev *d)
 {
 	unsigned q;
 
-	for (q = 0; q < d->n_vqs; q++)
-		if (d->vq[q].used && sim_vq_publish(&d->vq[q]))
+	for (q = 0; q < d->n_vqs; q++) {
+		struct sim_vq *vq = &d->vq[q];
+		uint16_t before = vq->published;
+		bool due;
+
+		if (!vq->used)
+			continue;
+		due = sim_vq_publish(vq);
+		if (notify_now(d, q, due, (uint16_t)(vq->published - before)))
 			sim_dev_irq_vq(d, q);
+	}
+}
+
+int64_t sim_net_hold_ns(const struct sim_dev *d)
+{
+	int64_t next = -1;
+	uint64_t now = 0;
+	unsigned q;
+
+	for (q = 0; q < d->n_vqs; q++) {
+		const struct sim_coal *c = coal_of(d, q);
+		uint64_t end;
+
+		if (!c || !d->held[q].due)
+			continue;
+		if (!now)
+			now = mono_ns();
+		end = d->held[q].since_ns + (uint64_t)c->usecs * 1000u;
+		if (end <= now)
+			return 0;
+		if (next < 0 || (int64_t)(end - now) < next)
+			next = (int64_t)(end - now);
+	}
+	return next;
 }
 
 /* ---- TX ---------------------------------------------------------------- */
@@ -204,6 +288,13 @@ int sim_net_rx(struct sim_dev *d, unsigned pair, const uint8_t *frame, uint32_t 
 	struct sim_chain c;
 	int r;
 
+	/* §5.1.6.4.3: with RSS configured, the hash picks the queue (frames
+	 * the device makes itself, sim:source, keep theirs). */
+	if (d->rss.on && d->p.mode != SIM_SOURCE) {
+		pair = sim_rss_queue(d, frame, len);
+		q = rxq(pair);
+		vq = &d->vq[q];
+	}
 	if (!sim_dev_running(d) || pair >= d->p.queues || !sim_dev_vq(d, q)) {
 		SIM_INC(d->st.qp[VN_MIN(pair, d->p.queues - 1)].rx_dropped_no_buffer);
 		return 0;
@@ -320,6 +411,8 @@ static int ctrl_exec(struct sim_dev *d, uint8_t cls, uint8_t cmd, const uint8_t 
 			return -1;
 		return 0;
 	case VIRTIO_NET_CTRL_MQ:
+		if (cmd == VIRTIO_NET_CTRL_MQ_RSS_CONFIG && sim_dev_has(d, VIRTIO_NET_F_RSS))
+			return sim_rss_config(d, p, len);
 		if (!sim_dev_has(d, VIRTIO_NET_F_MQ) || cmd != VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET ||
 		    len != 2)
 			return -1;
@@ -328,6 +421,15 @@ static int ctrl_exec(struct sim_dev *d, uint8_t cls, uint8_t cmd, const uint8_t 
 		if (v16 < 1 || v16 > d->p.queues)
 			return -1;
 		d->active_pairs = v16;
+		d->rss.on = false; /* steering by VQ_PAIRS_SET again, as QEMU does */
+		return 0;
+	case VIRTIO_NET_CTRL_NOTF_COAL:
+		/* virtio 1.3 §5.1.6.5.10: le32 max_packets, le32 usecs. */
+		if (!sim_dev_has(d, VIRTIO_NET_F_NOTF_COAL) || len != 8 ||
+		    (cmd != VIRTIO_NET_CTRL_NOTF_COAL_RX_SET && cmd != VIRTIO_NET_CTRL_NOTF_COAL_TX_SET))
+			return -1;
+		d->coal[cmd == VIRTIO_NET_CTRL_NOTF_COAL_TX_SET] =
+			(struct sim_coal){ .max_packets = sim_get32(p), .usecs = sim_get32(p + 4) };
 		return 0;
 	}
 	return -1;
@@ -341,7 +443,8 @@ unsigned sim_net_ctrl(struct sim_dev *d)
 	uint32_t at;
 	int r, ack;
 
-	if (!sim_dev_running(d) || !sim_dev_has(d, VIRTIO_NET_F_CTRL_VQ) || !sim_dev_vq(d, q))
+	if (!sim_dev_running(d) || !sim_dev_has(d, VIRTIO_NET_F_CTRL_VQ) || !sim_dev_vq(d, q) ||
+	    sim_fault_due(d, SIM_FAULT_CTRL_STALL))
 		return 0;
 	while ((r = sim_vq_pop(&d->vq[q], d->srv, d->seg, SIM_VQ_MAX_SIZE, &c)) > 0) {
 		/* §5.1.6.5: class and command readable, the ack byte writable. */

@@ -28,6 +28,7 @@ static const char *const fault_names[] = {
 	[SIM_FAULT_DROP_IRQ] = "drop_irq",
 	[SIM_FAULT_VANISH] = "vanish",
 	[SIM_FAULT_LINK_DOWN] = "link_down",
+	[SIM_FAULT_CTRL_STALL] = "ctrl_stall",
 };
 
 void sim_params_default(struct sim_params *p)
@@ -105,7 +106,7 @@ static int parse_fault(struct sim_params *p, const char *val)
 			break;
 	if (i == VN_ARRAY_SIZE(fault_names))
 		return vn_err(-EINVAL, "fault: unknown '%.*s' (bad_used_id, bad_used_len, "
-			      "dup_used_id, needs_reset, drop_irq, vanish, link_down)", (int)len, val);
+			      "dup_used_id, needs_reset, drop_irq, vanish, link_down, ctrl_stall)", (int)len, val);
 	if (at) {
 		err = parse_uint("fault", at + 1, 0, ULLONG_MAX, &after);
 		if (err)
@@ -141,10 +142,12 @@ int sim_params_set(struct sim_params *p, const char *key, const char *val)
 	}
 	if (!strcmp(key, "fault"))
 		return parse_fault(p, val);
-	if (!strcmp(key, "notify_data")) {
+	if (!strcmp(key, "rss") || !strcmp(key, "coalesce") || !strcmp(key, "notify_data")) {
+		bool *field = key[0] == 'r' ? &p->rss : key[0] == 'c' ? &p->coalesce : &p->notify_data;
+
 		if (strcmp(val, "on") && strcmp(val, "off"))
-			return vn_err(-EINVAL, "notify_data: '%s' is not on or off", val);
-		p->notify_data = !strcmp(val, "on");
+			return vn_err(-EINVAL, "%s: '%s' is not on or off", key, val);
+		*field = !strcmp(val, "on");
 		return 0;
 	}
 	if (!strcmp(key, "irq")) {

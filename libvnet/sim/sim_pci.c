@@ -39,6 +39,8 @@
 #define CAP_PCI_DATA (CAP_PCI + 16)
 #define COMMON_LEN ((uint32_t)sizeof(struct virtio_pci_common_cfg))
 #define DEVCFG_LEN 12u /* mac, status, max_virtqueue_pairs, mtu */
+/* rss=on: up to supported_hash_types (virtio 1.2 §5.1.4), the whole struct. */
+#define DEVCFG_LEN_RSS ((uint32_t)sizeof(struct virtio_net_config))
 #define BAR0_FLAGS PCI_BASE_ADDRESS_MEM_TYPE_64
 
 /* ---- BAR2 --------------------------------------------------------------- */
@@ -95,7 +97,8 @@ static void cfg_init(struct sim_dev *d)
 		d->n_vqs * SIM_NOTIFY_MULT);
 	sim_put32(c + CAP_NOTIFY + 16, SIM_NOTIFY_MULT);
 	put_cap(d, CAP_ISR, CAP_DEVICE, 16, VIRTIO_PCI_CAP_ISR_CFG, SIM_ISR_OFF, 1);
-	put_cap(d, CAP_DEVICE, CAP_PCI, 16, VIRTIO_PCI_CAP_DEVICE_CFG, SIM_DEVCFG_OFF, DEVCFG_LEN);
+	put_cap(d, CAP_DEVICE, CAP_PCI, 16, VIRTIO_PCI_CAP_DEVICE_CFG, SIM_DEVCFG_OFF,
+		d->p.rss ? DEVCFG_LEN_RSS : DEVCFG_LEN);
 	/* §4.1.4.9: the window's bar/offset/length are the driver's to set. */
 	put_cap(d, CAP_PCI, d->n_vectors ? CAP_MSIX : 0, 20, VIRTIO_PCI_CAP_PCI_CFG, 0, 0);
 	if (d->n_vectors) {
@@ -361,6 +364,10 @@ int sim_dev_new(const struct sim_params *p, unsigned end, struct sim_dev **out)
 		d->offered |= 1ull << VIRTIO_F_NOTIFICATION_DATA;
 	if (p->queues > 1)
 		d->offered |= 1ull << VIRTIO_NET_F_MQ;
+	if (p->rss)
+		d->offered |= 1ull << VIRTIO_NET_F_RSS;
+	if (p->coalesce)
+		d->offered |= 1ull << VIRTIO_NET_F_NOTF_COAL;
 	d->st.n_pairs = p->queues;
 	irqs_off(d);
 	ops_reset(d);

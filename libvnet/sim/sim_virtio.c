@@ -8,6 +8,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -317,11 +318,20 @@ static void devcfg_read(const struct sim_dev *d, uint32_t off, void *buf, uint32
 {
 	uint8_t raw[0x1000] = { 0 };
 
-	/* §5.1.4: mac, status (LINK_UP), max_virtqueue_pairs, mtu. */
+	/* §5.1.4: mac, status (LINK_UP), max_virtqueue_pairs, mtu; with RSS
+	 * rss_max_key_size, rss_max_indirection_table_length and
+	 * supported_hash_types. */
 	memcpy(raw, d->mac, 6);
 	sim_put16(raw + 6, d->link_down ? 0 : VIRTIO_NET_S_LINK_UP);
 	sim_put16(raw + 8, (uint16_t)d->p.queues);
 	sim_put16(raw + 10, (uint16_t)d->p.mtu);
+	if (d->p.rss) {
+		raw[offsetof(struct virtio_net_config, rss_max_key_size)] = SIM_RSS_KEY_MAX;
+		sim_put16(raw + offsetof(struct virtio_net_config, rss_max_indirection_table_length),
+			  SIM_RSS_TABLE_MAX);
+		sim_put32(raw + offsetof(struct virtio_net_config, supported_hash_types),
+			  SIM_RSS_HASH_TYPES);
+	}
 	memcpy(buf, raw + off, len);
 }
 

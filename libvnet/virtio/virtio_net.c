@@ -2,6 +2,7 @@
 /* virtio-net: negotiation, queue setup, control queue (see virtio_net.h). */
 #include "virtio/virtio_net.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@
 #include "virtio/vq_packed.h"
 
 #define BIT(b) (1ULL << (b))
-#define CTRL_STRIDE 512u  /* control command buffers */
+#define CTRL_STRIDE 1024u /* control command buffers: an RSS_CONFIG takes up to 589 bytes */
 #define CTRL_QSIZE_MAX 8u
 
 /* Bits libvnet cannot work without (virtio 1.2 §6): the modern layout, and
@@ -28,10 +29,11 @@
 		BIT(VIRTIO_NET_F_MRG_RXBUF) | BIT(VIRTIO_NET_F_CTRL_VQ) | BIT(VIRTIO_NET_F_MQ) | \
 		BIT(VIRTIO_NET_F_CTRL_RX) | BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | \
 		BIT(VIRTIO_NET_F_CTRL_VLAN) | BIT(VIRTIO_F_RING_PACKED) | BIT(VIRTIO_F_IN_ORDER) | \
-		BIT(VIRTIO_F_NOTIFICATION_DATA))
-/* virtio 1.2 §5.1.3.1: these need VIRTIO_NET_F_CTRL_VQ. */
+		BIT(VIRTIO_F_NOTIFICATION_DATA) | BIT(VIRTIO_NET_F_RSS) | BIT(VIRTIO_NET_F_NOTF_COAL))
+/* virtio 1.2 §5.1.3.1 (1.3 for NOTF_COAL): these need VIRTIO_NET_F_CTRL_VQ. */
 #define NEED_CTRL_VQ (BIT(VIRTIO_NET_F_MQ) | BIT(VIRTIO_NET_F_CTRL_RX) | \
-		      BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | BIT(VIRTIO_NET_F_CTRL_VLAN))
+		      BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | BIT(VIRTIO_NET_F_CTRL_VLAN) | \
+		      BIT(VIRTIO_NET_F_RSS) | BIT(VIRTIO_NET_F_NOTF_COAL))
 
 #define NCFG(f) ((uint32_t)offsetof(struct virtio_net_config, f))
 
@@ -127,6 +129,32 @@ static int setup_vq(struct vn_net *n, struct vq *vq, uint16_t idx, uint16_t size
 	return n->t->ops->queue_setup(n->t, idx, &tq, &vq->notify);
 }
 
+/*
+ * The RSS limits (virtio 1.2 §5.1.4, present with VIRTIO_NET_F_RSS):
+ * rss_max_key_size, rss_max_indirection_table_length, supported_hash_types.
+ * §5.1.4.1 asks for at least 40 key bytes and 128 entries; a device that
+ * reports less is taken at its word (capped at what struct vnet_rss holds).
+ */
+static int read_rss_config(struct vn_net *n)
+{
+	uint8_t key;
+	uint16_t len;
+	uint32_t types;
+	int rc = vn_virtio_cfg_read(n->t, NCFG(rss_max_key_size), &key, 1);
+
+	if (!rc)
+		rc = vn_virtio_cfg_read(n->t, NCFG(rss_max_indirection_table_length), &len, 2);
+	if (!rc)
+		rc = vn_virtio_cfg_read(n->t, NCFG(supported_hash_types), &types, 4);
+	if (rc)
+		return rc;
+	n->rss.max_key_len = VN_MIN(key, VNET_RSS_KEY_MAX);
+	/* Device configuration fields are little-endian (virtio 1.2 §2.5). */
+	n->rss.max_table_len = VN_MIN(le16toh(len), VNET_RSS_TABLE_MAX);
+	n->rss.supported_hash_types = le32toh(types);
+	return 0;
+}
+
 /* Read the device config fields we use (virtio 1.2 §5.1.4). */
 static int read_config(struct vn_net *n)
 {
@@ -164,7 +192,7 @@ static int read_config(struct vn_net *n)
 			return vn_err(-EINVAL, "virtio-net: the device reports %u queue pairs", v);
 		n->max_pairs = v;
 	}
-	return 0;
+	return has(n, VIRTIO_NET_F_RSS) ? read_rss_config(n) : 0;
 }
 
 static int negotiate(struct vn_net *n, uint64_t mask, uint64_t need, bool phys_addrs)

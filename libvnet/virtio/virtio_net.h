@@ -113,6 +113,11 @@ struct vn_net {
 	unsigned n_mac;
 	uint8_t mac_tab[VN_NET_MAC_MAX][6]; /* in the order added */
 	uint64_t vlan[4096 / 64];           /* VLAN ids accepted, a bit each */
+	/* RSS (VIRTIO_NET_F_RSS): the device's limits (config space, read at
+	 * open) and the configuration last accepted; coalescing
+	 * (VIRTIO_NET_F_NOTF_COAL) likewise, zero after reset (§5.1.6.5.10). */
+	struct vnet_rss rss;
+	struct vnet_coalesce coal;
 	/* Driver counters (VN_STAT_ADD; vnet_dev_xstats()). */
 	uint64_t ctrl_cmds, ctrl_errors; /* under ctrl_lock */
 	uint64_t events;                 /* device events queued, under ev_lock */
@@ -194,6 +199,8 @@ void vn_net_event_push(struct vn_net *n, int type);
  * thread.
  */
 int vn_net_set(struct vn_net *n, const struct vn_set *s);
+/* Read back VN_SET_RSS (struct vnet_rss) or VN_SET_COALESCE (struct vnet_coalesce). */
+int vn_net_get(struct vn_net *n, enum vn_set_kind kind, void *out);
 void vn_net_filters(struct vn_net *n, struct vnet_dev_filters *f);
 unsigned vn_net_flags(struct vn_net *n);
 

@@ -2,7 +2,7 @@
 /*
  * virtio-net device settings (vnet.h "Device settings") through the control
  * virtqueue, virtio 1.2 §5.1.6.5: RX mode, MAC filter, station address,
- * VLAN filter and queue pairs; plus what the driver alone enforces (MTU,
+ * VLAN filter, queue pairs, RSS and notification coalescing; plus what the driver alone enforces (MTU,
  * administrative state). device.c serialises every call here, so the
  * tables need no lock of their own; what other threads read without that
  * lock (info flags, MTU, active pairs, MAC bytes) is accessed atomically.
@@ -28,6 +28,7 @@ static const char *set_name(enum vn_set_kind k)
 		[VN_SET_MAC] = "set mac", [VN_SET_QUEUE_PAIRS] = "set queue pairs",
 		[VN_SET_MAC_ADD] = "mac add", [VN_SET_MAC_DEL] = "mac del",
 		[VN_SET_VLAN_ADD] = "vlan add", [VN_SET_VLAN_DEL] = "vlan del",
+		[VN_SET_RSS] = "set rss", [VN_SET_COALESCE] = "set coalesce",
 	};
 
 	return (unsigned)k < VN_ARRAY_SIZE(names) && names[k] ? names[k] : "setting";
@@ -217,8 +218,117 @@ static int queue_pairs(struct vn_net *n, const struct vn_set *s)
 		return vn_err(-EINVAL, "virtio-net: set queue pairs: %u is not in 1 .. %u (the pairs "
 			      "opened)", s->val, n->pairs);
 	rc = ctrl(n, s, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &v, sizeof(v));
-	if (!rc)
+	if (!rc) {
 		__atomic_store_n(&n->active_pairs, (uint16_t)s->val, __ATOMIC_RELAXED);
+		/* Steering is VQ_PAIRS_SET's again: the device drops its RSS
+		 * configuration, as QEMU's does (and the simulated device). */
+		n->rss.enabled = 0;
+	}
+	return rc;
+}
+
+static bool pow2(unsigned x)
+{
+	return x && !(x & (x - 1));
+}
+
+/* The fields of r against the device's limits and the pairs opened. */
+static int rss_check(const struct vn_net *n, const struct vnet_rss *r)
+{
+	if (r->key_len < 1 || r->key_len > n->rss.max_key_len)
+		return vn_err(-EINVAL, "virtio-net: set rss: a key of %u bytes (the device takes 1 .. %u)",
+			      r->key_len, n->rss.max_key_len);
+	/* §5.1.6.5.7.1: indirection_table_mask + 1 entries, a power of 2. */
+	if (!pow2(r->table_len) || r->table_len > n->rss.max_table_len)
+		return vn_err(-EINVAL, "virtio-net: set rss: %u table entries (a power of 2, 1 .. %u)",
+			      r->table_len, n->rss.max_table_len);
+	/* §5.1.6.5.7.1: no hash type the device does not support. */
+	if (r->hash_types & ~n->rss.supported_hash_types)
+		return vn_err(-EINVAL, "virtio-net: set rss: hash types 0x%x not supported (the device "
+			      "hashes 0x%x)", r->hash_types & ~n->rss.supported_hash_types,
+			      n->rss.supported_hash_types);
+	/* §5.1.6.5.7.1: only queues that are enabled, i.e. opened. */
+	for (unsigned i = 0; i < r->table_len; i++)
+		if (r->table[i] >= n->pairs)
+			return vn_err(-EINVAL, "virtio-net: set rss: entry %u names queue pair %u (%u "
+				      "opened)", i, r->table[i], n->pairs);
+	return 0;
+}
+
+static void put_le16(uint8_t **p, uint16_t v)
+{
+	v = htole16(v);
+	memcpy(*p, &v, 2);
+	*p += 2;
+}
+
+/*
+ * VIRTIO_NET_CTRL_MQ_RSS_CONFIG (virtio 1.2 §5.1.6.5.7.1), all fields
+ * little-endian: le32 hash_types, le16 indirection_table_mask, le16
+ * unclassified_queue (table[0]: where frames no hash type covers go), le16
+ * indirection_table[mask + 1], le16 max_tx_vq (every pair opened: like
+ * VQ_PAIRS_SET, the command sets the pairs in use), u8 hash_key_length,
+ * the key bytes.
+ */
+static int rss(struct vn_net *n, const struct vn_set *s)
+{
+	const struct vnet_rss *r = s->arg;
+	uint8_t buf[4 + 2 + 2 + 2 * VNET_RSS_TABLE_MAX + 2 + 1 + VNET_RSS_KEY_MAX], *p = buf;
+	uint32_t types = htole32(r->hash_types);
+	int rc = need(n, s, VIRTIO_NET_F_RSS, "VIRTIO_NET_F_RSS");
+
+	if (!rc)
+		rc = rss_check(n, r);
+	if (rc)
+		return rc;
+	memcpy(p, &types, 4);
+	p += 4;
+	put_le16(&p, (uint16_t)(r->table_len - 1));
+	put_le16(&p, r->table[0]);
+	for (unsigned i = 0; i < r->table_len; i++)
+		put_le16(&p, r->table[i]);
+	put_le16(&p, n->pairs);
+	*p++ = (uint8_t)r->key_len;
+	memcpy(p, r->key, r->key_len);
+	p += r->key_len;
+	rc = ctrl(n, s, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_RSS_CONFIG, buf, (size_t)(p - buf));
+	if (rc)
+		return rc;
+	n->rss.hash_types = r->hash_types;
+	n->rss.key_len = r->key_len;
+	memcpy(n->rss.key, r->key, r->key_len);
+	n->rss.table_len = r->table_len;
+	memcpy(n->rss.table, r->table, r->table_len * sizeof(r->table[0]));
+	n->rss.enabled = 1;
+	__atomic_store_n(&n->active_pairs, n->pairs, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/*
+ * VIRTIO_NET_CTRL_NOTF_COAL RX_SET then TX_SET (virtio 1.3 §5.1.6.5.10):
+ * each le32 max_packets, le32 usecs. Each half is recorded once the device
+ * took it.
+ */
+static int coalesce(struct vn_net *n, const struct vn_set *s)
+{
+	const struct vnet_coalesce *c = s->arg;
+	const struct { uint8_t cmd; uint32_t frames, usecs; uint32_t *cur_frames, *cur_usecs; } half[] = {
+		{ VIRTIO_NET_CTRL_NOTF_COAL_RX_SET, c->rx_max_frames, c->rx_usecs,
+		  &n->coal.rx_max_frames, &n->coal.rx_usecs },
+		{ VIRTIO_NET_CTRL_NOTF_COAL_TX_SET, c->tx_max_frames, c->tx_usecs,
+		  &n->coal.tx_max_frames, &n->coal.tx_usecs },
+	};
+	int rc = need(n, s, VIRTIO_NET_F_NOTF_COAL, "VIRTIO_NET_F_NOTF_COAL");
+
+	for (size_t i = 0; !rc && i < VN_ARRAY_SIZE(half); i++) {
+		uint32_t v[2] = { htole32(half[i].frames), htole32(half[i].usecs) };
+
+		rc = ctrl(n, s, VIRTIO_NET_CTRL_NOTF_COAL, half[i].cmd, v, sizeof(v));
+		if (!rc) {
+			*half[i].cur_frames = half[i].frames;
+			*half[i].cur_usecs = half[i].usecs;
+		}
+	}
 	return rc;
 }
 
@@ -261,11 +371,34 @@ int vn_net_set(struct vn_net *n, const struct vn_set *s)
 	case VN_SET_MAC_DEL: rc = mac_del(n, s); break;
 	case VN_SET_VLAN_ADD: rc = vlan(n, s, true); break;
 	case VN_SET_VLAN_DEL: rc = vlan(n, s, false); break;
+	case VN_SET_RSS: rc = rss(n, s); break;
+	case VN_SET_COALESCE: rc = coalesce(n, s); break;
 	default: return vn_err(-EINVAL, "virtio-net: unknown setting %d", (int)s->kind);
 	}
 	if (!rc)
 		vn_net_event_push(n, VNET_EV_SETTINGS);
 	return rc;
+}
+
+int vn_net_get(struct vn_net *n, enum vn_set_kind kind, void *out)
+{
+	struct vn_set s = { .kind = kind };
+	int rc;
+
+	switch (kind) {
+	case VN_SET_RSS:
+		rc = need(n, &s, VIRTIO_NET_F_RSS, "VIRTIO_NET_F_RSS");
+		if (!rc)
+			memcpy(out, &n->rss, sizeof(n->rss));
+		return rc;
+	case VN_SET_COALESCE:
+		rc = need(n, &s, VIRTIO_NET_F_NOTF_COAL, "VIRTIO_NET_F_NOTF_COAL");
+		if (!rc)
+			memcpy(out, &n->coal, sizeof(n->coal));
+		return rc;
+	default:
+		return vn_err(-EINVAL, "virtio-net: %s cannot be read back", set_name(kind));
+	}
 }
 
 void vn_net_filters(struct vn_net *n, struct vnet_dev_filters *f)

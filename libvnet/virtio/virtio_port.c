@@ -189,6 +189,11 @@ static int vp_set(struct vn_port *p, const struct vn_set *s)
 	return vn_net_set(vp(p)->net, s);
 }
 
+static int vp_get(struct vn_port *p, enum vn_set_kind kind, void *out)
+{
+	return vn_net_get(vp(p)->net, kind, out);
+}
+
 static void vp_filters(struct vn_port *p, struct vnet_dev_filters *f)
 {
 	vn_net_filters(vp(p)->net, f);
@@ -286,6 +291,7 @@ static void vp_check(struct vnet_queue *q)
 	.check = vp_check, \
 	.event = vp_event, \
 	.set = vp_set, \
+	.get = vp_get, \
 	.filters = vp_filters, \
 	.xstats = vp_xstats, \
 }

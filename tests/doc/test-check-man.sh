@@ -53,9 +53,9 @@ setup; sed -i 's/^VNET_API int vnet_wait(struct vnet_wait \*w, unsigned n, int t
 	"$tmp/w/inc/vnet/vnet.h"
 expect "header changed" "vnet_wait.3: SYNOPSIS states int vnet_wait("
 
-setup; echo 'VNET_API int vnet_dev_set_rss(struct vnet_dev *dev, unsigned n);' >> "$tmp/w/inc/vnet/vnet.h"
-echo vnet_dev_set_rss >> "$tmp/w/syms"
-expect "new call without a page" "vnet_dev_set_rss: no installed page"
+setup; echo 'VNET_API int vnet_dev_set_widget(struct vnet_dev *dev, unsigned n);' >> "$tmp/w/inc/vnet/vnet.h"
+echo vnet_dev_set_widget >> "$tmp/w/syms"
+expect "new call without a page" "vnet_dev_set_widget: no installed page"
 
 setup; echo vnet_undeclared >> "$tmp/w/syms"
 expect "exported, not declared" "vnet_undeclared is exported but no public header declares it"

@@ -70,9 +70,28 @@ static int f_set(void *dev, const struct vn_set *s)
 	return 0;
 }
 
+/* A configured RSS (full key and table) and coalescing, so that RSS_SET
+ * and COALESCE_SET reach f_set with every field in play. */
+static int f_get(void *dev, enum vn_set_kind kind, void *out)
+{
+	(void)dev;
+	if (kind == VN_SET_RSS) {
+		struct vnet_rss *r = out;
+
+		r->enabled = 1;
+		r->key_len = VNET_RSS_KEY_MAX;
+		r->table_len = VNET_RSS_TABLE_MAX;
+		memset(r->key, 0x6d, sizeof(r->key));
+		return 0;
+	}
+	if (kind == VN_SET_COALESCE)
+		return 0;
+	return vn_err(-EINVAL, "fuzz: setting %d has no value", (int)kind);
+}
+
 static const struct vn_ctl_dev_ops f_ops = {
 	.info = f_info, .queue_stats = f_queue_stats, .xstats = f_xstats,
-	.filters = f_filters, .set = f_set,
+	.filters = f_filters, .set = f_set, .get = f_get,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

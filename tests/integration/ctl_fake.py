@@ -8,6 +8,8 @@ Listens on SOCKET (SOCK_SEQPACKET), prints "ready" and serves connections
 one after the other, until killed, in one of these modes:
 
   stuck     accept and never answer (vnetconf must give up after 2 s)
+  noaccept  never accept, with the listen backlog full (connect() blocks:
+            vnetconf must give up after 2 s)
   hangup    close each connection without an answer
   badattr   answer LINK_GET with a 3-byte VNET_A_MAC
   extack    refuse every request: NLMSG_ERROR EBUSY with an extended-ack message
@@ -19,6 +21,7 @@ one after the other, until killed, in one of these modes:
 The constants are those of libvnet/include/vnet/ctl.h and linux/netlink.h.
 """
 import errno
+import signal
 import os
 import socket
 import struct
@@ -106,6 +109,15 @@ def main():
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     srv.bind(path)
     os.chmod(path, 0o600)
+    if mode == "noaccept":
+        # Backlog 0 holds one connection (unix(7)): ours fills it, so the
+        # next connect() waits for an accept() that never comes.
+        srv.listen(0)
+        filler = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        filler.connect(path)
+        print("ready", flush=True)
+        while filler:
+            signal.pause()
     srv.listen(4)
     print("ready", flush=True)
     while True:

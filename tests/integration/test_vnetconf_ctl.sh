@@ -12,7 +12,8 @@
 # (perf0), and tests/integration/dev_hold (hold0), which moves frames only
 # when told, so that a link_down fault comes after monitor subscribed.
 #
-# Every wait is bounded; every process started is killed at exit.
+# Every wait is bounded; every process started is killed at exit (perf0 runs
+# for at most 600 s: under valgrind every vnetconf run takes seconds).
 set -u
 
 # make check turns control sockets off for every test (tests/local.mk):
@@ -91,6 +92,12 @@ vc link show fake0
 t "a server that never answers: exit 1 after 2 s, naming its pid" \
 	'[ $rc -eq 1 ] && err_is "vnetconf: link show fake0: fake0 (pid $fake_pid) did not answer in 2 s (is its process stuck?)" && [ $(($(date +%s) - start)) -le 4 ]'
 
+fake noaccept
+start=$(date +%s)
+vc link show fake0
+t "a server that never accepts: connect gives up after 2 s, naming the device" \
+	'[ $rc -eq 1 ] && err_is "vnetconf: fake0 did not accept the connection in 2 s (is its process stuck?)" && [ $(($(date +%s) - start)) -le 4 ]'
+
 fake hangup
 vc stats fake0
 t "a server that hangs up: exit 1, and why" \
@@ -125,8 +132,8 @@ t "vlan add: the same refusal" \
 	'[ $rc -eq 1 ] && err_is "vnetconf: vlan add fake0 7: the fake device refuses: \"busy\""'
 
 fake events
-vc -j monitor
-t "monitor -j: one JSON object per event, then the device going away ends it (exit 0)" \
+vc -j monitor fake0
+t "monitor -j DEV: one JSON object per event, then the device going away ends it (exit 0)" \
 	'[ $rc -eq 0 ] && [ $(wc -l <"$T/out") -eq 3 ] &&
 	 python3 -c "
 import json, sys
@@ -180,7 +187,7 @@ t "a name no device can have: exit 2" '[ $rc -eq 2 ]'
 
 export VNET_RUN_DIR="$T/run"
 mkdir -m 700 "$VNET_RUN_DIR"
-./tools/vnetperf -d 60 -i 0 'sim:loopback?name=perf0' loop >"$T/perf.out" 2>&1 &
+./tools/vnetperf -d 600 -i 0 'sim:loopback?name=perf0' loop >"$T/perf.out" 2>&1 &
 perf_pid=$!
 pids="$pids $perf_pid"
 mkfifo "$T/hold.in"
@@ -271,6 +278,57 @@ vc -j stats hold0
 t "promisc on: they are delivered" \
 	'grep -q "^sent 5 received 5$" "$T/hold.out" && json "d[0][\"counters\"][\"dev_rx_queue_0_filtered\"] == 5 and d[0][\"rx\"][\"packets\"] == 5"'
 
+# RSS and coalescing: rss0 offers both (sim: rss=on coalesce=on, 2 queue
+# pairs); perf0 offers neither.
+mkfifo "$T/rss.in"
+./tests/integration/dev_hold 'sim:loopback?name=rss0&queues=2&rss=on&coalesce=on' <"$T/rss.in" >"$T/rss.out" 2>&1 &
+rss_pid=$!
+pids="$pids $rss_pid"
+exec 4>"$T/rss.in"
+until_true '$VC link show rss0 >/dev/null 2>&1'
+KEY=6d:5a:56:da:25:5b:0e:c2:41:67:25:3d:43:a3:8f:b0:d0:ca:2b:cb:ae:7b:30:b4:77:cb:2d:a3:80:30:f2:0c:6a:42:b7:3b:be:ac:01:fa
+vc -j rss show rss0
+t "rss show -j: off at first, with the device's limits" \
+	'[ $rc -eq 0 ] && json "d[0][\"rss\"] is False and d[0][\"key_max\"] == 40 and d[0][\"table_max\"] == 128 and d[0][\"hash_supported\"] == [\"ipv4\", \"tcp4\", \"udp4\", \"ipv6\", \"tcp6\", \"udp6\"]"'
+vc rss set rss0 key $KEY equal 2 hash ipv4,tcp4,udp4
+t "rss set key equal hash: done, silently" '[ $rc -eq 0 ] && [ ! -s "$T/out" ] && [ ! -s "$T/err" ]'
+vc -j rss show rss0
+t "rss show: the key, round-robin table and hash types set" \
+	'[ $rc -eq 0 ] && json "d[0][\"rss\"] and d[0][\"key\"] == \"$KEY\" and d[0][\"table\"] == [i % 2 for i in range(128)] and d[0][\"hash\"] == [\"ipv4\", \"tcp4\", \"udp4\"]"'
+vc rss set rss0 weight 1 3
+vc -j rss show rss0
+t "rss set weight 1 3: a quarter to pair 0, the key kept" \
+	'[ $rc -eq 0 ] && json "d[0][\"table\"] == [0] * 32 + [1] * 96 and d[0][\"key\"] == \"$KEY\""'
+vc rss show rss0
+t "rss show: ethtool-like text" \
+	'[ $rc -eq 0 ] && head -1 "$T/out" | grep -qx "rss0: rss on" && out_has "    hash ipv4 tcp4 udp4 (supported: ipv4 tcp4 udp4 ipv6 tcp6 udp6)" && out_has "       32:     1     1"'
+vc rss set rss0 equal 3
+t "rss set naming a pair not opened: exit 1 with the device's reason" \
+	'[ $rc -eq 1 ] && err_is "vnetconf: rss set rss0: virtio-net: set rss: entry 2 names queue pair 2 (2 opened)"'
+vc rss set rss0 hash tcp9
+t "rss set with an unknown hash type: exit 2" '[ $rc -eq 2 ] && err_has "hash needs a comma-separated list"'
+vc rss show perf0
+t "rss on a device without VIRTIO_NET_F_RSS: exit 1, naming the feature" \
+	'[ $rc -eq 1 ] && err_has "vnetconf: rss show perf0: " && err_has "VIRTIO_NET_F_RSS"'
+vc coalesce set rss0 rx-usecs 100 tx-frames 8
+t "coalesce set: done, silently" '[ $rc -eq 0 ] && [ ! -s "$T/out" ] && [ ! -s "$T/err" ]'
+vc coalesce set rss0 rx-frames 16
+vc -j coalesce show rss0
+t "coalesce show -j: what was set, the rest kept" \
+	'[ $rc -eq 0 ] && json "d == [{\"ifname\": \"rss0\", \"rx-usecs\": 100, \"rx-frames\": 16, \"tx-usecs\": 0, \"tx-frames\": 8}]"'
+vc coalesce show rss0
+t "coalesce show: one line" '[ $rc -eq 0 ] && [ "$(cat "$T/out")" = "rss0: rx-usecs 100 rx-frames 16 tx-usecs 0 tx-frames 8" ]'
+vc coalesce set rss0 rx-usec 5
+t "coalesce set with an unknown setting: exit 2" '[ $rc -eq 2 ] && err_has "unknown setting \"rx-usec\""'
+vc coalesce show perf0
+t "coalesce on a device without it: exit 1, naming the feature" \
+	'[ $rc -eq 1 ] && err_has "VIRTIO_NET_F_NOTF_COAL"'
+echo "send 3" >&4
+until_true 'grep -q "sent 3 received" "$T/rss.out"'
+t "rss0 still loops frames after all that" 'grep -q "^sent 3 received 3$" "$T/rss.out"'
+exec 4>&-
+until_true '! kill -0 "$rss_pid" 2>/dev/null'
+
 # monitor: wait until it hears a settings event (it has subscribed), then
 # let dev_hold's frames trigger the link_down fault.
 # (3>&-: only this shell holds dev_hold's input open, so closing it ends dev_hold.)
@@ -294,22 +352,38 @@ wait "$mon_pid"
 rc=$?
 t "monitor ends on SIGINT with exit 0" '[ $rc -eq 0 ] && [ ! -s "$T/mon.err" ]'
 
-# A device going away: monitor goes on with the other, ends with the last.
+# A device going away: monitor goes on with the other; one that starts
+# later is picked up (the run directory is watched) and its events seen.
 exec 3>&-
 until_true '! kill -0 "$hold_pid" 2>/dev/null'
 until_true 'grep -q "\"hold0\",\"event\":\"gone\"" "$T/monj.out"'
+mkfifo "$T/late.in"
+./tests/integration/dev_hold 'sim:loopback?name=late0' <"$T/late.in" >"$T/late.out" 2>&1 &
+late_pid=$!
+pids="$pids $late_pid"
+exec 5>"$T/late.in"
+until_true 'grep -q "\"late0\",\"event\":\"new\"" "$T/monj.out"'
+until_true '$VC link set late0 allmulti on 2>/dev/null; grep -q "\"late0\",\"event\":\"settings\"" "$T/monj.out"'
+exec 5>&-
+until_true '! kill -0 "$late_pid" 2>/dev/null'
+until_true 'grep -q "\"late0\",\"event\":\"gone\"" "$T/monj.out"'
 kill -TERM "$perf_pid"
+until_true 'grep -q "\"perf0\",\"event\":\"gone\"" "$T/monj.out"'
+sleep 0.2
+t "monitor -j: still running with no device left (it waits for new ones)" 'kill -0 "$monj_pid"'
+kill -TERM "$monj_pid"
 until_true '! kill -0 "$monj_pid" 2>/dev/null' || kill -KILL "$monj_pid"
 wait "$monj_pid"
 rc=$?
 cp "$T/monj.out" "$T/out"
 cp "$T/monj.err" "$T/err"
-t "monitor -j: every line JSON, each device's departure, exit 0 when none is left" \
+t "monitor -j: every line JSON, each device's arrival and departure, exit 0 on SIGTERM" \
 	'[ $rc -eq 0 ] && [ ! -s "$T/err" ] && python3 -c "
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
 names = [e[\"name\"] for e in ev if e[\"event\"] == \"gone\"]
-assert names == [\"hold0\", \"perf0\"], ev
+assert names == [\"hold0\", \"late0\", \"perf0\"], ev
+assert [e[\"name\"] for e in ev if e[\"event\"] == \"new\"] == [\"late0\"], ev
 assert any(e[\"name\"] == \"hold0\" and e[\"event\"] == \"link_down\" for e in ev), ev
 " "$T/out"'
 

@@ -41,7 +41,7 @@ struct fake_vtr {
 	struct vn_dma_mem *mem;
 	enum fake_ctrl ctrl_mode;
 	uint16_t ctrl_q;
-	uint8_t ctrl_cmd[64];
+	uint8_t ctrl_cmd[1024]; /* a whole RSS_CONFIG fits */
 	uint32_t ctrl_len;
 	unsigned ctrl_cmds, health_reads;
 	int alive_rc;

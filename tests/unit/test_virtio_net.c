@@ -264,6 +264,115 @@ static void test_settings_commands(void **state)
 	vn_net_close(n);
 }
 
+/* RSS_CONFIG (virtio 1.2 §5.1.6.5.7.1) and NOTF_COAL (1.3 §5.1.6.5.10)
+ * byte for byte; out-of-range configurations never reach the device; an
+ * ERR ack changes nothing; VQ_PAIRS_SET turns RSS off. */
+static void test_rss_coalesce_commands(void **state)
+{
+	struct vn_net_cfg cfg = { .features_mask = B(VIRTIO_RING_F_EVENT_IDX) };
+	struct vnet_rss r = { .sz = sizeof(r) }, got = { .sz = sizeof(got) };
+	struct vnet_coalesce c = { .sz = sizeof(c), .rx_usecs = 0x10203, .rx_max_frames = 32,
+				   .tx_usecs = 7, .tx_max_frames = 0x40000 };
+	struct vn_set s = { .kind = VN_SET_RSS, .arg = &r };
+	uint8_t want[2 + 8 + 2 * 4 + 3 + 40];
+	struct fake_vtr f;
+	struct vn_net *n;
+	unsigned cmds;
+
+	(void)state;
+	fake_mq(&f, B(VIRTIO_NET_F_RSS) | B(VIRTIO_NET_F_NOTF_COAL));
+	f.cfg[offsetof(struct virtio_net_config, rss_max_key_size)] = 40;
+	fake_set_cfg16(&f, offsetof(struct virtio_net_config, rss_max_indirection_table_length), 128);
+	fake_set_cfg16(&f, offsetof(struct virtio_net_config, supported_hash_types), 0x3f);
+	assert_int_equal(vn_net_open(&f.t, &cfg, &n), 0);
+	assert_int_equal(vn_net_get(n, VN_SET_RSS, &got), 0);
+	assert_int_equal(got.max_key_len, 40);
+	assert_int_equal(got.max_table_len, 128);
+	assert_int_equal(got.supported_hash_types, 0x3f);
+	assert_int_equal(got.enabled, 0);
+
+	r.hash_types = VNET_RSS_HASH_IPV4 | VNET_RSS_HASH_TCP4;
+	r.key_len = 40;
+	for (unsigned i = 0; i < 40; i++)
+		r.key[i] = (uint8_t)(0xa0 + i);
+	r.table_len = 4;
+	memcpy(r.table, (const uint16_t[]){ 1, 0, 1, 1 }, 8);
+	assert_int_equal(vn_net_set(n, &s), 0);
+	memcpy(want, (const uint8_t[]){ VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_RSS_CONFIG,
+					0x03, 0, 0, 0,  /* hash_types */
+					3, 0,           /* indirection_table_mask */
+					1, 0,           /* unclassified_queue: table[0] */
+					1, 0, 0, 0, 1, 0, 1, 0,
+					2, 0,           /* max_tx_vq: the pairs opened */
+					40 }, 21);
+	memcpy(want + 21, r.key, 40);
+	expect_cmd(&f, want, sizeof(want));
+	assert_int_equal(vn_net_get(n, VN_SET_RSS, &got), 0);
+	assert_int_equal(got.enabled, 1);
+	assert_int_equal(got.table_len, 4);
+	assert_memory_equal(got.table, r.table, 8);
+	assert_int_equal(n->active_pairs, 2);
+
+	/* Refused before the device sees them. */
+	cmds = f.ctrl_cmds;
+	r.table[2] = 2; /* only pairs 0 and 1 are open */
+	assert_int_equal(vn_net_set(n, &s), -EINVAL);
+	r.table[2] = 1;
+	r.table_len = 3;
+	assert_int_equal(vn_net_set(n, &s), -EINVAL);
+	r.table_len = 256; /* over the device's 128 */
+	assert_int_equal(vn_net_set(n, &s), -EINVAL);
+	r.table_len = 4;
+	r.key_len = 41;
+	assert_int_equal(vn_net_set(n, &s), -EINVAL);
+	r.key_len = 40;
+	r.hash_types = VNET_RSS_HASH_IP_EX;
+	vn_err_clear();
+	assert_int_equal(vn_net_set(n, &s), -EINVAL);
+	assert_non_null(strstr(vn_err_msg(), "hash types 0x40 not supported"));
+	assert_int_equal(f.ctrl_cmds, cmds);
+
+	/* RX_SET then TX_SET, each le32 max_packets, le32 usecs. */
+	s = (struct vn_set){ .kind = VN_SET_COALESCE, .arg = &c };
+	assert_int_equal(vn_net_set(n, &s), 0);
+	assert_int_equal(f.ctrl_cmds, cmds + 2);
+	expect_cmd(&f, (const uint8_t[]){ VIRTIO_NET_CTRL_NOTF_COAL, VIRTIO_NET_CTRL_NOTF_COAL_TX_SET,
+					  0, 0, 4, 0, 7, 0, 0, 0 }, 10);
+	memset(&c, 0, sizeof(c));
+	c.sz = sizeof(c);
+	assert_int_equal(vn_net_get(n, VN_SET_COALESCE, &c), 0);
+	assert_int_equal(c.rx_usecs, 0x10203);
+	assert_int_equal(c.rx_max_frames, 32);
+	assert_int_equal(c.tx_max_frames, 0x40000);
+
+	/* VIRTIO_NET_ERR: nothing changes. */
+	f.ctrl_mode = FAKE_CTRL_ERR;
+	c.rx_usecs = 1;
+	assert_int_equal(vn_net_set(n, &s), -EIO);
+	assert_int_equal(n->coal.rx_usecs, 0x10203);
+	f.ctrl_mode = FAKE_CTRL_OK;
+
+	/* VQ_PAIRS_SET hands steering back to the pair count. */
+	s = (struct vn_set){ .kind = VN_SET_QUEUE_PAIRS, .val = 1 };
+	assert_int_equal(vn_net_set(n, &s), 0);
+	assert_int_equal(vn_net_get(n, VN_SET_RSS, &got), 0);
+	assert_int_equal(got.enabled, 0);
+	vn_net_close(n);
+
+	/* Not offered: EOPNOTSUPP naming the feature, and nothing sent. */
+	fake_mq(&f, 0);
+	assert_int_equal(vn_net_open(&f.t, &cfg, &n), 0);
+	cmds = f.ctrl_cmds;
+	vn_err_clear();
+	s = (struct vn_set){ .kind = VN_SET_RSS, .arg = &r };
+	assert_int_equal(vn_net_set(n, &s), -EOPNOTSUPP);
+	assert_non_null(strstr(vn_err_msg(), "VIRTIO_NET_F_RSS"));
+	assert_int_equal(vn_net_get(n, VN_SET_COALESCE, &c), -EOPNOTSUPP);
+	assert_non_null(strstr(vn_err_msg(), "VIRTIO_NET_F_NOTF_COAL"));
+	assert_int_equal(f.ctrl_cmds, cmds);
+	vn_net_close(n);
+}
+
 /* A config mtu that moves (a config interrupt, or the health check) is
  * VNET_EV_CONFIG; a link change stays LINK_*, an unchanged mtu nothing. */
 static void test_config_mtu_event(void **state)
@@ -497,6 +606,7 @@ int main(void)
 		cmocka_unit_test(test_open_mq),
 		cmocka_unit_test(test_mask_ctrl_vq_drops_mq),
 		cmocka_unit_test(test_settings_commands),
+		cmocka_unit_test(test_rss_coalesce_commands),
 		cmocka_unit_test(test_config_mtu_event),
 		cmocka_unit_test(test_queue_options),
 		cmocka_unit_test(test_config_values),

@@ -44,7 +44,7 @@ KERNEL=${VNET_VM_KERNEL:-$top_srcdir/../shared/vm/bzImage-6.12-vfio}
 TIMEOUT=${VNET_VM_TIMEOUT:-300}
 FRAMES=${VNET_VM_FRAMES:-1000}
 # The scenarios each mode must report as passed (see scenarios.sh).
-SCENARIOS="bind list nic-b ping tx info rx restart ctl intx
+SCENARIOS="bind list nic-b ping tx info rx restart ctl rss intx
 	e1000e-bind e1000e-list e1000e-nic e1000e-ping e1000e-tx e1000e-info e1000e-rx
 	e1000e-restart e1000e-ctl e1000e-msix packed-ping packed-tx packed-rx"
 
@@ -131,7 +131,7 @@ boot() {
 	timeout -k 10 "$TIMEOUT" "$QEMU" -accel tcg -machine q35,kernel-irqchip=split \
 		-cpu max -m 1024 -smp 1 -nographic -no-reboot $iommu_dev \
 		-netdev hubport,id=na,hubid=0 \
-		-device "virtio-net-pci,netdev=na,disable-legacy=on,mac=52:54:00:00:00:0a,romfile=$nic_opts" \
+		-device "virtio-net-pci,netdev=na,disable-legacy=on,mq=on,rss=on,mac=52:54:00:00:00:0a,romfile=$nic_opts" \
 		-netdev hubport,id=nb,hubid=0 \
 		-device "virtio-net-pci,netdev=nb,disable-legacy=on,mac=52:54:00:00:00:0b,romfile=$nic_opts" \
 		-netdev hubport,id=nc,hubid=1 \

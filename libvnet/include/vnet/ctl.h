@@ -75,6 +75,21 @@ enum vnet_ctl_cmd {
 	VNET_CMD_SUBSCRIBE,
 	/** A notification (server to client only). */
 	VNET_CMD_EVENT,
+	/** Receive-side scaling: VNET_A_NAME, VNET_A_RSS_ON, VNET_A_RSS_HASH_TYPES,
+	 *  VNET_A_RSS_KEY, VNET_A_RSS_TABLE (when configured), and the device's
+	 *  VNET_A_RSS_HASH_SUPPORTED, VNET_A_RSS_KEY_MAX, VNET_A_RSS_TABLE_MAX.
+	 *  EOPNOTSUPP where the device has no RSS (vnet_dev_rss()). */
+	VNET_CMD_RSS_GET,
+	/** Configure RSS (vnet_dev_set_rss()) from VNET_A_RSS_HASH_TYPES,
+	 *  VNET_A_RSS_KEY and VNET_A_RSS_TABLE; one left out keeps its current
+	 *  value (the first configuration needs the key and the table). */
+	VNET_CMD_RSS_SET,
+	/** Notification coalescing: VNET_A_NAME and the four VNET_A_COAL_*
+	 *  (vnet_dev_coalesce()); EOPNOTSUPP without it. */
+	VNET_CMD_COALESCE_GET,
+	/** Set the VNET_A_COAL_* the request carries; the others keep their
+	 *  values (vnet_dev_set_coalesce()). */
+	VNET_CMD_COALESCE_SET,
 	__VNET_CMD_MAX
 };
 
@@ -109,6 +124,18 @@ enum vnet_ctl_attr {
 	VNET_A_STAT_VALUE,      /**< [u64] */
 	VNET_A_EVENT,           /**< [u32] enum vnet_dev_event_type (vnet.h) */
 	VNET_A_DRIVER,          /**< [string] the driver: virtio-net, e1000e, tap, xdp (vnet_dev_info::driver) */
+	VNET_A_RSS_ON,          /**< [u8] 1: RSS configured and steering */
+	VNET_A_RSS_HASH_TYPES,  /**< [u32] VNET_RSS_HASH_* bits (vnet.h) hashed */
+	VNET_A_RSS_HASH_SUPPORTED, /**< [u32] VNET_RSS_HASH_* bits the device can hash */
+	VNET_A_RSS_KEY,         /**< [binary, 1 .. VNET_RSS_KEY_MAX bytes] Toeplitz key */
+	VNET_A_RSS_KEY_MAX,     /**< [u32] longest key the device takes */
+	VNET_A_RSS_TABLE,       /**< [binary] indirection table: u16 queue pairs, host order;
+				     a power of 2 of them, 1 .. VNET_RSS_TABLE_MAX */
+	VNET_A_RSS_TABLE_MAX,   /**< [u32] most table entries the device takes */
+	VNET_A_COAL_RX_USECS,   /**< [u32] vnet_coalesce::rx_usecs */
+	VNET_A_COAL_RX_FRAMES,  /**< [u32] vnet_coalesce::rx_max_frames */
+	VNET_A_COAL_TX_USECS,   /**< [u32] vnet_coalesce::tx_usecs */
+	VNET_A_COAL_TX_FRAMES,  /**< [u32] vnet_coalesce::tx_max_frames */
 	__VNET_A_MAX
 };
 

@@ -253,6 +253,91 @@ VNET_API int vnet_dev_xstats(struct vnet_dev *dev, struct vnet_xstat *xs, unsign
 
 /** @} */
 
+/**
+ * @name Receive-side scaling and notification coalescing
+ * What `ethtool -X` and `ethtool -C` do for a kernel interface, on a
+ * virtio-net device that offers VIRTIO_NET_F_RSS (virtio 1.2 §5.1.6.5.7)
+ * or VIRTIO_NET_F_NOTF_COAL (virtio 1.3 §5.1.6.5.10), each with
+ * VIRTIO_NET_F_CTRL_VQ; elsewhere (and on tap:, xdp:) the calls fail with
+ * EOPNOTSUPP naming what is missing. Same rules as the settings above:
+ * serialised, a change queues VNET_EV_SETTINGS, a refused one (EIO)
+ * changes nothing.
+ * @{
+ */
+
+/** vnet_rss::hash_types bits (the virtio VIRTIO_NET_RSS_HASH_TYPE_* values). */
+#define VNET_RSS_HASH_IPV4 (1u << 0) /**< IPv4 source and destination addresses */
+#define VNET_RSS_HASH_TCP4 (1u << 1) /**< ... and the TCP ports of IPv4 TCP */
+#define VNET_RSS_HASH_UDP4 (1u << 2) /**< ... and the UDP ports of IPv4 UDP */
+#define VNET_RSS_HASH_IPV6 (1u << 3) /**< IPv6 source and destination addresses */
+#define VNET_RSS_HASH_TCP6 (1u << 4) /**< ... and the TCP ports of IPv6 TCP */
+#define VNET_RSS_HASH_UDP6 (1u << 5) /**< ... and the UDP ports of IPv6 UDP */
+#define VNET_RSS_HASH_IP_EX (1u << 6)  /**< IPv6 with extension headers (home address, routing header) */
+#define VNET_RSS_HASH_TCP_EX (1u << 7) /**< TCP over those */
+#define VNET_RSS_HASH_UDP_EX (1u << 8) /**< UDP over those */
+
+#define VNET_RSS_KEY_MAX 64    /**< longest hash key struct vnet_rss holds */
+#define VNET_RSS_TABLE_MAX 256 /**< most indirection table entries struct vnet_rss holds */
+
+/**
+ * Receive-side scaling: the Toeplitz hash of each received frame's
+ * addresses (and ports), under @p key, picks entry `hash & (table_len - 1)`
+ * of the indirection table, which names the queue pair the frame goes to;
+ * frames none of @p hash_types covers go to table[0].
+ */
+struct vnet_rss {
+	size_t sz;                       /**< sizeof(struct vnet_rss), set by the caller */
+	uint32_t hash_types;             /**< VNET_RSS_HASH_* bits hashed (0: every frame to table[0]) */
+	unsigned key_len;                /**< bytes of key[] (1 .. max_key_len) */
+	uint8_t key[VNET_RSS_KEY_MAX];   /**< the Toeplitz key */
+	unsigned table_len;              /**< entries of table[]: a power of 2, 1 .. max_table_len */
+	uint16_t table[VNET_RSS_TABLE_MAX]; /**< queue pair of each entry (< queue pairs opened) */
+	/* Only read by vnet_dev_rss(); ignored by vnet_dev_set_rss(). */
+	int enabled;                     /**< 1 once vnet_dev_set_rss() succeeded (until
+					      vnet_dev_set_queue_pairs(), which turns it off) */
+	uint32_t supported_hash_types;   /**< what the device can hash */
+	unsigned max_key_len;            /**< the device's longest key (capped at VNET_RSS_KEY_MAX) */
+	unsigned max_table_len;          /**< the device's most table entries (capped at VNET_RSS_TABLE_MAX) */
+};
+
+/**
+ * Configure receive-side scaling (VIRTIO_NET_CTRL_MQ_RSS_CONFIG). TX may
+ * use every queue pair opened.
+ * @return 0, or -1 with errno (EINVAL: a field out of range or a hash type
+ *         the device does not support; EOPNOTSUPP; EIO)
+ */
+VNET_API int vnet_dev_set_rss(struct vnet_dev *dev, const struct vnet_rss *rss);
+
+/** Read the RSS configuration and the device's limits. @return 0, or -1 with errno (EOPNOTSUPP) */
+VNET_API int vnet_dev_rss(struct vnet_dev *dev, struct vnet_rss *rss);
+
+/**
+ * Notification coalescing: the device holds back a used-buffer
+ * notification (an interrupt, when one was asked for) until @p max_frames
+ * frames completed or @p usecs microseconds passed since the first of them,
+ * whichever comes first. 0 in either field sends notifications at once
+ * (the state after open). Frames are never held back, only interrupts.
+ */
+struct vnet_coalesce {
+	size_t sz;              /**< sizeof(struct vnet_coalesce), set by the caller */
+	uint32_t rx_usecs;      /**< receive: most microseconds to delay */
+	uint32_t rx_max_frames; /**< receive: frames before a notification */
+	uint32_t tx_usecs;      /**< transmit completions: most microseconds to delay */
+	uint32_t tx_max_frames; /**< transmit completions: frames before a notification */
+};
+
+/**
+ * Set the coalescing parameters (NOTF_COAL RX_SET, then TX_SET).
+ * @return 0, or -1 with errno (EOPNOTSUPP; EIO: the device refused one,
+ *         and vnet_dev_coalesce() tells which half took effect)
+ */
+VNET_API int vnet_dev_set_coalesce(struct vnet_dev *dev, const struct vnet_coalesce *c);
+
+/** Read the coalescing parameters in effect. @return 0, or -1 with errno (EOPNOTSUPP) */
+VNET_API int vnet_dev_coalesce(struct vnet_dev *dev, struct vnet_coalesce *c);
+
+/** @} */
+
 /** Queue pair @p qp of @p dev, or NULL with errno EINVAL. */
 VNET_API struct vnet_queue *vnet_dev_queue(struct vnet_dev *dev, unsigned qp);
 
