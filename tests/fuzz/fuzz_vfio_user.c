@@ -8,7 +8,8 @@
  *   2  GET_REGION_IO_FDS reply             (vfio_user_io_fds_decode)
  *   3  any command payload                 (vfio_user_req_check)
  * The server core has its own harness, fuzz_vfu_server.c.
- * Build with clang: `make fuzz-vfio-user` (libvnet/iommu/local.mk).
+ * Run with `make fuzz-vfio_user` (clang; tests/fuzz/local.mk);
+ * seeds in tests/fuzz/vfio_user-seeds/.
  */
 #include <stddef.h>
 #include <stdint.h>

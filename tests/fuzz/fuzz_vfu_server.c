@@ -9,8 +9,8 @@
  * has a plain BAR0, a mappable BAR2 with an ioeventfd, config space and
  * MSI-X/INTx vectors, so every handler is reached. The server must never
  * crash, hang or leak an fd it was given. Build with clang:
- * `make fuzz-vfu-server` (libvnet/sim/local.mk); seeds in
- * tests/fuzz/vfu-seeds/.
+ * `make fuzz-vfu_server` (tests/fuzz/local.mk); seeds in
+ * tests/fuzz/vfu_server-seeds/.
  */
 #include <errno.h>
 #include <stdint.h>
