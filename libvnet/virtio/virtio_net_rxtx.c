@@ -286,7 +286,7 @@ int vn_net_rx_peek(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n)
 		bool bad = false;
 
 		if (VN_UNLIKELY(nb == 0))
-			return -ENETDOWN;
+			goto broken;
 		if (nb > pending)
 			break; /* the rest of the frame is not there yet */
 		if (out + nb > n) {
@@ -300,8 +300,11 @@ int vn_net_rx_peek(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n)
 			uint32_t len;
 			int id = vq_used_get(vq, &len);
 
-			if (VN_UNLIKELY(id < 0))
-				return -ENETDOWN;
+			if (VN_UNLIKELY(id < 0)) {
+				if (k)
+					rx_drop(q, &bufs[out], k); /* the part taken */
+				goto broken;
+			}
 			b->data = vq_buf(vq, (uint16_t)id);
 			b->id = (uint16_t)id;
 			b->flags = k + 1 < nb ? VNET_BUF_MORE : 0;
@@ -335,6 +338,11 @@ int vn_net_rx_peek(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n)
 	}
 	tick(q, (int)out);
 	return (int)out;
+broken:
+	/* The device broke in this burst (vq_mark_broken() said why): the whole
+	 * frames already taken and counted are still the application's; the
+	 * next call reports the device down. */
+	return out ? (int)out : -ENETDOWN;
 }
 
 int vn_net_rx_release(struct vnet_queue *pub, const struct vnet_buf *bufs, unsigned n)
