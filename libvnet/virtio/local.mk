@@ -23,3 +23,12 @@ tests_unit_test_virtio_net_rxtx_SOURCES = tests/unit/test_virtio_net_rxtx.c \
 	tests/unit/fake_vtr.c tests/unit/fake_vtr.h
 tests_unit_test_device_sim_SOURCES = tests/unit/test_device_sim.c
 endif
+
+# libFuzzer harness for used-ring processing against a device writing
+# anything (tests/fuzz/local.mk), over the unit tests' fake transport.
+VN_FUZZERS += vring
+VN_FUZZ_vring_SRC = tests/fuzz/fuzz_vring.c tests/unit/fake_vtr.c libvnet/log.c \
+	libvnet/virtio/virtio.c libvnet/virtio/virtqueue.c libvnet/virtio/virtio_net.c \
+	libvnet/virtio/virtio_net_rxtx.c libvnet/virtio/virtio_net_irq.c \
+	libvnet/virtio/virtio_net_ctl.c
+VN_FUZZ_vring_MAXLEN = 4096
