@@ -31,3 +31,9 @@ VN_FUZZ_vfu_server_SRC = tests/fuzz/fuzz_vfu_server.c libvnet/log.c \
 	libvnet/iommu/vfio_user_json.c libvnet/iommu/vfio_user_proto.c \
 	libvnet/iommu/vfio_user_sock.c libvnet/sim/vfu_server.c
 VN_FUZZ_vfu_server_MAXLEN = 8192
+
+# libFuzzer harness for device URIs and sim parameters (tests/fuzz/local.mk).
+VN_FUZZERS += uri
+VN_FUZZ_uri_SRC = tests/fuzz/fuzz_uri.c libvnet/log.c libvnet/uri.c libvnet/sim/sim_params.c \
+	libvnet/ctl/ctl_path.c
+VN_FUZZ_uri_MAXLEN = 400
