@@ -553,10 +553,10 @@ static int do_irq_info(struct vfu_server *s, const void *p, struct vfu_reply *re
 	return 0;
 }
 
-static void device_reset(struct vfu_server *s)
+static void device_reset(struct vfu_server *s, bool client_gone)
 {
 	if (s->cfg.ops->reset)
-		s->cfg.ops->reset(s->cfg.dev);
+		s->cfg.ops->reset(s->cfg.dev, client_gone);
 }
 
 static int dispatch(struct vfu_server *s, unsigned cmd, const void *p, size_t len,
@@ -591,7 +591,7 @@ static int dispatch(struct vfu_server *s, unsigned cmd, const void *p, size_t le
 	case VFIO_USER_DEVICE_RESET:
 		/* The IRQ eventfds stay routed, as VFIO_DEVICE_RESET keeps them
 		 * (vfio-pci restores the MSI-X state around the function reset). */
-		device_reset(s);
+		device_reset(s, false);
 		return 0;
 	default: /* vfio_user_req_check() refused it */
 		return -ENOSYS;
@@ -606,7 +606,7 @@ static void drop_client(struct vfu_server *s)
 	close(s->fd);
 	s->fd = -1;
 	s->versioned = false;
-	device_reset(s);
+	device_reset(s, true);
 	irq_release_all(s);
 	while (s->n_dma)
 		dma_remove(s, s->n_dma - 1);

@@ -56,11 +56,14 @@ struct vfu_dev_ops {
 	 */
 	int (*irq_mask)(void *dev, unsigned idx, unsigned start, unsigned count, bool masked);
 	/*
-	 * VFIO_USER_DEVICE_RESET, and the client going away. Interrupt routing
-	 * survives a DEVICE_RESET, as it does in kernel VFIO; a client going
-	 * away is followed by set_irqs(idx, 0, 0, NULL) for each routed index.
+	 * VFIO_USER_DEVICE_RESET (client_gone false), and the client going away
+	 * (true). Interrupt routing survives a DEVICE_RESET, as it does in
+	 * kernel VFIO, and so should the PCI configuration state that vfio-pci
+	 * saves and restores around a function reset (command register, MSI-X
+	 * control); a client going away is followed by set_irqs(idx, 0, 0,
+	 * NULL) for each routed index, and the next one finds the device as new.
 	 */
-	void (*reset)(void *dev);
+	void (*reset)(void *dev, bool client_gone);
 	/* [iova, iova+len) is about to be unmapped: drop pointers into it. */
 	void (*dma_unmap)(void *dev, uint64_t iova, uint64_t len);
 };

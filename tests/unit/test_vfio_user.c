@@ -277,11 +277,13 @@ static void test_irqs(void **state)
 	assert_true(r->f.irq[2] >= 0);
 	assert_int_equal(d->ops->reset(d), 0);
 	assert_int_equal(LOAD(r->f.resets), 1);
+	assert_int_equal(LOAD(r->f.resets_gone), 0); /* DEVICE_RESET, not a departure */
 	assert_true(r->f.irq[2] >= 0);
 	assert_int_equal(write(r->f.irq[2], &one, 8), 8);
 	assert_int_equal(drain(e[0]), 1);
 	d->ops->close(d);
 	assert_int_equal(LOAD(r->f.resets), 2);
+	assert_int_equal(LOAD(r->f.resets_gone), 1);
 	assert_int_equal(r->f.irq[2], -1);
 	for (int i = 0; i < 3; i++)
 		close(e[i]);
