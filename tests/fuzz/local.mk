@@ -56,5 +56,5 @@ CLEANFILES += $(VN_FUZZERS:%=tests/fuzz/fuzz_%) $(VN_FUZZ_REPLAYS)
 clean-local: clean-fuzz
 clean-fuzz:
 	-rm -rf $(VN_FUZZERS:%=tests/fuzz/%.corpus) $(VN_FUZZERS:%=tests/fuzz/%.crashes) \
-		$(VN_FUZZERS:%=tests/fuzz/%.fuzz.log)
+		$(VN_FUZZERS:%=tests/fuzz/%.fuzz.log) $(VN_FUZZERS:%=tests/fuzz/%.replay.err)
 .PHONY: clean-fuzz
