@@ -68,7 +68,7 @@ void sim_net_flush(struct sim_dev *d)
 	unsigned q;
 
 	for (q = 0; q < d->n_vqs; q++)
-		if (d->vq[q].used && sim_vq_publish(&d->vq[q]))
+		if ((d->vq[q].used || d->vq[q].remote) && sim_vq_publish(&d->vq[q]))
 			sim_dev_irq_vq(d, q);
 }
 

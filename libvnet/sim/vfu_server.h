@@ -93,7 +93,20 @@ int vfu_server_fd(const struct vfu_server *s);
  */
 int vfu_server_handle(struct vfu_server *s);
 
-/* Pointer to [iova, iova+len) in client memory, or NULL if not all mapped. */
+/* Pointer to [iova, iova+len) in client memory, or NULL if not all mapped
+ * (or in memory the client mapped without an fd: see vfu_dma_rw()). */
 void *vfu_dma_ptr(struct vfu_server *s, uint64_t iova, uint64_t len, bool write);
+
+/*
+ * Copy [iova, iova+len) of client memory to (write) or from buf: directly
+ * when the client passed an fd for it, else with VFIO_USER_DMA_WRITE /
+ * DMA_READ requests, in order, each waited for (VFU_SERVER_RECV_TIMEOUT_MS).
+ * Client commands arriving meanwhile are kept: vfu_server_pending() says
+ * vfu_server_handle() has work without the socket being readable.
+ * 0, -EFAULT (not mapped so, or the client refused) or -EIO (the client did
+ * not answer: the next vfu_server_handle() drops it).
+ */
+int vfu_dma_rw(struct vfu_server *s, uint64_t iova, void *buf, uint64_t len, bool write);
+bool vfu_server_pending(const struct vfu_server *s);
 
 #endif

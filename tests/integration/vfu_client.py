@@ -10,7 +10,9 @@ memory, brings the virtio-net device up with one queue pair, routes an
 MSI-X vector to an eventfd and moves a frame TX -> RX through sim:loopback;
 then resets the device and does it again without routing the vector anew or
 setting bus mastering again (kernel VFIO keeps interrupt eventfds across
-VFIO_DEVICE_RESET and restores the PCI config state). Prints TAP.
+VFIO_DEVICE_RESET and restores the PCI config state); then maps the same
+memory without an fd and does it once more, serving the server's DMA_READ
+and DMA_WRITE requests. Prints TAP.
 
 usage: vfu_client.py SOCKET
 """
@@ -67,6 +69,7 @@ class Client:
         self.s.connect(path)
         self.next_id = 1
         self.mem = None  # the DMA memory, for DMA_READ / DMA_WRITE requests
+        self.served = 0
 
     def recv_exact(self, n):
         data, fds = b"", []
@@ -89,6 +92,7 @@ class Client:
         """A request from the server: DMA_READ / DMA_WRITE of our memory."""
         addr, count = struct.unpack_from("<QQ", payload)
         off = addr - IOVA
+        self.served += 1
         if cmd not in (DMA_READ, DMA_WRITE) or self.mem is None or off < 0 or off + count > MEM:
             self.send(mid, cmd, F_REPLY | F_ERROR, b"", error=22)
         elif cmd == DMA_READ:
@@ -97,16 +101,30 @@ class Client:
             self.mem[off:off + count] = payload[16:16 + count]
             self.send(mid, cmd, F_REPLY, payload[:16])
 
+    def next_message(self):
+        hdr, fds = self.recv_exact(16)
+        mid, cmd, size, flags, err = struct.unpack("<HHIII", hdr)
+        body, more = self.recv_exact(size - 16) if size > 16 else (b"", [])
+        return mid, cmd, flags, err, body, fds + more
+
+    def pump(self, timeout):
+        """Serve the server's requests that come within timeout seconds."""
+        while select.select([self.s], [], [], timeout)[0]:
+            mid, cmd, flags, _, body, fds = self.next_message()
+            for fd in fds:
+                os.close(fd)
+            if flags & 0xf == F_REPLY:
+                raise RuntimeError("a reply to nothing (id %d, command %d)" % (mid, cmd))
+            self.serve(mid, cmd, body)
+            timeout = 0
+
     def call(self, cmd, payload=b"", fds=()):
         """One command and its reply: (errno, payload, fds)."""
         mid = self.next_id
         self.next_id = (self.next_id + 1) & 0xffff
         self.send(mid, cmd, 0, payload, fds)
         while True:
-            hdr, rfds = self.recv_exact(16)
-            rid, rcmd, size, flags, err = struct.unpack("<HHIII", hdr)
-            body, more = self.recv_exact(size - 16) if size > 16 else (b"", [])
-            rfds += more
+            rid, rcmd, flags, err, body, rfds = self.next_message()
             if flags & 0xf != F_REPLY:
                 self.serve(rid, rcmd, body)
                 continue
@@ -209,7 +227,7 @@ class Virtio:
         while struct.unpack_from("<H", m, ring + 0x400 + 2)[0] == self.used_seen[q] & 0xffff:
             if time.time() > deadline:
                 return None
-            time.sleep(0.005)
+            self.c.pump(0.005)  # memory mapped without an fd changes by message
         e = struct.unpack_from("<II", m, ring + 0x400 + 4 + 8 * (self.used_seen[q] % QSIZE))
         self.used_seen[q] += 1
         return e
@@ -291,6 +309,17 @@ def main():
 
     err, _, _ = c.call(DMA_UNMAP, struct.pack("<IIQQ", 24, 0, IOVA, MEM))
     ok(err == 0, "DMA_UNMAP of the window")
+
+    # The same memory mapped without an fd: the server must reach it with
+    # DMA_READ / DMA_WRITE requests, which Client.serve() answers from c.mem.
+    err, _, _ = c.call(DMA_MAP, struct.pack("<IIQQQ", 32, 3, 0, IOVA, MEM))
+    ok(err == 0, "DMA_MAP without an fd (errno %d)" % err)
+    served = c.served
+    ok(v.start() and v.vector_ok, "virtio-net up on memory the client keeps")
+    frame_round_trip(v, 11, evfd)
+    ok(c.served > served, "the server used DMA_READ / DMA_WRITE (%d requests)" % (c.served - served))
+    err, _, _ = c.call(DMA_UNMAP, struct.pack("<IIQQ", 24, 0, IOVA, MEM))
+    ok(err == 0, "DMA_UNMAP of the window without an fd")
     c.s.close()
     os.close(evfd)
     print("1..%d" % n_tests)
