@@ -236,7 +236,7 @@ static int avail_pending(struct sim_vq *vq, uint16_t *n)
 int sim_vq_pop(struct sim_vq *vq, struct vfu_server *srv, struct sim_seg *seg,
 	       unsigned seg_cap, struct sim_chain *c)
 {
-	uint16_t n, head, i;
+	uint16_t n, head, i, slot;
 	unsigned count = 0;
 	int err;
 
@@ -245,9 +245,9 @@ int sim_vq_pop(struct sim_vq *vq, struct vfu_server *srv, struct sim_seg *seg,
 	err = avail_pending(vq, &n);
 	if (err || n == 0)
 		return err;
-	head = vq->remote ? le16toh(remote_get16(vq, AVAIL_RING(vq, vq->last_avail & (vq->size - 1)))) :
-		le16toh(__atomic_load_n(&vq->avail->ring[vq->last_avail & (vq->size - 1)],
-				       __ATOMIC_RELAXED));
+	slot = vq->last_avail & (vq->size - 1);
+	head = le16toh(vq->remote ? remote_get16(vq, AVAIL_RING(vq, slot)) :
+		       __atomic_load_n(&vq->avail->ring[slot], __ATOMIC_RELAXED));
 	if (head >= vq->size)
 		return vn_err(-EPROTO, "available ring names descriptor %u of %u", head, vq->size);
 
