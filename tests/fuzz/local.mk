@@ -20,16 +20,21 @@ AUTOMAKE_OPTIONS = -Wno-portability
 
 FUZZ_SECONDS = 60
 VN_FUZZ_CFLAGS = $(VNET_CFLAGS) $(AM_CPPFLAGS) $(LIBMNL_CFLAGS) -g -O1
+# Every header a harness may include: a change rebuilds the harnesses.
+VN_FUZZ_HDRS = $(wildcard $(top_srcdir)/libvnet/*.h $(top_srcdir)/libvnet/*/*.h \
+	$(top_srcdir)/libvnet/include/vnet/*.h $(top_srcdir)/sockapi/*.h $(top_srcdir)/tools/*.h \
+	$(top_srcdir)/tests/unit/*.h) config.h
 
 define vn_fuzz_harness
-tests/fuzz/fuzz_$(1): $$(VN_FUZZ_$(1)_SRC)
+tests/fuzz/fuzz_$(1): $$(VN_FUZZ_$(1)_SRC) $$(VN_FUZZ_HDRS)
 	$$(AM_V_at)$$(MKDIR_P) tests/fuzz
 	$$(AM_V_CCLD)$$(CC) $$(VN_FUZZ_CFLAGS) $$(VN_FUZZ_$(1)_CPPFLAGS) \
-		-fsanitize=fuzzer,address,undefined -o $$@ $$^ $$(VN_FUZZ_$(1)_LIBS) -lpthread
-tests/fuzz/replay_$(1): tests/fuzz/replay.c $$(VN_FUZZ_$(1)_SRC)
+		-fsanitize=fuzzer,address,undefined -o $$@ $$(filter %.c,$$^) \
+		$$(VN_FUZZ_$(1)_LIBS) -lpthread
+tests/fuzz/replay_$(1): tests/fuzz/replay.c $$(VN_FUZZ_$(1)_SRC) $$(VN_FUZZ_HDRS)
 	$$(AM_V_at)$$(MKDIR_P) tests/fuzz
 	$$(AM_V_CCLD)$$(CC) $$(VN_FUZZ_CFLAGS) $$(VN_FUZZ_$(1)_CPPFLAGS) $$(VNET_LDFLAGS) \
-		-o $$@ $$^ $$(VN_FUZZ_$(1)_LIBS) -lpthread
+		-o $$@ $$(filter %.c,$$^) $$(VN_FUZZ_$(1)_LIBS) -lpthread
 fuzz-$(1): tests/fuzz/fuzz_$(1)
 	$$(AM_V_at)$$(SHELL) $$(top_srcdir)/tests/fuzz/run-fuzz.sh $(1) \
 		$$(VN_FUZZ_$(1)_MAXLEN) $$(FUZZ_SECONDS) $$(top_srcdir)/tests/fuzz/$(1)-seeds
