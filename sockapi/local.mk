@@ -47,16 +47,7 @@ tests_integration_test_preload_smoke_LDADD = libvnet/libvnet.la $(CMOCKA_LIBS) -
 EXTRA_tests_integration_test_preload_smoke_DEPENDENCIES = sockapi/libvnet-preload.la
 endif
 
-# libFuzzer harness for the VNET_PRELOAD parser; not part of `make check`.
-# In a tree configured with CC=clang:
-#   make fuzz-preload-config && tests/fuzz/fuzz_preload_config CORPUS_DIR
-EXTRA_DIST += tests/fuzz/fuzz_preload_config.c
-VN_FUZZ_PRELOAD_SRC = $(top_srcdir)/tests/fuzz/fuzz_preload_config.c \
-	$(top_srcdir)/sockapi/preload_config.c
-tests/fuzz/fuzz_preload_config: $(VN_FUZZ_PRELOAD_SRC)
-	$(AM_V_at)$(MKDIR_P) tests/fuzz
-	$(AM_V_CCLD)$(CC) $(VNET_CFLAGS) $(AM_CPPFLAGS) -g -O1 \
-		-fsanitize=fuzzer,address,undefined -o $@ $(VN_FUZZ_PRELOAD_SRC)
-fuzz-preload-config: tests/fuzz/fuzz_preload_config
-.PHONY: fuzz-preload-config
-CLEANFILES += tests/fuzz/fuzz_preload_config
+# libFuzzer harness for the VNET_PRELOAD parser (tests/fuzz/local.mk).
+VN_FUZZERS += preload_config
+VN_FUZZ_preload_config_SRC = tests/fuzz/fuzz_preload_config.c sockapi/preload_config.c
+VN_FUZZ_preload_config_MAXLEN = 4096

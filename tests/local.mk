@@ -94,3 +94,9 @@ tests_integration_dev_hold_SOURCES = tests/integration/dev_hold.c
 tests_integration_dev_hold_LDADD = libvnet/libvnet.la
 TESTS += tests/integration/test_vnetconf_ctl.sh
 EXTRA_DIST += tests/integration/test_vnetconf_ctl.sh tests/integration/ctl_fake.py
+
+# vnet-simd against an independent vfio-user client written from the
+# specifications (python3): negotiation, config space, DMA, a frame with its
+# interrupt, DEVICE_RESET keeping interrupt routing and bus mastering.
+TESTS += tests/integration/test_vfu_interop.sh
+EXTRA_DIST += tests/integration/test_vfu_interop.sh tests/integration/vfu_client.py

@@ -46,17 +46,10 @@ tests_integration_test_simd_LDADD = libvnet/libvnet.la $(CMOCKA_LIBS)
 EXTRA_tests_integration_test_simd_DEPENDENCIES = tools/vnet-simd$(EXEEXT)
 endif
 
-# libFuzzer harness for vnetconf's parsing of server answers; not part of
-# `make check`. In a tree configured with CC=clang:
-#   make fuzz-vnetconf && tests/fuzz/fuzz_vnetconf -max_len=16500 CORPUS_DIR
-EXTRA_DIST += tests/fuzz/fuzz_vnetconf.c
-VN_FUZZ_VNETCONF_SRC = $(top_srcdir)/tests/fuzz/fuzz_vnetconf.c $(top_srcdir)/tools/ctl_client.c \
-	$(top_srcdir)/tools/ctl_answer.c \
-	$(top_srcdir)/libvnet/ctl/ctl_path.c $(top_srcdir)/libvnet/log.c
-tests/fuzz/fuzz_vnetconf: $(VN_FUZZ_VNETCONF_SRC)
-	$(AM_V_at)$(MKDIR_P) tests/fuzz
-	$(AM_V_CCLD)$(CC) $(VNET_CFLAGS) $(AM_CPPFLAGS) -I$(top_srcdir)/tools $(LIBMNL_CFLAGS) -g -O1 \
-		-fsanitize=fuzzer,address,undefined -o $@ $(VN_FUZZ_VNETCONF_SRC) $(LIBMNL_LIBS)
-fuzz-vnetconf: tests/fuzz/fuzz_vnetconf
-.PHONY: fuzz-vnetconf
-CLEANFILES += tests/fuzz/fuzz_vnetconf
+# libFuzzer harness for vnetconf's parsing of server answers (tests/fuzz/local.mk).
+VN_FUZZERS += vnetconf
+VN_FUZZ_vnetconf_SRC = tests/fuzz/fuzz_vnetconf.c tools/ctl_client.c tools/ctl_answer.c \
+	libvnet/ctl/ctl_path.c libvnet/log.c
+VN_FUZZ_vnetconf_CPPFLAGS = -I$(top_srcdir)/tools
+VN_FUZZ_vnetconf_LIBS = $(LIBMNL_LIBS)
+VN_FUZZ_vnetconf_MAXLEN = 16500

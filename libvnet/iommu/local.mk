@@ -46,40 +46,14 @@ tests_unit_test_vfio_group_SOURCES = tests/unit/test_vfio_group.c $(VN_KVFIO_FAK
 tests_unit_test_vfio_cdev_SOURCES = tests/unit/test_vfio_cdev.c $(VN_KVFIO_FAKE)
 endif
 
-# libFuzzer harness for the vfio-user codec (the server core's is in
-# libvnet/sim/local.mk); not part of
-# `make check`. Build it in a tree configured with CC=clang:
-#   make fuzz-vfio-user && tests/fuzz/fuzz_vfio_user -max_len=4096 CORPUS_DIR
-EXTRA_DIST += tests/fuzz/fuzz_vfio_user.c
-VN_FUZZ_VFIO_USER_SRC = $(top_srcdir)/tests/fuzz/fuzz_vfio_user.c \
-	$(top_srcdir)/libvnet/log.c \
-	$(top_srcdir)/libvnet/iommu/vfio_user_json.c \
-	$(top_srcdir)/libvnet/iommu/vfio_user_proto.c
-tests/fuzz/fuzz_vfio_user: $(VN_FUZZ_VFIO_USER_SRC)
-	$(AM_V_at)$(MKDIR_P) tests/fuzz
-	$(AM_V_CCLD)$(CC) $(VNET_CFLAGS) $(AM_CPPFLAGS) -g -O1 \
-		-fsanitize=fuzzer,address,undefined -o $@ $(VN_FUZZ_VFIO_USER_SRC)
-fuzz-vfio-user: tests/fuzz/fuzz_vfio_user
-.PHONY: fuzz-vfio-user
-CLEANFILES += tests/fuzz/fuzz_vfio_user
-
-# libFuzzer harness for the vfio-user client against a hostile server (open,
-# then every region, IRQ and DMA operation); not part of `make check`:
-#   make fuzz-vu-client && tests/fuzz/fuzz_vu_client -max_len=8192 CORPUS_DIR tests/fuzz/vu-client-seeds
-VN_FUZZ_VU_CLIENT_SEEDS = tests/fuzz/vu-client-seeds/open.bin tests/fuzz/vu-client-seeds/mapped.bin
-EXTRA_DIST += tests/fuzz/fuzz_vu_client.c $(VN_FUZZ_VU_CLIENT_SEEDS)
-VN_FUZZ_VU_CLIENT_SRC = $(top_srcdir)/tests/fuzz/fuzz_vu_client.c \
-	$(top_srcdir)/libvnet/log.c \
-	$(top_srcdir)/libvnet/iommu/dma.c \
-	$(top_srcdir)/libvnet/iommu/vfio_user_json.c \
-	$(top_srcdir)/libvnet/iommu/vfio_user_proto.c \
-	$(top_srcdir)/libvnet/iommu/vfio_user_sock.c \
-	$(top_srcdir)/libvnet/iommu/vfio_user.c \
-	$(top_srcdir)/libvnet/iommu/vfio_user_conn.c
-tests/fuzz/fuzz_vu_client: $(VN_FUZZ_VU_CLIENT_SRC)
-	$(AM_V_at)$(MKDIR_P) tests/fuzz
-	$(AM_V_CCLD)$(CC) $(VNET_CFLAGS) $(AM_CPPFLAGS) -g -O1 \
-		-fsanitize=fuzzer,address,undefined -o $@ $(VN_FUZZ_VU_CLIENT_SRC) -lpthread
-fuzz-vu-client: tests/fuzz/fuzz_vu_client
-.PHONY: fuzz-vu-client
-CLEANFILES += tests/fuzz/fuzz_vu_client
+# libFuzzer harnesses (tests/fuzz/local.mk): the vfio-user codec and the
+# capabilities JSON (the server core's is in libvnet/sim/local.mk), and the
+# client against a hostile server (open, then every region, IRQ and DMA operation).
+VN_FUZZERS += vfio_user vu_client
+VN_FUZZ_vfio_user_SRC = tests/fuzz/fuzz_vfio_user.c libvnet/log.c \
+	libvnet/iommu/vfio_user_json.c libvnet/iommu/vfio_user_proto.c
+VN_FUZZ_vfio_user_MAXLEN = 4096
+VN_FUZZ_vu_client_SRC = tests/fuzz/fuzz_vu_client.c libvnet/log.c libvnet/iommu/dma.c \
+	libvnet/iommu/vfio_user_json.c libvnet/iommu/vfio_user_proto.c \
+	libvnet/iommu/vfio_user_sock.c libvnet/iommu/vfio_user.c libvnet/iommu/vfio_user_conn.c
+VN_FUZZ_vu_client_MAXLEN = 8192

@@ -37,22 +37,16 @@ tests_integration_test_rss_SOURCES = tests/integration/test_rss.c
 tests_integration_test_rss_LDADD = libvnet/libvnet-core.la $(CMOCKA_LIBS) -lpthread
 endif
 
-# libFuzzer harness for the vfio-user server core against a hostile client;
-# not part of `make check`. Build it in a tree configured with CC=clang:
-#   make fuzz-vfu-server && tests/fuzz/fuzz_vfu_server -max_len=8192 CORPUS_DIR tests/fuzz/vfu-seeds
-VN_FUZZ_VFU_SEEDS = tests/fuzz/vfu-seeds/session.bin tests/fuzz/vfu-seeds/dma.bin \
-	tests/fuzz/vfu-seeds/irqs.bin tests/fuzz/vfu-seeds/hostile.bin
-EXTRA_DIST += tests/fuzz/fuzz_vfu_server.c $(VN_FUZZ_VFU_SEEDS)
-VN_FUZZ_VFU_SRC = $(top_srcdir)/tests/fuzz/fuzz_vfu_server.c \
-	$(top_srcdir)/libvnet/log.c \
-	$(top_srcdir)/libvnet/iommu/vfio_user_json.c \
-	$(top_srcdir)/libvnet/iommu/vfio_user_proto.c \
-	$(top_srcdir)/libvnet/iommu/vfio_user_sock.c \
-	$(top_srcdir)/libvnet/sim/vfu_server.c
-tests/fuzz/fuzz_vfu_server: $(VN_FUZZ_VFU_SRC)
-	$(AM_V_at)$(MKDIR_P) tests/fuzz
-	$(AM_V_CCLD)$(CC) $(VNET_CFLAGS) $(AM_CPPFLAGS) -g -O1 \
-		-fsanitize=fuzzer,address,undefined -o $@ $(VN_FUZZ_VFU_SRC)
-fuzz-vfu-server: tests/fuzz/fuzz_vfu_server
-.PHONY: fuzz-vfu-server
-CLEANFILES += tests/fuzz/fuzz_vfu_server
+# libFuzzer harness for the vfio-user server core against a hostile client
+# (tests/fuzz/local.mk).
+VN_FUZZERS += vfu_server
+VN_FUZZ_vfu_server_SRC = tests/fuzz/fuzz_vfu_server.c libvnet/log.c \
+	libvnet/iommu/vfio_user_json.c libvnet/iommu/vfio_user_proto.c \
+	libvnet/iommu/vfio_user_sock.c libvnet/sim/vfu_server.c
+VN_FUZZ_vfu_server_MAXLEN = 8192
+
+# libFuzzer harness for device URIs and sim parameters (tests/fuzz/local.mk).
+VN_FUZZERS += uri
+VN_FUZZ_uri_SRC = tests/fuzz/fuzz_uri.c libvnet/log.c libvnet/uri.c libvnet/sim/sim_params.c \
+	libvnet/ctl/ctl_path.c
+VN_FUZZ_uri_MAXLEN = 400

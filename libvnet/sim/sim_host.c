@@ -295,6 +295,21 @@ static unsigned service(struct sim_host *h)
 	return work;
 }
 
+/* Commands a client sent while the device waited for the reply to a DMA
+ * message (vfu_server.h) leave its socket unreadable: they are answered
+ * here, and while any wait the loop does not sleep. Returns true if any. */
+static bool serve_kept(struct sim_host *h)
+{
+	bool any = false;
+
+	for (unsigned e = 0; e < h->n_dev; e++)
+		while (h->attached[e] && vfu_server_pending(h->srv[e])) {
+			client_message(h, e);
+			any = true;
+		}
+	return any;
+}
+
 static void notify_all(struct sim_host *h, bool on)
 {
 	unsigned e, q;
@@ -353,7 +368,11 @@ static void *host_main(void *arg)
 		 * rounds: the rings need no system call, and messages and
 		 * stop requests can wait that long. */
 		if (!polling || ++rounds % SIM_POLL_EVENTS == 0) {
-			n = host_wait(h, ev, VN_ARRAY_SIZE(ev), polling);
+			/* A kept command just answered may have given the
+			 * device work: look, do not sleep. */
+			bool kept = serve_kept(h);
+
+			n = host_wait(h, ev, VN_ARRAY_SIZE(ev), polling || kept);
 			if (n < 0 && errno != EINTR) {
 				vn_warn("sim: epoll_wait: %m; device thread stops");
 				break;
@@ -362,6 +381,7 @@ static void *host_main(void *arg)
 				if (!event(h, ev[i].data.u64))
 					goto out;
 		}
+		serve_kept(h);
 		if (service(h)) {
 			last = now_ns(CLOCK_MONOTONIC);
 			if (!polling)

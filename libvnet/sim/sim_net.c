@@ -125,7 +125,7 @@ void sim_net_flush(struct sim_dev *d)
 		uint16_t before = vq->published;
 		bool due;
 
-		if (!vq->used)
+		if (!vq->used && !vq->remote)
 			continue;
 		due = sim_vq_publish(vq);
 		if (notify_now(d, q, due, (uint16_t)(vq->published - before)))

@@ -298,13 +298,22 @@ static int ops_irq_mask(void *dev, unsigned idx, unsigned start, unsigned count,
 	return 0;
 }
 
-/* The interrupt routing stays (vfu_server.h): the server keeps the fds. */
-static void ops_reset(void *dev)
+/* The interrupt routing stays (vfu_server.h): the server keeps the fds.
+ * VFIO_DEVICE_RESET restores the configuration state vfio-pci saved before
+ * the function reset (pci_save_state()/pci_restore_state()): a driver
+ * finds bus mastering and MSI-X as it left them; a new client does not. */
+static void ops_reset(void *dev, bool client_gone)
 {
 	struct sim_dev *d = dev;
+	uint32_t cmd = sim_get32(d->cfg + PCI_COMMAND), msix = sim_get32(d->cfg + CAP_MSIX);
 
 	sim_virtio_reset(d);
 	cfg_init(d);
+	if (!client_gone) {
+		cfg_dword_write(d, PCI_COMMAND, cmd, 0xffff);
+		if (d->n_vectors)
+			cfg_dword_write(d, CAP_MSIX, msix, 0xffff0000u);
+	}
 	d->vanished = false;
 }
 
@@ -370,7 +379,7 @@ int sim_dev_new(const struct sim_params *p, unsigned end, struct sim_dev **out)
 		d->offered |= 1ull << VIRTIO_NET_F_NOTF_COAL;
 	d->st.n_pairs = p->queues;
 	irqs_off(d);
-	ops_reset(d);
+	ops_reset(d, true);
 	err = sim_mode_init(d);
 	if (err) {
 		sim_dev_free(d);

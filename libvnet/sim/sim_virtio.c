@@ -149,7 +149,7 @@ bool sim_dev_vq(struct sim_dev *d, unsigned q)
 	 * as QEMU and real functions behave; a driver must set it. */
 	if (!vq->enabled || !(sim_get32(d->cfg + PCI_COMMAND) & PCI_COMMAND_MASTER))
 		return false;
-	if (vq->used)
+	if (vq->used || vq->remote)
 		return true;
 	if (!d->srv)
 		return false;

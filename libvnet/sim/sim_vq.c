@@ -9,6 +9,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -20,11 +21,74 @@
 #define DESC_BYTES(n)  (16u * (n))
 #define AVAIL_BYTES(n) (6u + 2u * (n))
 #define USED_BYTES(n)  (6u + 8u * (n))
+#define BOUNCE_MAX (1u << 20) /* longest buffer copied through DMA messages */
+
+/* The buffers of one chain in client-kept memory, by bounce copy. */
+struct sim_bounce {
+	unsigned n;
+	struct { uint64_t iova; uint32_t len; bool write; uint8_t *p; } seg[];
+};
+
+static void bounce_free(struct sim_vq *vq, uint16_t head)
+{
+	struct sim_bounce *b = vq->bounce ? vq->bounce[head] : NULL;
+
+	if (!b)
+		return;
+	for (unsigned k = 0; k < b->n; k++)
+		free(b->seg[k].p);
+	free(b);
+	vq->bounce[head] = NULL;
+}
+
+static void bounce_free_all(struct sim_vq *vq)
+{
+	for (unsigned h = 0; vq->bounce && h < vq->size; h++)
+		bounce_free(vq, (uint16_t)h);
+	free(vq->bounce);
+	vq->bounce = NULL;
+}
+
+/* A ring field in client-kept memory, by message; a failure fails the queue
+ * at the next pop (reads give 0 meanwhile). */
+static void remote_rw(struct sim_vq *vq, uint64_t iova, void *v, unsigned len, bool write)
+{
+	if (!vq->remote_fault && vfu_dma_rw(vq->srv, iova, v, len, write)) {
+		vn_warn("sim: virtqueue ring access by DMA message failed: %s", vn_err_msg());
+		vq->remote_fault = true;
+	}
+	if (vq->remote_fault && !write)
+		memset(v, 0, len);
+}
+
+static uint16_t remote_get16(struct sim_vq *vq, uint64_t iova)
+{
+	uint16_t v;
+
+	remote_rw(vq, iova, &v, 2, false);
+	return v;
+}
+
+static void remote_put16(struct sim_vq *vq, uint64_t iova, uint16_t v)
+{
+	remote_rw(vq, iova, &v, 2, true);
+}
+
+/* §2.7.6, §2.7.8: where the fields are, from the ring addresses. */
+#define AVAIL_FLAGS(vq)    ((vq)->avail_iova)
+#define AVAIL_IDX(vq)      ((vq)->avail_iova + 2)
+#define AVAIL_RING(vq, i)  ((vq)->avail_iova + 4 + 2u * (i))
+#define USED_EVENT(vq)     AVAIL_RING(vq, (vq)->size)
+#define USED_FLAGS(vq)     ((vq)->used_iova)
+#define USED_IDX(vq)       ((vq)->used_iova + 2)
+#define USED_ELEM(vq, i)   ((vq)->used_iova + 4 + 8u * (i))
+#define AVAIL_EVENT(vq)    USED_ELEM(vq, (vq)->size)
 
 void sim_vq_reset(struct sim_vq *vq)
 {
 	uint16_t max = vq->max_size;
 
+	bounce_free_all(vq);
 	memset(vq, 0, sizeof(*vq));
 	vq->max_size = max;
 	vq->size = max;
@@ -41,6 +105,80 @@ void sim_vq_unmap(struct sim_vq *vq)
 	vq->used = NULL;
 	vq->ring = NULL;
 	vq->drv_ev = vq->dev_ev = NULL;
+	bounce_free_all(vq);
+	vq->remote = vq->remote_fault = false;
+}
+
+/* Buffer [iova, +len) of chain head, by bounce copy: a device-readable one
+ * is read now; a device-writable one starts zeroed (only what the device
+ * wrote goes back, at push). NULL when it cannot be had. */
+static void *bounce_seg(struct sim_vq *vq, uint16_t head, uint64_t iova, uint32_t len, bool write)
+{
+	struct sim_bounce *b = vq->bounce[head];
+	unsigned n = b ? b->n : 0;
+	uint8_t *p;
+
+	if (len > BOUNCE_MAX) {
+		vn_warn("sim: a %u-byte buffer in client-kept memory (at most %u by DMA message)",
+			len, BOUNCE_MAX);
+		return NULL;
+	}
+	b = realloc(b, sizeof(*b) + (n + 1) * sizeof(b->seg[0]));
+	if (!b)
+		return NULL;
+	b->n = n;
+	vq->bounce[head] = b;
+	p = calloc(1, len);
+	if (!p || (!write && vfu_dma_rw(vq->srv, iova, p, len, false))) {
+		free(p);
+		return NULL;
+	}
+	b->seg[n].iova = iova;
+	b->seg[n].len = len;
+	b->seg[n].write = write;
+	b->seg[n].p = p;
+	b->n = n + 1;
+	return p;
+}
+
+/* §2.7.8.2 for a chain in client-kept memory: the len bytes the device
+ * wrote go back to the driver's buffers before the used entry. */
+static void bounce_flush(struct sim_vq *vq, uint32_t head, uint32_t len)
+{
+	struct sim_bounce *b = head < vq->size ? vq->bounce[head] : NULL;
+
+	for (unsigned k = 0; b && k < b->n && len; k++) {
+		uint32_t n = VN_MIN(len, b->seg[k].len);
+
+		if (!b->seg[k].write)
+			continue;
+		remote_rw(vq, b->seg[k].iova, b->seg[k].p, n, true);
+		len -= n;
+	}
+	if (head < vq->size)
+		bounce_free(vq, (uint16_t)head);
+}
+
+/* The rings are not all in memory we mapped: all of them by message then,
+ * if the client mapped them (checked by reading each area's first field
+ * and writing used->idx back unchanged). */
+static int map_remote(struct sim_vq *vq, struct vfu_server *srv)
+{
+	uint8_t d[16];
+	uint16_t idx;
+
+	if (vfu_dma_rw(srv, vq->desc_iova, d, sizeof(d), false) ||
+	    vfu_dma_rw(srv, vq->avail_iova, d, 2, false) ||
+	    vfu_dma_rw(srv, USED_IDX(vq), &idx, 2, false) ||
+	    vfu_dma_rw(srv, USED_IDX(vq), &idx, 2, true))
+		return -EFAULT;
+	vq->bounce = calloc(vq->size, sizeof(*vq->bounce));
+	if (!vq->bounce)
+		return vn_err(-ENOMEM, "virtqueue: out of memory");
+	vq->srv = srv;
+	vq->remote = true;
+	vq->used_idx = vq->published = vq->signalled = le16toh(idx);
+	return 0;
 }
 
 int sim_vq_map(struct sim_vq *vq, struct vfu_server *srv)
@@ -56,6 +194,10 @@ int sim_vq_map(struct sim_vq *vq, struct vfu_server *srv)
 	vq->used = vfu_dma_ptr(srv, vq->used_iova, USED_BYTES(vq->size), true);
 	if (!vq->desc || !vq->avail || !vq->used) {
 		sim_vq_unmap(vq); /* all or nothing */
+		if (map_remote(vq, srv) == 0) {
+			sim_vq_notify(vq, vq->notify_on);
+			return 0;
+		}
 		return vn_err(-EFAULT, "virtqueue ring at %#llx/%#llx/%#llx is not in mapped memory",
 			      (unsigned long long)vq->desc_iova,
 			      (unsigned long long)vq->avail_iova,
@@ -87,7 +229,8 @@ static int avail_pending(struct sim_vq *vq, uint16_t *n)
 		/* virtio 1.2 §2.7.13.3: the driver writes ring entries before
 		 * idx with a release barrier; acquire pairs with it so the
 		 * entries read below are the ones idx covers. */
-		vq->avail_seen = le16toh(__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE));
+		vq->avail_seen = vq->remote ? le16toh(remote_get16(vq, AVAIL_IDX(vq))) :
+			le16toh(__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE));
 	}
 	*n = (uint16_t)(vq->avail_seen - vq->last_avail);
 	if (*n > vq->size)
@@ -99,23 +242,28 @@ static int avail_pending(struct sim_vq *vq, uint16_t *n)
 int sim_vq_pop(struct sim_vq *vq, struct vfu_server *srv, struct sim_seg *seg,
 	       unsigned seg_cap, struct sim_chain *c)
 {
-	uint16_t n, head, i;
+	uint16_t n, head, i, slot;
 	unsigned count = 0;
 	int err;
 
+	if (vq->remote_fault)
+		return vn_err(-EPROTO, "virtqueue: the client did not serve a DMA message");
 	if (vq->packed)
 		return sim_vqp_pop(vq, srv, seg, seg_cap, c);
 	err = avail_pending(vq, &n);
 	if (err || n == 0)
 		return err;
-	head = le16toh(__atomic_load_n(&vq->avail->ring[vq->last_avail & (vq->size - 1)],
-				       __ATOMIC_RELAXED));
+	slot = vq->last_avail & (vq->size - 1);
+	head = le16toh(vq->remote ? remote_get16(vq, AVAIL_RING(vq, slot)) :
+		       __atomic_load_n(&vq->avail->ring[slot], __ATOMIC_RELAXED));
 	if (head >= vq->size)
 		return vn_err(-EPROTO, "available ring names descriptor %u of %u", head, vq->size);
 
 	memset(c, 0, sizeof(*c));
 	c->head = head;
 	c->seg = seg;
+	if (vq->remote)
+		bounce_free(vq, head); /* left from a chain given back (sim_vq_unpop) */
 	for (i = head;;) {
 		struct vring_desc d;
 		uint16_t flags;
@@ -128,7 +276,10 @@ int sim_vq_pop(struct sim_vq *vq, struct vfu_server *srv, struct sim_seg *seg,
 		if (++count > vq->size)
 			return vn_err(-EPROTO, "descriptor chain from %u loops", head);
 		/* Copy once: the driver could change it under us. */
-		memcpy(&d, &vq->desc[i], sizeof(d));
+		if (vq->remote)
+			remote_rw(vq, vq->desc_iova + 16u * i, &d, sizeof(d), false);
+		else
+			memcpy(&d, &vq->desc[i], sizeof(d));
 		flags = le16toh(d.flags);
 		len = le32toh(d.len);
 		addr = le64toh(d.addr);
@@ -141,7 +292,8 @@ int sim_vq_pop(struct sim_vq *vq, struct vfu_server *srv, struct sim_seg *seg,
 		if (len) {
 			if (c->n_out + c->n_in == seg_cap)
 				return -ENOSPC;
-			p = vfu_dma_ptr(srv, addr, len, write);
+			p = vq->remote ? bounce_seg(vq, head, addr, len, write) :
+					 vfu_dma_ptr(srv, addr, len, write);
 			if (!p)
 				return vn_err(-EPROTO, "descriptor %u: %#llx+%u is not in mapped memory",
 					      i, (unsigned long long)addr, len);
@@ -178,6 +330,17 @@ void sim_vq_push(struct sim_vq *vq, uint32_t id, uint32_t len)
 {
 	struct vring_used_elem *e;
 
+	if (vq->remote) {
+		struct vring_used_elem r = { htole32(id), htole32(len) };
+
+		/* §2.7.8.2: buffer contents, then the entry (each message is
+		 * answered before the next is sent: they land in this order). */
+		bounce_flush(vq, id, len);
+		remote_rw(vq, USED_ELEM(vq, vq->used_idx & (vq->size - 1)), &r, sizeof(r), true);
+		vq->used_idx++;
+		return;
+	}
+
 	if (vq->packed) {
 		sim_vqp_push(vq, id, len);
 		return;
@@ -198,8 +361,12 @@ bool sim_vq_publish(struct sim_vq *vq)
 		return sim_vqp_publish(vq);
 	if (vq->published == new)
 		return false;
-	/* §2.7.8.2: entries must be visible before the index that covers them. */
-	__atomic_store_n(&vq->used->idx, htole16(new), __ATOMIC_RELEASE);
+	/* §2.7.8.2: entries must be visible before the index that covers them
+	 * (by message: the entries' messages were answered before this one). */
+	if (vq->remote)
+		remote_put16(vq, USED_IDX(vq), htole16(new));
+	else
+		__atomic_store_n(&vq->used->idx, htole16(new), __ATOMIC_RELEASE);
 	vq->published = new;
 	/* §2.7.7.2: the index store must be ordered before reading the driver's
 	 * suppression state, which the driver writes before re-reading used->idx
@@ -210,12 +377,14 @@ bool sim_vq_publish(struct sim_vq *vq)
 	if (vq->event_idx) {
 		/* §2.7.7.2: notify when used->idx passes used_event, i.e. when
 		 * used_event lies in [old, new). */
-		uint16_t ev = le16toh(__atomic_load_n(avail_used_event(vq), __ATOMIC_RELAXED));
+		uint16_t ev = le16toh(vq->remote ? remote_get16(vq, USED_EVENT(vq)) :
+				      __atomic_load_n(avail_used_event(vq), __ATOMIC_RELAXED));
 
 		need = (uint16_t)(new - ev - 1) < (uint16_t)(new - old);
 	} else {
 		/* §2.7.7.2: without EVENT_IDX, NO_INTERRUPT in avail->flags asks us not to. */
-		need = !(le16toh(__atomic_load_n(&vq->avail->flags, __ATOMIC_RELAXED)) &
+		need = !(le16toh(vq->remote ? remote_get16(vq, AVAIL_FLAGS(vq)) :
+				 __atomic_load_n(&vq->avail->flags, __ATOMIC_RELAXED)) &
 			 VRING_AVAIL_F_NO_INTERRUPT);
 	}
 	return need;
@@ -228,6 +397,15 @@ void sim_vq_notify(struct sim_vq *vq, bool on)
 		return;
 	}
 	vq->notify_on = on;
+	if (vq->remote) {
+		if (vq->event_idx && on)
+			remote_put16(vq, AVAIL_EVENT(vq), htole16(vq->last_avail));
+		else if (!vq->event_idx)
+			remote_put16(vq, USED_FLAGS(vq), htole16(on ? 0 : VRING_USED_F_NO_NOTIFY));
+		if (on)
+			vq->avail_seen = vq->last_avail;
+		return;
+	}
 	if (!vq->used)
 		return;
 	if (vq->event_idx) {

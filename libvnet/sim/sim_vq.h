@@ -10,6 +10,13 @@
  * descriptor addresses, lengths and flags are validated before use, and a
  * ring that breaks the rules is reported as an error (the caller then sets
  * DEVICE_NEEDS_RESET), never followed.
+ *
+ * Memory the client mapped without an fd (vfu_server.h) has no pointer:
+ * then every ring field is read and written by DMA message (vfu_dma_rw(),
+ * one round trip each, in the order the rules of §2.7 need), and each
+ * buffer goes through a bounce copy: read at pop (device-readable), written
+ * back at push, before the used entry (device-writable). Slow, but the
+ * driver sees exactly what it would see in shared memory.
  */
 #ifndef VN_SIM_VQ_H
 #define VN_SIM_VQ_H
@@ -38,6 +45,8 @@ struct sim_chain {
 	struct sim_seg *seg;
 };
 
+struct sim_bounce; /* sim_vq.c: the bounce copies of one chain */
+
 struct sim_vq {
 	/* Configured through the common configuration structure. */
 	uint16_t size;
@@ -50,6 +59,11 @@ struct sim_vq {
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
+	/* Or, rings in memory the client kept: reached through srv by message. */
+	bool remote;
+	bool remote_fault;   /* a DMA message failed: the next pop fails the queue */
+	struct vfu_server *srv;
+	struct sim_bounce **bounce; /* by head id (size entries), remote only */
 
 	bool event_idx;      /* VIRTIO_RING_F_EVENT_IDX negotiated */
 	bool notify_on;      /* available buffer notifications wanted */
@@ -87,7 +101,7 @@ int sim_vq_map(struct sim_vq *vq, struct vfu_server *srv);
 /* Mapped and ready for use. */
 static inline bool sim_vq_ready(const struct sim_vq *vq)
 {
-	return vq->enabled && vq->used != NULL;
+	return vq->enabled && (vq->used != NULL || vq->remote);
 }
 
 /* Drop the ring pointers (the client unmapped DMA memory); sim_vq_map() again before use. */

@@ -14,7 +14,11 @@
  * client (vfio-user.rst "Client Disconnection"). Every fd a client passes
  * is checked for what it is used as: DMA memory must be a regular file
  * (memfd) holding the whole window and sealed against shrinking,
- * interrupts must be eventfds.
+ * interrupts must be eventfds. A DMA_MAP without an fd leaves the memory
+ * with the client: the device model reaches it with vfu_dma_rw(), which
+ * sends DMA_READ / DMA_WRITE requests and waits for their replies
+ * (vfio-user.rst "VFIO_USER_DMA_READ"); client commands arriving meanwhile
+ * are kept, in order, for the next vfu_server_handle() calls.
  */
 #include "sim/vfu_server.h"
 
@@ -32,12 +36,13 @@
 #include "log.h"
 
 #define VFU_DMA_MAX 256           /* DMA windows per client (max_dma_maps) */
+#define VFU_MAX_KEPT 16           /* client commands kept while waiting for a DMA reply */
 #define VFU_MAX_IRQ_VECTORS 2048  /* PCI MSI-X table size limit */
 #define VFU_PAYLOAD_CAP (VFIO_USER_MAX_MSG - sizeof(struct vfio_user_hdr))
 
 struct vfu_dma {
 	uint64_t iova, last; /* inclusive range */
-	void *va;
+	void *va;            /* NULL: the client keeps it (DMA_READ / DMA_WRITE) */
 	size_t len;
 	bool readable, writable;
 };
@@ -54,6 +59,21 @@ struct vfu_server {
 	struct vfu_dma dma[VFU_DMA_MAX];
 	int *irq_fds[VFU_MAX_IRQ_INDEX];  /* irq_count[i] eventfds each, -1 unrouted */
 	int no_fds[VFIO_USER_MAX_FDS];    /* all -1: "unrouted" for set_irqs() */
+	/* Requests to the client (DMA_READ / DMA_WRITE): their own buffers,
+	 * as one may be sent while a client message is being handled. */
+	uint8_t *dma_msg;
+	uint16_t dma_id;
+	bool dead;                    /* the client failed a DMA request: drop it */
+	struct vfu_kept *kept, **kept_tail; /* commands that came meanwhile, oldest first */
+	unsigned n_kept;
+};
+
+/* A client command that arrived while we waited for a DMA reply. */
+struct vfu_kept {
+	struct vfu_kept *next;
+	struct vfio_user_fds fds;
+	size_t len;
+	uint8_t msg[];
 };
 
 /* What a handler answers besides its payload. */
@@ -114,6 +134,7 @@ int vfu_server_new(const struct vfu_server_cfg *cfg, struct vfu_server **out)
 		return vn_err(-ENOMEM, "vfu: out of memory");
 	s->cfg = *cfg;
 	s->fd = -1;
+	s->kept_tail = &s->kept;
 	s->rx = malloc(VFIO_USER_MAX_MSG);
 	s->tx = malloc(VFIO_USER_MAX_MSG);
 	if (!s->rx || !s->tx)
@@ -145,7 +166,8 @@ static void dma_remove(struct vfu_server *s, unsigned i)
 	/* vfu_server.h: the device drops its pointers before the memory goes. */
 	if (s->cfg.ops->dma_unmap)
 		s->cfg.ops->dma_unmap(s->cfg.dev, m->iova, m->len);
-	munmap(m->va, m->len);
+	if (m->va)
+		munmap(m->va, m->len);
 	memmove(&s->dma[i], &s->dma[i + 1], (s->n_dma - i - 1) * sizeof(s->dma[0]));
 	s->n_dma--;
 	s->last_hit = 0;
@@ -167,7 +189,9 @@ static unsigned dma_find(const struct vfu_server *s, uint64_t iova)
 	return lo ? lo - 1 : s->n_dma;
 }
 
-void *vfu_dma_ptr(struct vfu_server *s, uint64_t iova, uint64_t len, bool write)
+/* The window holding all of [iova, +len) with the access asked for, or NULL. */
+static const struct vfu_dma *dma_window(struct vfu_server *s, uint64_t iova, uint64_t len,
+					bool write)
 {
 	const struct vfu_dma *m;
 	unsigned i = s->last_hit;
@@ -183,7 +207,14 @@ void *vfu_dma_ptr(struct vfu_server *s, uint64_t iova, uint64_t len, bool write)
 	m = &s->dma[i];
 	if (len - 1 > m->last - iova || !(write ? m->writable : m->readable))
 		return NULL;
-	return (char *)m->va + (iova - m->iova);
+	return m;
+}
+
+void *vfu_dma_ptr(struct vfu_server *s, uint64_t iova, uint64_t len, bool write)
+{
+	const struct vfu_dma *m = dma_window(s, iova, len, write);
+
+	return m && m->va ? (char *)m->va + (iova - m->iova) : NULL;
 }
 
 static int do_dma_map(struct vfu_server *s, const void *p)
@@ -195,11 +226,11 @@ static int do_dma_map(struct vfu_server *s, const void *p)
 	void *va;
 
 	memcpy(&q, p, sizeof(q));
-	if (s->fds.n != 1)
-		return vn_err(-ENOTSUP, "vfu DMA_MAP: no fd (DMA_READ/WRITE messages not offered)");
-	fd = s->fds.fd[0];
 	prot = (q.flags & VFIO_USER_F_DMA_READ ? PROT_READ : 0) |
 	       (q.flags & VFIO_USER_F_DMA_WRITE ? PROT_WRITE : 0);
+	/* Without an fd the offset means nothing (vfio-user.rst "VFIO_USER_DMA_MAP"). */
+	if (!s->fds.n)
+		q.offset = 0;
 	if (!q.size || !prot || q.addr + (q.size - 1) < q.addr || q.size > SIZE_MAX ||
 	    q.offset % (uint64_t)sysconf(_SC_PAGESIZE) || q.offset > (uint64_t)INT64_MAX - q.size)
 		return vn_err(-EINVAL, "vfu DMA_MAP: bad window [%#llx, +%#llx) offset %#llx flags %#x",
@@ -213,6 +244,11 @@ static int do_dma_map(struct vfu_server *s, const void *p)
 	    (i == s->n_dma && s->n_dma && s->dma[0].iova <= q.addr + (q.size - 1)))
 		return vn_err(-EEXIST, "vfu DMA_MAP: [%#llx, +%#llx) overlaps a mapping",
 			      (unsigned long long)q.addr, (unsigned long long)q.size);
+	if (!s->fds.n) {
+		va = NULL; /* the client keeps it: vfu_dma_rw() asks for it by message */
+		goto insert;
+	}
+	fd = s->fds.fd[0];
 	/* Touching memory beyond the file's end would SIGBUS this process. */
 	if (fstat(fd, &st))
 		return vn_err(-errno, "vfu DMA_MAP: fstat: %s", strerror(errno));
@@ -232,6 +268,7 @@ static int do_dma_map(struct vfu_server *s, const void *p)
 	if (va == MAP_FAILED)
 		return vn_err(-errno, "vfu DMA_MAP: mmap: %s", strerror(errno));
 	vfio_user_fds_close(&s->fds, 0); /* the mapping keeps the memory */
+insert:
 	i = i == s->n_dma ? 0 : i + 1;   /* insertion point */
 	memmove(&s->dma[i + 1], &s->dma[i], (s->n_dma - i) * sizeof(s->dma[0]));
 	s->dma[i] = (struct vfu_dma){
@@ -271,6 +308,140 @@ static int do_dma_unmap(struct vfu_server *s, const void *p, struct vfu_reply *r
 	memcpy(s->tx + sizeof(struct vfio_user_hdr), &q, sizeof(q));
 	rep->len = sizeof(q);
 	return 0;
+}
+
+/* ---- DMA by message (memory the client kept) ---- */
+
+static void kept_free_all(struct vfu_server *s)
+{
+	while (s->kept) {
+		struct vfu_kept *k = s->kept;
+
+		s->kept = k->next;
+		vfio_user_fds_close(&k->fds, 0);
+		free(k);
+	}
+	s->kept_tail = &s->kept;
+	s->n_kept = 0;
+}
+
+/* A command the client sent while we waited: kept (with its fds) for
+ * vfu_server_handle(), which answers it in turn. */
+static int keep(struct vfu_server *s, const uint8_t *msg, size_t len, struct vfio_user_fds *fds)
+{
+	struct vfu_kept *k = s->n_kept < VFU_MAX_KEPT ? malloc(sizeof(*k) + len) : NULL;
+
+	if (!k)
+		return vn_err(-ENOBUFS, "vfu: %u client commands wait behind a DMA request",
+			      s->n_kept);
+	k->next = NULL;
+	k->len = len;
+	k->fds = *fds;
+	fds->n = 0;
+	memcpy(k->msg, msg, len);
+	*s->kept_tail = k;
+	s->kept_tail = &k->next;
+	s->n_kept++;
+	return 0;
+}
+
+/*
+ * Send the DMA_READ / DMA_WRITE request built in s->dma_msg (payload of
+ * plen bytes after the header) and wait for its reply, into s->dma_msg.
+ * Returns the reply's payload length, the client's -errno for an error
+ * reply, or -EIO when the client cannot be talked to any more.
+ */
+static int dma_request(struct vfu_server *s, uint16_t cmd, size_t plen)
+{
+	uint16_t id = ++s->dma_id;
+	struct vfio_user_hdr h;
+	int n, r;
+
+	vfio_user_hdr_init(&h, id, cmd, plen, VFIO_USER_F_TYPE_COMMAND);
+	memcpy(s->dma_msg, &h, sizeof(h));
+	if (vfio_user_send(s->fd, s->dma_msg, h.size, NULL, 0, VFU_SERVER_RECV_TIMEOUT_MS))
+		return -EIO;
+	for (;;) {
+		struct vfio_user_fds fds;
+
+		n = vfio_user_recv(s->fd, s->dma_msg, VFIO_USER_MAX_MSG, &fds,
+				   VFU_SERVER_RECV_TIMEOUT_MS);
+		if (n < 0)
+			return -EIO;
+		memcpy(&h, s->dma_msg, sizeof(h));
+		if ((h.flags & VFIO_USER_F_TYPE_MASK) != VFIO_USER_F_TYPE_REPLY) {
+			r = keep(s, s->dma_msg, (size_t)n, &fds);
+			vfio_user_fds_close(&fds, 0);
+			if (r)
+				return -EIO;
+			continue;
+		}
+		vfio_user_fds_close(&fds, 0);
+		if (h.id != id)
+			continue; /* nothing else is outstanding: ignored, as in vfu_server_handle() */
+		r = vfio_user_reply_check(&h, id, cmd);
+		return r == -EPROTO ? -EIO : r ? r : n - (int)sizeof(h);
+	}
+}
+
+int vfu_dma_rw(struct vfu_server *s, uint64_t iova, void *buf, uint64_t len, bool write)
+{
+	const struct vfu_dma *m = dma_window(s, iova, len, write);
+	const uint16_t cmd = write ? VFIO_USER_DMA_WRITE : VFIO_USER_DMA_READ;
+	struct { uint64_t addr, count; } rq;
+
+	if (!m)
+		return vn_err(-EFAULT, "vfu: DMA %s of [%#llx, +%#llx): not mapped %s",
+			      write ? "write" : "read", (unsigned long long)iova,
+			      (unsigned long long)len, write ? "writable" : "readable");
+	if (m->va) {
+		if (write)
+			memcpy((char *)m->va + (iova - m->iova), buf, len);
+		else
+			memcpy(buf, (char *)m->va + (iova - m->iova), len);
+		return 0;
+	}
+	if (s->fd < 0 || s->dead)
+		return vn_err(-EIO, "vfu: DMA by message: the client is gone");
+	if (!s->dma_msg && !(s->dma_msg = malloc(VFIO_USER_MAX_MSG)))
+		return vn_err(-ENOMEM, "vfu: out of memory");
+	for (uint64_t done = 0; done < len; done += rq.count) {
+		uint8_t *p = s->dma_msg + sizeof(struct vfio_user_hdr);
+		int n;
+
+		/* vfio-user.rst "VFIO_USER_DMA_READ/WRITE": address, count, then
+		 * count data bytes (in the write request and in the read reply),
+		 * at most the client's max_data_xfer_size. */
+		rq.addr = iova + done;
+		rq.count = VN_MIN(len - done, (uint64_t)s->max_xfer);
+		memcpy(p, &rq, sizeof(rq));
+		if (write)
+			memcpy(p + sizeof(rq), (const char *)buf + done, rq.count);
+		n = dma_request(s, cmd, sizeof(rq) + (write ? rq.count : 0));
+		if (n == -EIO) {
+			s->dead = true;
+			return vn_err(-EIO, "vfu: DMA_%s of [%#llx, +%#llx): the client did not answer; "
+				      "dropping it", write ? "WRITE" : "READ",
+				      (unsigned long long)rq.addr, (unsigned long long)rq.count);
+		}
+		if (n < 0)
+			return vn_err(-EFAULT, "vfu: DMA_%s of [%#llx, +%#llx) refused by the client: %s",
+				      write ? "WRITE" : "READ", (unsigned long long)rq.addr,
+				      (unsigned long long)rq.count, strerror(-n));
+		if ((size_t)n != sizeof(rq) + (write ? 0 : rq.count) || memcmp(p, &rq, sizeof(rq))) {
+			s->dead = true;
+			return vn_err(-EIO, "vfu: DMA_%s reply of %d bytes does not match the request; "
+				      "dropping the client", write ? "WRITE" : "READ", n);
+		}
+		if (!write)
+			memcpy((char *)buf + done, p + sizeof(rq), rq.count);
+	}
+	return 0;
+}
+
+bool vfu_server_pending(const struct vfu_server *s)
+{
+	return s->fd >= 0 && (s->kept || s->dead);
 }
 
 /* ---- interrupts ---- */
@@ -553,10 +724,10 @@ static int do_irq_info(struct vfu_server *s, const void *p, struct vfu_reply *re
 	return 0;
 }
 
-static void device_reset(struct vfu_server *s)
+static void device_reset(struct vfu_server *s, bool client_gone)
 {
 	if (s->cfg.ops->reset)
-		s->cfg.ops->reset(s->cfg.dev);
+		s->cfg.ops->reset(s->cfg.dev, client_gone);
 }
 
 static int dispatch(struct vfu_server *s, unsigned cmd, const void *p, size_t len,
@@ -591,7 +762,7 @@ static int dispatch(struct vfu_server *s, unsigned cmd, const void *p, size_t le
 	case VFIO_USER_DEVICE_RESET:
 		/* The IRQ eventfds stay routed, as VFIO_DEVICE_RESET keeps them
 		 * (vfio-pci restores the MSI-X state around the function reset). */
-		device_reset(s);
+		device_reset(s, false);
 		return 0;
 	default: /* vfio_user_req_check() refused it */
 		return -ENOSYS;
@@ -606,10 +777,12 @@ static void drop_client(struct vfu_server *s)
 	close(s->fd);
 	s->fd = -1;
 	s->versioned = false;
-	device_reset(s);
+	s->dead = false;
+	device_reset(s, true);
 	irq_release_all(s);
 	while (s->n_dma)
 		dma_remove(s, s->n_dma - 1);
+	kept_free_all(s);
 }
 
 int vfu_server_handle(struct vfu_server *s)
@@ -620,7 +793,25 @@ int vfu_server_handle(struct vfu_server *s)
 
 	if (s->fd < 0)
 		return vn_err(-ECONNRESET, "vfu: no client attached");
-	n = vfio_user_recv(s->fd, s->rx, VFIO_USER_MAX_MSG, &s->fds, VFU_SERVER_RECV_TIMEOUT_MS);
+	if (s->dead) {
+		drop_client(s);
+		return -ECONNRESET;
+	}
+	if (s->kept) {
+		struct vfu_kept *k = s->kept;
+
+		/* keep() made sure it is a whole message that vfio_user_recv() took. */
+		if (!(s->kept = k->next))
+			s->kept_tail = &s->kept;
+		s->n_kept--;
+		memcpy(s->rx, k->msg, k->len);
+		s->fds = k->fds;
+		n = (int)k->len;
+		free(k);
+	} else {
+		n = vfio_user_recv(s->fd, s->rx, VFIO_USER_MAX_MSG, &s->fds,
+				   VFU_SERVER_RECV_TIMEOUT_MS);
+	}
 	if (n < 0) {
 		vn_debug("vfu: dropping the client: %s", vn_err_msg());
 		drop_client(s);
@@ -641,6 +832,10 @@ int vfu_server_handle(struct vfu_server *s)
 	vfio_user_fds_close(&s->fds, 0); /* whatever a handler did not keep */
 	if (r)
 		vn_debug("vfu: %s refused: %s", vfio_user_cmd_name(h.cmd), vn_err_msg());
+	if (s->dead) { /* a DMA request the handler made went unanswered */
+		drop_client(s);
+		return -ECONNRESET;
+	}
 	if (h.flags & VFIO_USER_F_NO_REPLY)
 		return 0;
 	vfio_user_hdr_init(&h, h.id, h.cmd, r ? 0 : rep.len,
@@ -683,5 +878,6 @@ void vfu_server_free(struct vfu_server *s)
 		free(s->irq_fds[i]);
 	free(s->rx);
 	free(s->tx);
+	free(s->dma_msg);
 	free(s);
 }

@@ -56,11 +56,14 @@ struct vfu_dev_ops {
 	 */
 	int (*irq_mask)(void *dev, unsigned idx, unsigned start, unsigned count, bool masked);
 	/*
-	 * VFIO_USER_DEVICE_RESET, and the client going away. Interrupt routing
-	 * survives a DEVICE_RESET, as it does in kernel VFIO; a client going
-	 * away is followed by set_irqs(idx, 0, 0, NULL) for each routed index.
+	 * VFIO_USER_DEVICE_RESET (client_gone false), and the client going away
+	 * (true). Interrupt routing survives a DEVICE_RESET, as it does in
+	 * kernel VFIO, and so should the PCI configuration state that vfio-pci
+	 * saves and restores around a function reset (command register, MSI-X
+	 * control); a client going away is followed by set_irqs(idx, 0, 0,
+	 * NULL) for each routed index, and the next one finds the device as new.
 	 */
-	void (*reset)(void *dev);
+	void (*reset)(void *dev, bool client_gone);
 	/* [iova, iova+len) is about to be unmapped: drop pointers into it. */
 	void (*dma_unmap)(void *dev, uint64_t iova, uint64_t len);
 };
@@ -90,7 +93,20 @@ int vfu_server_fd(const struct vfu_server *s);
  */
 int vfu_server_handle(struct vfu_server *s);
 
-/* Pointer to [iova, iova+len) in client memory, or NULL if not all mapped. */
+/* Pointer to [iova, iova+len) in client memory, or NULL if not all mapped
+ * (or in memory the client mapped without an fd: see vfu_dma_rw()). */
 void *vfu_dma_ptr(struct vfu_server *s, uint64_t iova, uint64_t len, bool write);
+
+/*
+ * Copy [iova, iova+len) of client memory to (write) or from buf: directly
+ * when the client passed an fd for it, else with VFIO_USER_DMA_WRITE /
+ * DMA_READ requests, in order, each waited for (VFU_SERVER_RECV_TIMEOUT_MS).
+ * Client commands arriving meanwhile are kept: vfu_server_pending() says
+ * vfu_server_handle() has work without the socket being readable.
+ * 0, -EFAULT (not mapped so, or the client refused) or -EIO (the client did
+ * not answer: the next vfu_server_handle() drops it).
+ */
+int vfu_dma_rw(struct vfu_server *s, uint64_t iova, void *buf, uint64_t len, bool write);
+bool vfu_server_pending(const struct vfu_server *s);
 
 #endif

@@ -28,19 +28,16 @@ tests_unit_test_virtio_net_rxtx_SOURCES = tests/unit/test_virtio_net_rxtx.c \
 tests_unit_test_device_sim_SOURCES = tests/unit/test_device_sim.c
 endif
 
-# libFuzzer harness for the packed ring's used-descriptor processing against a
-# hostile device; not part of `make check`. Build it in a tree configured with
-# CC=clang:
-#   make fuzz-vq-packed && tests/fuzz/fuzz_vq_packed -max_len=4096 CORPUS_DIR
-EXTRA_DIST += tests/fuzz/fuzz_vq_packed.c
-VN_FUZZ_VQ_PACKED_SRC = $(top_srcdir)/tests/fuzz/fuzz_vq_packed.c \
-	$(top_srcdir)/libvnet/log.c \
-	$(top_srcdir)/libvnet/virtio/virtqueue.c \
-	$(top_srcdir)/libvnet/virtio/vq_packed.c
-tests/fuzz/fuzz_vq_packed: $(VN_FUZZ_VQ_PACKED_SRC)
-	$(AM_V_at)$(MKDIR_P) tests/fuzz
-	$(AM_V_CCLD)$(CC) $(VNET_CFLAGS) $(AM_CPPFLAGS) -g -O1 \
-		-fsanitize=fuzzer,address,undefined -o $@ $(VN_FUZZ_VQ_PACKED_SRC)
-fuzz-vq-packed: tests/fuzz/fuzz_vq_packed
-.PHONY: fuzz-vq-packed
-CLEANFILES += tests/fuzz/fuzz_vq_packed
+# libFuzzer harness for used-ring processing against a device writing
+# anything (tests/fuzz/local.mk), over the unit tests' fake transport.
+VN_FUZZERS += vring
+VN_FUZZ_vring_SRC = tests/fuzz/fuzz_vring.c tests/unit/fake_vtr.c libvnet/log.c \
+	libvnet/virtio/virtio.c libvnet/virtio/virtqueue.c libvnet/virtio/virtio_net.c \
+	libvnet/virtio/virtio_net_rxtx.c libvnet/virtio/virtio_net_irq.c \
+	libvnet/virtio/virtio_net_ctl.c libvnet/virtio/vq_packed.c libvnet/virtio/virtio_net_rxtx_packed.c
+VN_FUZZ_vring_MAXLEN = 4096
+# The packed ring's used-descriptor processing against a hostile device.
+VN_FUZZERS += vq_packed
+VN_FUZZ_vq_packed_SRC = tests/fuzz/fuzz_vq_packed.c libvnet/log.c libvnet/virtio/virtqueue.c \
+	libvnet/virtio/vq_packed.c
+VN_FUZZ_vq_packed_MAXLEN = 4096

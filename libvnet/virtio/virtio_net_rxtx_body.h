@@ -273,7 +273,7 @@ int NET_FN(rx_peek)(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n)
 		bool bad = false;
 
 		if (VN_UNLIKELY(nb == 0))
-			return -ENETDOWN;
+			goto broken;
 		if (nb > pending)
 			break; /* the rest of the frame is not there yet */
 		if (out + nb > n) {
@@ -287,8 +287,11 @@ int NET_FN(rx_peek)(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n)
 			uint32_t len;
 			int id = RING(used_get)(vq, &len);
 
-			if (VN_UNLIKELY(id < 0))
-				return -ENETDOWN;
+			if (VN_UNLIKELY(id < 0)) {
+				if (k)
+					rx_drop(q, &bufs[out], k); /* the part taken */
+				goto broken;
+			}
 			b->data = vq_buf(vq, (uint16_t)id);
 			b->id = (uint16_t)id;
 			b->flags = k + 1 < nb ? VNET_BUF_MORE : 0;
@@ -322,6 +325,11 @@ int NET_FN(rx_peek)(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n)
 	}
 	tick(q, (int)out);
 	return (int)out;
+broken:
+	/* The device broke in this burst (the ring's check said why): the whole
+	 * frames already taken and counted are still the application's; the
+	 * next call reports the device down. */
+	return out ? (int)out : -ENETDOWN;
 }
 
 int NET_FN(rx_release)(struct vnet_queue *pub, const struct vnet_buf *bufs, unsigned n)

@@ -4,7 +4,7 @@
  * (libvnet/ctl/ctl_msg.c): the input is one datagram from a client, handled
  * against a fake device whose settings succeed or fail by their value, so
  * both paths of every command are reached. Each answer must be one whole
- * netlink message. Build with clang: `make fuzz-ctl` (libvnet/ctl/local.mk);
+ * netlink message. Run with `make fuzz-ctl` (clang; tests/fuzz/local.mk);
  * seeds in tests/fuzz/ctl-seeds/.
  */
 #include <errno.h>

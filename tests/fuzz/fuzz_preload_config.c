@@ -5,7 +5,8 @@
  * sanitizers it checks what the shim relies on: a refusal leaves no entry
  * and says why; an acceptance gives names the kernel would take and URIs
  * with room for "?name=IFNAME".
- * Build with clang: `make fuzz-preload-config` (sockapi/local.mk).
+ * Run with `make fuzz-preload_config` (clang; tests/fuzz/local.mk);
+ * seeds in tests/fuzz/preload_config-seeds/.
  */
 #include <net/if.h>
 #include <stdint.h>

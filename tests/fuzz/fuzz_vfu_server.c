@@ -3,14 +3,14 @@
  * libFuzzer harness for the vfio-user server core (libvnet/sim/vfu_server.c)
  * against a hostile client: the input is the client's byte stream, sent
  * over a socketpair message by message (cut where each header says; a
- * memfd rides with DMA_MAP, eventfds with SET_IRQS, as many as the
- * header's reserved error field asks), each handled by vfu_server_handle()
+ * memfd rides with DMA_MAP unless the header's reserved error field is
+ * odd, eventfds with SET_IRQS, as many as that field asks), each handled by vfu_server_handle()
  * and its reply drained, with vfu_dma_ptr() probed in between. The device
  * has a plain BAR0, a mappable BAR2 with an ioeventfd, config space and
  * MSI-X/INTx vectors, so every handler is reached. The server must never
  * crash, hang or leak an fd it was given. Build with clang:
- * `make fuzz-vfu-server` (libvnet/sim/local.mk); seeds in
- * tests/fuzz/vfu-seeds/.
+ * `make fuzz-vfu_server` (tests/fuzz/local.mk); seeds in
+ * tests/fuzz/vfu_server-seeds/.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -96,10 +96,12 @@ static void drain(int fd)
 		;
 }
 
-/* What rides with a message: the memfd for DMA_MAP, eventfds otherwise. */
+/* What rides with a message: the memfd for DMA_MAP (none when the
+ * header's error field is odd: memory the client keeps), eventfds
+ * otherwise. */
 static unsigned message_fds(const struct vfio_user_hdr *h, int *fds)
 {
-	unsigned n = h->cmd == VFIO_USER_DMA_MAP ? 1 : h->error % 8;
+	unsigned n = h->cmd == VFIO_USER_DMA_MAP ? !(h->error & 1) : h->error % 8;
 
 	for (unsigned i = 0; i < n; i++)
 		fds[i] = h->cmd == VFIO_USER_DMA_MAP ? mem_fd : evt_fd[i % 4];

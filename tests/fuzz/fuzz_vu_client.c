@@ -8,8 +8,8 @@
  * 64 KiB memfd sealed against shrinking (so the client may map it), and it
  * can also pass an eventfd: whatever the records say, the client must not
  * crash, take a signal (a SIGBUS from touching a mapping is a finding),
- * hang, or keep an fd after close. Build with clang: `make fuzz-vu-client`
- * (libvnet/iommu/local.mk); seeds in tests/fuzz/vu-client-seeds/.
+ * hang, or keep an fd after close. Run with clang: `make fuzz-vu_client`
+ * (tests/fuzz/local.mk); seeds in tests/fuzz/vu_client-seeds/.
  *
  * A record: u8 how, u16 length (little endian), length payload bytes.
  *   how bit 0: the payload is the whole message, header included (else a

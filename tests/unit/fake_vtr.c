@@ -185,6 +185,7 @@ static int dma_alloc(struct vn_vtr *t, struct vn_dma_mem *m, size_t len, const c
 			m->page_iova[i] = FAKE_IOVA + i * 4096;
 	}
 	f->mem = m;
+	f->dma_allocs++;
 	return 0;
 }
 

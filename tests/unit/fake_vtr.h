@@ -38,7 +38,8 @@ struct fake_vtr {
 	uint8_t generation;
 	uint16_t nq;
 	struct fake_q q[FAKE_MAXQ];
-	struct vn_dma_mem *mem;
+	struct vn_dma_mem *mem;   /* the last DMA memory allocated through us */
+	unsigned dma_allocs;
 	enum fake_ctrl ctrl_mode;
 	uint16_t ctrl_q;
 	uint8_t ctrl_cmd[1024]; /* a whole RSS_CONFIG fits */

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -29,11 +30,28 @@
 
 static uint8_t mem[0x8000] __attribute__((aligned(4096)));
 
+/* With remote set, mem is memory the client kept (vfu_server.h): no
+ * pointer, every access a DMA message, logged as "w 0x200+5". */
+static bool remote;
+static char dma_log[16][32];
+static unsigned n_log;
+
 void *vfu_dma_ptr(struct vfu_server *s, uint64_t iova, uint64_t len, bool write)
 {
-	if (iova < BASE || iova - BASE > sizeof(mem) || len > sizeof(mem) - (iova - BASE))
+	if (remote || iova < BASE || iova - BASE > sizeof(mem) || len > sizeof(mem) - (iova - BASE))
 		return NULL;
 	return mem + (iova - BASE);
+}
+
+int vfu_dma_rw(struct vfu_server *s, uint64_t iova, void *buf, uint64_t len, bool write)
+{
+	if (!remote || iova < BASE || iova - BASE > sizeof(mem) || len > sizeof(mem) - (iova - BASE))
+		return -EFAULT;
+	if (n_log < 16)
+		snprintf(dma_log[n_log++], sizeof(dma_log[0]), "%c %#llx+%llu", write ? 'w' : 'r',
+			 (unsigned long long)(iova - BASE), (unsigned long long)len);
+	memmove(write ? mem + (iova - BASE) : buf, write ? buf : mem + (iova - BASE), len);
+	return 0;
 }
 
 static struct vring_desc *desc = (struct vring_desc *)(void *)(mem + DESC);
@@ -46,6 +64,7 @@ static struct sim_chain c;
 
 static int setup(void **state)
 {
+	remote = *state != NULL;
 	memset(mem, 0, sizeof(mem));
 	memset(&vq, 0, sizeof(vq));
 	vq.max_size = QSZ;
@@ -99,6 +118,39 @@ static void test_chain(void **state)
 	sim_vq_unpop(&vq, 1);
 	assert_int_equal(pop(), 1);
 	assert_int_equal(c.head, 3);
+}
+
+/* Rings and buffers in memory the client kept: the same chain by message,
+ * its readable buffer copied in at pop, exactly the bytes the device wrote
+ * copied back at push, before the used entry, before used->idx (§2.7.8.2). */
+static void test_remote(void **state)
+{
+	static const char *const order[] = { "w 0x4200+5", "w 0x2004+8", "w 0x2002+2" };
+
+	set_desc(3, BUFS, 10, VRING_DESC_F_NEXT, 6);
+	set_desc(6, BUFS + 0x200, 20, VRING_DESC_F_WRITE, 0);
+	memcpy(mem + BUFS, "abcdefghij", 10);
+	memset(mem + BUFS + 0x200, 0xee, 20);
+	make_avail(3);
+	assert_int_equal(pop(), 1);
+	assert_int_equal(c.head, 3);
+	assert_int_equal(c.n_out, 1);
+	assert_int_equal(c.n_in, 1);
+	assert_true(c.seg[0].p < mem || c.seg[0].p >= mem + sizeof(mem)); /* a copy */
+	assert_memory_equal(c.seg[0].p, "abcdefghij", 10);
+	memcpy(c.seg[1].p, "HELLO", 5);
+	n_log = 0;
+	sim_vq_push(&vq, 3, 5);
+	sim_vq_publish(&vq);
+	assert_true(n_log >= 3);
+	for (unsigned i = 0; i < 3; i++)
+		assert_string_equal(dma_log[i], order[i]);
+	assert_memory_equal(mem + BUFS + 0x200, "HELLO", 5);
+	assert_int_equal(mem[BUFS + 0x200 + 5], 0xee); /* not written: not copied back */
+	assert_int_equal(used->ring[0].id, 3);
+	assert_int_equal(used->ring[0].len, 5);
+	assert_int_equal(used->idx, 1);
+	sim_vq_unmap(&vq);
 }
 
 static void test_too_many_segments(void **state)
@@ -280,6 +332,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_chain, setup),
+		cmocka_unit_test_prestate_setup_teardown(test_remote, setup, NULL, (void *)1),
 		cmocka_unit_test_setup(test_too_many_segments, setup),
 		cmocka_unit_test_setup(test_head_out_of_range, setup),
 		cmocka_unit_test_setup(test_next_out_of_range, setup),

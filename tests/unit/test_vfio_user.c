@@ -277,11 +277,13 @@ static void test_irqs(void **state)
 	assert_true(r->f.irq[2] >= 0);
 	assert_int_equal(d->ops->reset(d), 0);
 	assert_int_equal(LOAD(r->f.resets), 1);
+	assert_int_equal(LOAD(r->f.resets_gone), 0); /* DEVICE_RESET, not a departure */
 	assert_true(r->f.irq[2] >= 0);
 	assert_int_equal(write(r->f.irq[2], &one, 8), 8);
 	assert_int_equal(drain(e[0]), 1);
 	d->ops->close(d);
 	assert_int_equal(LOAD(r->f.resets), 2);
+	assert_int_equal(LOAD(r->f.resets_gone), 1);
 	assert_int_equal(r->f.irq[2], -1);
 	for (int i = 0; i < 3; i++)
 		close(e[i]);
@@ -576,9 +578,11 @@ static void test_raw_dma(void **state)
 	int mfd = memfd_create("raw-dma", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	int loose = memfd_create("raw-dma-unsealable", MFD_CLOEXEC);
 	const struct raw_case maps[] = {
-		/* without an fd, with two */
-		RAW(VFIO_USER_DMA_MAP, DMAP(rd, 0x100000, 0, 0x2000), 0, -ENOTSUP),
+		/* with two fds; without one (the client keeps the memory: reached
+		 * by DMA_READ/DMA_WRITE messages, the offset ignored) */
 		RAW(VFIO_USER_DMA_MAP, DMAP(rd, 0x100000, 0, 0x2000), 2, -EINVAL),
+		RAW(VFIO_USER_DMA_MAP, DMAP(rd, 0x200000, 0x10, 0x2000), 0, 0),
+		RAW(VFIO_USER_DMA_MAP, DMAP(rd, 0x201000, 0, 0x2000), 0, -EEXIST),
 		/* larger than the file, unaligned offset, wrapping address */
 		RAW(VFIO_USER_DMA_MAP, DMAP(rd, 0x100000, 0, 0x5000), 1, -EINVAL),
 		RAW(VFIO_USER_DMA_MAP, DMAP(rd, 0x100000, 0x10, 0x2000), 1, -EINVAL),
@@ -625,6 +629,7 @@ static void test_raw_dma(void **state)
 	assert_ptr_equal(vfu_dma_ptr(r->srv, 0x101fff, 1, false), p + 0x1fff);
 	assert_non_null(vfu_dma_ptr(r->srv, 0x80000, 0x2000, true));
 	assert_ptr_equal(vfu_dma_ptr(r->srv, 0x100010, 4, false), p + 0x10);
+	assert_null(vfu_dma_ptr(r->srv, 0x200000, 1, false)); /* no pointer: by message only */
 	/* unmap must match a mapping exactly */
 	assert_int_equal(raw_call(r, s, VFIO_USER_DMA_UNMAP, &u, sizeof(u), NULL, 0, NULL, 0), -ENOENT);
 	u.size = 0x2000;
@@ -634,7 +639,7 @@ static void test_raw_dma(void **state)
 	/* UNMAP_ALL */
 	u = (struct vfio_user_dma_unmap){ .argsz = sizeof(u), .flags = VFIO_USER_F_DMA_UNMAP_ALL };
 	assert_int_equal(raw_call(r, s, VFIO_USER_DMA_UNMAP, &u, sizeof(u), NULL, 0, NULL, 0), 0);
-	assert_int_equal(LOAD(r->f.unmaps), 2);
+	assert_int_equal(LOAD(r->f.unmaps), 3);
 	assert_null(vfu_dma_ptr(r->srv, 0x80000, 1, false));
 	/* as many windows as the server advertised (max_dma_maps), not one more */
 	assert_true(max_maps >= 1 && max_maps <= 65535);

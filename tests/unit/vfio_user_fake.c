@@ -82,10 +82,12 @@ static int fake_irq_mask(void *dev, unsigned idx, unsigned start, unsigned count
 	return 0;
 }
 
-static void fake_reset(void *dev)
+static void fake_reset(void *dev, bool client_gone)
 {
 	struct fake *f = dev;
 
+	if (client_gone)
+		__atomic_fetch_add(&f->resets_gone, 1, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&f->resets, 1, __ATOMIC_RELEASE);
 }
 

@@ -34,6 +34,7 @@ struct fake {
 	int kick[2];
 	int irq[4];
 	unsigned reads, writes, resets, unmaps;
+	unsigned resets_gone; /* of resets: the client went away (else DEVICE_RESET) */
 	unsigned mask[4]; /* the last irq_mask(): index, start, count, masked */
 	struct vfu_server *srv;
 	uint8_t dma_seen[16];
