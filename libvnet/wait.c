@@ -357,7 +357,7 @@ static void learn(struct vnet_wait *w, uint64_t budget_ns, bool hit, uint64_t sl
 		sp->quick = 0;
 	} else if (work && slept <= SPIN_CAP_NS) {
 		if (++sp->quick >= 1u << sp->backoff) {
-			sp->ns = (uint32_t)VN_MAX(2 * slept, (uint64_t)SPIN_MIN_NS);
+			sp->ns = (uint32_t)VN_MAX(VN_MIN(2 * slept, (uint64_t)SPIN_CAP_NS), SPIN_MIN_NS);
 			sp->quick = 0;
 		}
 	} else {
