@@ -369,7 +369,7 @@ VNET_API int vnet_wait(struct vnet_wait *w, unsigned n, int timeout_ms)
 {
 	uint64_t deadline = UINT64_MAX, start, spun = 0, slept;
 	unsigned direct = 0;
-	bool hit = false;
+	bool hit = false, waited;
 	int rc = 0, got;
 
 	vn_err_clear();
@@ -388,6 +388,7 @@ VNET_API int vnet_wait(struct vnet_wait *w, unsigned n, int timeout_ms)
 		got = spin(w, VN_MIN(deadline, start + spun));
 		hit = got != 0;
 	}
+	waited = !got && deadline > start;
 	if (!got)
 		direct = claim(w, n);
 	slept = vn_ev_now_ns();
@@ -413,7 +414,8 @@ VNET_API int vnet_wait(struct vnet_wait *w, unsigned n, int timeout_ms)
 	}
 	if (direct)
 		release(w, direct);
-	if (n == 1 && timeout_ms)
+	/* Only waits that spun or slept teach anything. */
+	if (n == 1 && (spun || waited))
 		learn(w, spun, hit, vn_ev_now_ns() - slept, got && !(w->revents & VNET_WAIT_ERR));
 	disarm_ready(w, n);
 	return got || !rc ? got : fail(rc);
