@@ -28,7 +28,8 @@
  * Blocking calls busy-poll for VNET_SO_BUSY_POLL_US with notifications off,
  * then sleep in vnet_wait() until the RX (or, to send, the TX) interrupt.
  * Without VNET_SO_BUSY_POLL_US (or VNET_BUSY_POLL_US) set, vnet_wait()
- * busy-polls for the budget it learns (vnet_queue_busy_poll() -1). vnet_close() wakes sleepers by writing both eventfds.
+ * busy-polls for the budget it learns (vnet_queue_busy_poll() -1).
+ * vnet_close() wakes sleepers by writing both eventfds.
  */
 #include "vnet/socket.h"
 

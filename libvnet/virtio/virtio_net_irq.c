@@ -26,7 +26,8 @@
  * one interrupt, its eventfd (irq_fd[1]) is the engine's alone and its
  * callback signals irq_fd[0], which the queues and waiters use. Why two:
  * users of a queue's eventfd consume its count (the socket layer,
- * vnet_dev_event()), and a multishot poll that finds an eventfd unreadable
+ * vnet_dev_event(), and with a vector per queue wait.c's direct sleepers,
+ * which then also poll dead_fd, written once as the device breaks), and a multishot poll that finds an eventfd unreadable
  * posts no completion, so a callback on a shared eventfd could be skipped:
  * a NEEDS_RESET or link change missed, and with INTx the line left masked
  * for good.
