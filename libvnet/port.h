@@ -56,7 +56,7 @@ struct vnet_queue {
 		uint8_t backoff;   /* log2 of the quick sleeps before spinning is tried again */
 		uint16_t quick;    /* quick sleeps since the budget fell to 0 */
 	} spin[2];
-	uint64_t direct_sleeps; /* wait.c: sleeps taken on the direct path (relaxed atomic) */
+	uint64_t direct_sleeps; /* wait.c: sleeps taken on the direct path (atomic; tests read it) */
 };
 
 /*

@@ -197,7 +197,8 @@ static int sleep_direct(struct vnet_wait *w, uint64_t deadline)
 	pfd[k++] = (struct pollfd){ .fd = q->err_fd, .events = POLLIN };
 	if (arm(q, w->events))
 		return 0;
-	VN_STAT_ADD(q->direct_sleeps, 1);
+	/* A read-modify-write: an RX and a TX sleeper of q may count at once. */
+	__atomic_fetch_add(&q->direct_sleeps, 1, __ATOMIC_RELAXED);
 	ts = left(deadline);
 	/* ppoll(2): EINTR when a signal handler ran, never restarted. */
 	r = ppoll(pfd, k, deadline == UINT64_MAX ? NULL : &ts, NULL);
