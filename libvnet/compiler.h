@@ -26,4 +26,14 @@
 	__atomic_store_n(&(c), __atomic_load_n(&(c), __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
 #define VN_STAT_GET(c) __atomic_load_n(&(c), __ATOMIC_RELAXED)
 
+/* One pause of a busy-poll loop: lets the sibling hyperthread run. */
+static inline void vn_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield" ::: "memory");
+#endif
+}
+
 #endif

@@ -45,6 +45,21 @@ struct vnet_queue {
 	uint32_t ev_src;       /* the device's event source, which also ends waits; 0: none */
 	uint64_t checked_ns;   /* wait.c: when a sleeper last had the device looked at
 				  (ops->check; CLOCK_MONOTONIC, relaxed atomic) */
+	/* The direct path (wait.c): set by the port when rx_fd and tx_fd are
+	 * this queue's alone and err_fd turns readable, for good, once the
+	 * device is broken (never drained): a lone waiter then sleeps on these
+	 * descriptors itself, not in the event engine. */
+	bool own_fds;
+	int err_fd;
+	uint8_t direct;        /* wait.c: the directions a direct sleeper holds (atomic) */
+	uint32_t busy_cfg;     /* vnet_queue_busy_poll(): 0 adaptive, else the budget in us + 1 */
+	struct vn_spin {       /* wait.c: the learned busy-poll budget of RX waits ([0])
+				  and the others ([1]); their waiting thread's alone */
+		uint32_t ns;
+		uint8_t backoff;   /* log2 of the quick sleeps before spinning is tried again */
+		uint16_t quick;    /* quick sleeps since the budget fell to 0 */
+	} spin[2];
+	uint64_t direct_sleeps; /* wait.c: sleeps taken on the direct path (atomic; tests read it) */
 };
 
 /*

@@ -26,8 +26,10 @@
  * took first; the next call that finds nothing clears it.
  *
  * Blocking calls busy-poll for VNET_SO_BUSY_POLL_US with notifications off,
- * then sleep in vnet_wait() (io_uring) until the RX (or, to send, the TX)
- * interrupt. vnet_close() wakes sleepers by writing both eventfds.
+ * then sleep in vnet_wait() until the RX (or, to send, the TX) interrupt.
+ * Without VNET_SO_BUSY_POLL_US (or VNET_BUSY_POLL_US) set, vnet_wait()
+ * busy-polls for the budget it learns (vnet_queue_busy_poll() -1).
+ * vnet_close() wakes sleepers by writing both eventfds.
  */
 #include "vnet/socket.h"
 
@@ -48,7 +50,9 @@
 #include "log.h"
 #include "socket_int.h"
 
-/* Process-wide VNET_SO_BUSY_POLL_US; -1 until read from the environment. */
+/* Process-wide VNET_SO_BUSY_POLL_US; -1 until read from the environment,
+ * BUSY_ADAPTIVE when neither it nor VNET_SOCK_ALL set one. */
+#define BUSY_ADAPTIVE (-2)
 static int vs_busy_default = -1;
 
 /* The registry: devices by URI, sockets by descriptor. */
@@ -336,16 +340,17 @@ uint64_t vs_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-int vs_busy_get(void)
+/* The process-wide budget in us, or BUSY_ADAPTIVE. */
+static int busy_default(void)
 {
 	int v = __atomic_load_n(&vs_busy_default, __ATOMIC_RELAXED);
 
-	if (v < 0) {
+	if (v == -1) {
 		const char *e = getenv("VNET_BUSY_POLL_US");
 		char *end;
 		long l = e ? strtol(e, &end, 10) : 0;
 
-		v = e && *e && !*end && l >= 0 && l <= INT_MAX ? (int)l : 0;
+		v = !e ? BUSY_ADAPTIVE : *e && !*end && l >= 0 && l <= INT_MAX ? (int)l : 0;
 		if (e && (!*e || *end || l < 0 || l > INT_MAX))
 			vn_warn("VNET_BUSY_POLL_US=%s is not a number of microseconds; using 0", e);
 		__atomic_store_n(&vs_busy_default, v, __ATOMIC_RELAXED);
@@ -353,16 +358,26 @@ int vs_busy_get(void)
 	return v;
 }
 
+int vs_busy_get(void)
+{
+	return VN_MAX(busy_default(), 0);
+}
+
 void vs_busy_set(int us)
 {
 	__atomic_store_n(&vs_busy_default, us, __ATOMIC_RELAXED);
 }
 
-uint64_t vs_busy_ns(const struct vs_sock *s)
+uint64_t vs_busy_prepare(struct vs_sock *s)
 {
 	int v = __atomic_load_n(&s->busy_us, __ATOMIC_RELAXED);
 
-	return (uint64_t)(v < 0 ? vs_busy_get() : v) * 1000u;
+	if (v < 0)
+		v = busy_default();
+	/* A budget set explicitly is this layer's to spend, and vnet_wait()
+	 * then sleeps at once; without one, vnet_wait() learns one. */
+	(void)vnet_queue_busy_poll(s->q, v < 0 ? -1 : 0);
+	return (uint64_t)VN_MAX(v, 0) * 1000u;
 }
 
 /* Deadline of a blocking call with timeout option ms (0: none). */
@@ -371,15 +386,6 @@ static uint64_t deadline_of(const int *ms)
 	int v = __atomic_load_n(ms, __ATOMIC_RELAXED);
 
 	return v ? vs_now_ns() + (uint64_t)v * 1000000u : UINT64_MAX;
-}
-
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ volatile("yield" ::: "memory");
-#endif
 }
 
 /*
@@ -398,7 +404,7 @@ static int sock_wait(struct vs_sock *s, unsigned dir, uint64_t busy_end, uint64_
 	if (now >= deadline)
 		return -EAGAIN;
 	if (now < busy_end) {
-		cpu_relax();
+		vn_cpu_relax();
 		return 0;
 	}
 	rc = vnet_wait(&w, 1, deadline == UINT64_MAX ? -1 :
@@ -485,7 +491,7 @@ static int sock_io(struct vs_sock *s, bool rx, struct vnet_msg *msgs, unsigned n
 			break;
 		if (!waited) {
 			waited = true;
-			busy_end = vs_now_ns() + vs_busy_ns(s);
+			busy_end = vs_now_ns() + vs_busy_prepare(s);
 			deadline = deadline_of(rx ? &s->rcvtimeo_ms : &s->sndtimeo_ms);
 			if (busy_end > vs_now_ns())
 				(void)vnet_queue_disarm(s->q, dir);

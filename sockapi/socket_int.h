@@ -49,9 +49,12 @@ struct vs_sock *vs_sock_get(int fd);
 void vs_sock_put(struct vs_sock *s);
 /* Settle the descriptor's readiness after a receive (rx_io held). */
 void vs_rx_settle(struct vs_sock *s);
-/* CLOCK_MONOTONIC in ns; the busy-poll budget of s in ns. */
+/* CLOCK_MONOTONIC in ns. */
 uint64_t vs_now_ns(void);
-uint64_t vs_busy_ns(const struct vs_sock *s);
+/* Before a blocking call of s sleeps: its busy-poll budget in ns, 0 when
+ * none is set (vnet_wait() then uses its learned one, which this turns on
+ * or off for s's queue). */
+uint64_t vs_busy_prepare(struct vs_sock *s);
 /* The process-wide busy-poll budget in us (read once from VNET_BUSY_POLL_US),
  * and setting it. */
 int vs_busy_get(void);

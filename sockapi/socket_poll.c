@@ -141,7 +141,7 @@ static int poll_locked(struct vnet_pollfd *fds, struct poll_ent *e, struct vnet_
 	int got, rc;
 
 	for (unsigned i = 0; i < n; i++)
-		busy = VN_MAX(busy, vs_busy_ns(e[i].s));
+		busy = VN_MAX(busy, vs_busy_prepare(e[i].s));
 	if (timeout_ms >= 0)
 		deadline = start + (uint64_t)timeout_ms * 1000000u;
 	for (;;) {

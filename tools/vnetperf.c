@@ -56,7 +56,8 @@ struct perf {
 	double duration, interval; /* duration 0: none */
 	bool json;
 	enum perf_wait wait;   /* pingpong: spin, or sleep on the interrupt */
-	int busy_us;           /* with WAIT_IRQ: poll this long before sleeping */
+	int busy_us;           /* with WAIT_IRQ: poll this long before sleeping; -1: libvnet's
+				  learned budget (vnet_queue_busy_poll()) */
 	/* device */
 	struct vnet_dev *dev;
 	struct vnet_queue *q;
@@ -271,15 +272,13 @@ static int run_stream(struct perf *p)
 }
 
 /*
- * Interrupt mode: busy-poll for busy_us after the send, then sleep until
- * the RX interrupt (vnet_wait() or, with the socket API, vnet_poll()).
+ * Interrupt mode: sleep until the RX interrupt (vnet_wait() or, with the
+ * socket API, vnet_poll()), which busy-poll first as open_dev() set up.
  */
-static int wait_rx(struct perf *p, uint64_t sent_at)
+static int wait_rx(struct perf *p)
 {
 	int rc;
 
-	if (now_ns() - sent_at < (uint64_t)p->busy_us * 1000u)
-		return 0;
 	if (p->api == API_SOCKET) {
 		struct vnet_pollfd pf = { .fd = p->fd, .events = POLLIN };
 
@@ -313,7 +312,7 @@ static int run_pingpong(struct perf *p)
 		while (p->rx == rx0 && now_ns() - sent_at < PERF_PING_TIMEOUT_NS && !stop) {
 			if (recv_burst(p, &ts) < 0)
 				return -1;
-			if (p->rx == rx0 && p->wait == WAIT_IRQ && wait_rx(p, sent_at) < 0)
+			if (p->rx == rx0 && p->wait == WAIT_IRQ && wait_rx(p) < 0)
 				return -1;
 		}
 		t = now_ns();
@@ -437,7 +436,8 @@ static void usage(FILE *f)
 		"  -a, --api API      burst (zero-copy, default) or socket (vnet_sendmmsg/recvmmsg)\n"
 		"  -i, --interval S   seconds between progress lines, 0 for none (1)\n"
 		"  -w, --wait MODE    pingpong: busy (spin, default) or irq (sleep on the interrupt)\n"
-		"  -B, --busy-poll US with --wait irq: poll this long before sleeping (0)\n"
+		"  -B, --busy-poll US with --wait irq: poll this long before sleeping (default: a\n"
+		"                     budget libvnet learns, at most 50 us)\n"
 		"  -j, --json         print the summary as one JSON object\n"
 		"  -h, --help\n", PERF_MAX_BATCH);
 }
@@ -485,7 +485,7 @@ static int parse_args(struct perf *p, int argc, char **argv)
 			else
 				goto bad;
 			break;
-		case 'B': if (parse_num(optarg, 0, 1e7, &v)) goto bad; p->busy_us = (int)v; break;
+		case 'B': if (parse_num(optarg, 0, 1e6, &v)) goto bad; p->busy_us = (int)v; break;
 		case 'w':
 			if (!strcmp(optarg, "busy"))
 				p->wait = WAIT_BUSY;
@@ -530,7 +530,8 @@ static int open_device(struct perf *p)
 	p->info.sz = sizeof(p->info);
 	if (p->api == API_SOCKET) {
 		p->fd = vnet_socket(p->uri, p->queue, 0);
-		if (p->fd < 0 || vnet_socket_info(p->fd, &p->info) < 0)
+		if (p->fd < 0 || vnet_socket_info(p->fd, &p->info) < 0 ||
+		    (p->busy_us >= 0 && vnet_socket_set(p->fd, VNET_SO_BUSY_POLL_US, p->busy_us) < 0))
 			return -1;
 		p->frames = calloc(PERF_MAX_BATCH, p->info.mtu + 18u);
 		return p->frames ? 0 : -1;
@@ -538,13 +539,14 @@ static int open_device(struct perf *p)
 	if (vnet_dev_open(p->uri, NULL, &p->dev) < 0 || vnet_dev_info(p->dev, &p->info) < 0)
 		return -1;
 	p->q = vnet_dev_queue(p->dev, p->queue);
-	return p->q ? 0 : -1;
+	return p->q && vnet_queue_busy_poll(p->q, p->busy_us) == 0 ? 0 : -1;
 }
 
 int main(int argc, char **argv)
 {
 	struct perf p = {
 		.uri = "sim:loopback", .size = 64, .batch = 32, .duration = 5, .interval = 1, .fd = -1,
+		.busy_us = -1,
 	};
 	int rc;
 

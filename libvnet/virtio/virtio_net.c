@@ -383,6 +383,7 @@ int vn_net_open(struct vn_vtr *t, const struct vn_net_cfg *cfg, struct vn_net **
 		return vn_err(-ENOMEM, "virtio-net: out of memory");
 	n->t = t;
 	n->link = 1;
+	n->dead_fd = -1;
 	n->notify = cfg->notify;
 	n->notify_arg = cfg->notify_arg;
 	/* The device's RX mode after reset: promiscuous, allmulti off. The

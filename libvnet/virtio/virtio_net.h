@@ -96,6 +96,8 @@ struct vn_net {
 	int *irq_fd;
 	uint32_t *irq_src;
 	uint32_t gone_src;     /* engine source of the transport's gone_fd(); 0: none */
+	int dead_fd;           /* one vector per queue: the queues' err_fd (port.h),
+				  written once as the device breaks; -1: none */
 	/* Device events from configuration change interrupts (under ev_lock). */
 	pthread_mutex_t ev_lock;
 	struct vn_evq evq;

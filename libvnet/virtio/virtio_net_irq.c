@@ -26,7 +26,8 @@
  * one interrupt, its eventfd (irq_fd[1]) is the engine's alone and its
  * callback signals irq_fd[0], which the queues and waiters use. Why two:
  * users of a queue's eventfd consume its count (the socket layer,
- * vnet_dev_event()), and a multishot poll that finds an eventfd unreadable
+ * vnet_dev_event(), and with a vector per queue wait.c's direct sleepers,
+ * which then also poll dead_fd, written once as the device breaks), and a multishot poll that finds an eventfd unreadable
  * posts no completion, so a callback on a shared eventfd could be skipped:
  * a NEEDS_RESET or link change missed, and with INTx the line left masked
  * for good.
@@ -226,6 +227,15 @@ int vn_net_irq_plan(struct vn_net *n)
 	if (p == PLAN_NONE)
 		vn_warn("virtio-net: no usable MSI-X vectors (%u offered) and no INTx: interrupts "
 			"are off, blocking calls poll the rings every millisecond", avail);
+	/* A vector per queue: each queue's eventfds are its own, so a lone
+	 * waiter may sleep on them directly (port.h own_fds), with dead_fd to
+	 * hear of the device breaking. Without it waits go through the engine. */
+	if (p == PLAN_PER_QUEUE) {
+		n->dead_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (n->dead_fd < 0)
+			vn_info("virtio-net: eventfd: %s; waits go through the event engine",
+				strerror(errno));
+	}
 	for (unsigned i = 0; i < n->pairs; i++) {
 		struct vn_netq *q = &n->q[i];
 
@@ -234,6 +244,8 @@ int vn_net_irq_plan(struct vn_net *n)
 			q->pub.rx_fd = n->irq_fd[plan_vector(p, (int)(2 * i))];
 			q->pub.tx_fd = n->irq_fd[plan_vector(p, (int)(2 * i + 1))];
 		}
+		q->pub.err_fd = n->dead_fd;
+		q->pub.own_fds = n->dead_fd >= 0;
 	}
 	return 0;
 }
@@ -380,6 +392,9 @@ void vn_net_irq_stop(struct vn_net *n)
 	if (n->gone_src)
 		vn_ev_del(n->gone_src);
 	n->gone_src = 0;
+	if (n->dead_fd >= 0)
+		close(n->dead_fd);
+	n->dead_fd = -1;
 	if (!n->n_irq)
 		return;
 	for (unsigned v = 0; v < n->n_irq; v++)
@@ -432,6 +447,16 @@ static void fail_locked(struct vn_net *n, const char *why)
 	event_add(n, VNET_EV_NEEDS_RESET);
 	if (!(__atomic_fetch_or(&n->broken, VN_STOP_BROKEN, __ATOMIC_RELAXED) & VN_STOP_BROKEN))
 		vn_log(VN_LOG_ERR, "device broken: %s; the device is stopped", why);
+	/* Wake direct sleepers (wait.c). Nobody reads dead_fd: it stays
+	 * readable as long as the device stays broken, which is for good. The
+	 * broken bit is stored first; the eventfd's lock, taken by this write
+	 * and by the sleeper's poll of it, orders the two for the sleeper. */
+	if (n->dead_fd >= 0) {
+		uint64_t one = 1;
+
+		if (write(n->dead_fd, &one, sizeof(one)) != sizeof(one))
+			vn_debug("virtio-net: waking direct sleepers: %s", strerror(errno));
+	}
 }
 
 void vn_net_fail(struct vn_net *n, const char *why)

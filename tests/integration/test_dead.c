@@ -11,7 +11,9 @@
  * (fault=needs_reset). How the application waits (struct waiter): blocking
  * vnet_recv() in interrupt mode and busy-polling (VNET_SO_BUSY_POLL_US),
  * vnet_poll(), vnet_wait() and a vnet_rx_peek() spin on the device API.
- * Every pair runs.
+ * Every pair runs. Both devices give each queue a vector, so the sleepers
+ * sleep on their queue's own eventfds (wait.c's direct path, checked):
+ * the device's death must reach them there, not only in the event engine.
  *
  * A server that hangs (vnet-simd stopped) is noticed by the sleepers'
  * re-check, once the client's request timeout expires, even by a caller
@@ -226,15 +228,17 @@ struct waiter {
 	const char *name;
 	void *(*fn)(void *);
 	bool socket;
-	int busy_us; /* VNET_SO_BUSY_POLL_US of the socket */
+	int busy_us;  /* VNET_SO_BUSY_POLL_US of the socket (-1: the learned budget) */
+	bool direct;  /* sleeps on the queue's own eventfds (wait.c's direct path) */
 };
 
 static const struct waiter waiters[] = {
-	{ "vnet_recv, interrupts", wait_recv, true, 0 },
-	{ "vnet_recv, busy-polling", wait_recv, true, 10 * 1000 * 1000 },
-	{ "vnet_poll", wait_poll, true, 0 },
-	{ "vnet_wait", wait_dev, false, 0 },
-	{ "vnet_rx_peek spin", spin_dev, false, 0 },
+	{ "vnet_recv, interrupts", wait_recv, true, 0, true },
+	{ "vnet_recv, learned busy-poll", wait_recv, true, -1, true },
+	{ "vnet_recv, busy-polling", wait_recv, true, 10 * 1000 * 1000, false },
+	{ "vnet_poll", wait_poll, true, 0, true },
+	{ "vnet_wait", wait_dev, false, 0, true },
+	{ "vnet_rx_peek spin", spin_dev, false, 0, false },
 };
 
 /* ---- the device ends, as seen by each waiter ----------------------------- */
@@ -330,6 +334,21 @@ static void run(const struct death *dth, const struct waiter *wt)
 	if (a.woke_ns - t0 > WAKE_BOUND_NS)
 		fail_msg("%s, %s: woke after %llu ms", dth->name, wt->name,
 			 (unsigned long long)((a.woke_ns - t0) / 1000000));
+	/* Both devices have a vector per queue: sleepers sleep directly, and
+	 * the device's death reaches them there. */
+	if (wt->direct) {
+		struct vnet_queue *q = wt->socket ? vnet_dev_queue(vnet_socket_dev(a.fd), 0) : a.q;
+
+		struct pollfd pe;
+
+		assert_non_null(q);
+		if (!__atomic_load_n(&q->direct_sleeps, __ATOMIC_RELAXED))
+			fail_msg("%s, %s: never slept on the direct path", dth->name, wt->name);
+		/* What woke them: the device's err_fd, readable for good now. */
+		pe = (struct pollfd){ .fd = q->err_fd, .events = POLLIN };
+		assert_int_equal(poll(&pe, 1, 0), 1);
+		printf("# %s, %s: woke after %.3f ms\n", dth->name, wt->name, (a.woke_ns - t0) / 1e6);
+	}
 	if (wt->socket) {
 		info.sz = sizeof(info);
 		assert_int_equal(vnet_socket_info(a.fd, &info), 0);

@@ -118,7 +118,9 @@ VNET_API struct vnet_dev *vnet_socket_dev(int fd);
 /** Busy-poll budget in microseconds: a blocking call polls the ring for
  *  this long (notifications off) before it sleeps on the interrupt. -1
  *  (default) takes the process-wide value: the environment variable
- *  VNET_BUSY_POLL_US, or what was set with fd VNET_SOCK_ALL, else 0. */
+ *  VNET_BUSY_POLL_US, or what was set with fd VNET_SOCK_ALL, else none
+ *  set: a call on one socket then busy-polls for the budget vnet_wait()
+ *  learns (vnet_queue_busy_poll(), at most 50 us; reads back as 0). */
 #define VNET_SO_BUSY_POLL_US 3
 /** vnet_socket_set() fd for the process-wide VNET_SO_BUSY_POLL_US. */
 #define VNET_SOCK_ALL (-1)

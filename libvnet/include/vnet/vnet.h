@@ -402,6 +402,22 @@ VNET_API int vnet_rx_release(struct vnet_queue *q, const struct vnet_buf *bufs, 
  * legacy INTx line, one eventfd for everything; without that too, waits
  * poll the rings every millisecond instead (logged when the device opens).
  *
+ * A vnet_wait() on a single queue whose device gives each queue a vector
+ * of its own (and so each vnet_queue_fd() is the queue's alone) sleeps in
+ * ppoll() on that queue's eventfds itself, so the interrupt wakes the
+ * waiting thread directly, without the io_uring thread in between; it
+ * reads (consumes) their counts before arming. Waits on several queues,
+ * shared vectors, INTx, and a second thread waiting on the same queue
+ * direction go through the io_uring thread as above.
+ *
+ * Before sleeping, a vnet_wait() on a single queue busy-polls its rings
+ * with notifications off: by default for a budget learned from the waits
+ * before on that queue (it grows to twice the time a sleep took to end
+ * when that was at most 50 us, and halves, down to 0, after longer or
+ * fruitless sleeps), so request-response traffic spins through its short
+ * gaps and an idle receiver sleeps at once; vnet_queue_busy_poll() sets a
+ * fixed budget instead, or none.
+ *
  * A device that fails wakes its waiters with VNET_WAIT_ERR: at once when
  * its vfio-user server hangs up or dies, or when the kernel asks for a VFIO
  * device back (removal, unbind), and when it sets NEEDS_RESET; and a
@@ -445,8 +461,9 @@ VNET_API int vnet_wait(struct vnet_wait *w, unsigned n, int timeout_ms);
  * The eventfd the device signals for the RX (@p dir VNET_WAIT_RX) or TX
  * (VNET_WAIT_TX) ring of @p q, owned by libvnet: poll it, dup() it, never
  * close it. Its count only moves while notifications are armed (see
- * vnet_queue_arm()); reading it is the caller's business. Queues may share
- * a vector (and so an eventfd) when the device has too few. (tap: and xdp:
+ * vnet_queue_arm()); reading it is the caller's business, and vnet_wait()'s
+ * before a direct sleep (see above). Queues may share a vector (and so an
+ * eventfd) when the device has too few. (tap: and xdp:
  * ports signal it when their kernel file turns readable; they have no TX
  * descriptor: a TX slot frees as soon as the kernel takes the frame.)
  * @return the descriptor, or -1 with errno (ENOTSUP: the device runs
@@ -465,6 +482,16 @@ VNET_API int vnet_queue_arm(struct vnet_queue *q, unsigned events);
 
 /** Turn the notifications of @p events off again (while polling). */
 VNET_API int vnet_queue_disarm(struct vnet_queue *q, unsigned events);
+
+/**
+ * How long a vnet_wait() on @p q alone busy-polls before it sleeps.
+ * @param q  the queue
+ * @param us -1: a budget learned from the queue's recent waits, at most
+ *        50 us (the default); 0: never; else that many microseconds
+ *        (at most 1000000)
+ * @return 0, or -1 with errno (EINVAL)
+ */
+VNET_API int vnet_queue_busy_poll(struct vnet_queue *q, int us);
 
 /** vnet_dev_event() types. */
 enum vnet_dev_event_type {
