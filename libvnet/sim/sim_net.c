@@ -32,6 +32,10 @@ void sim_net_reset(struct sim_dev *d)
 	d->mac[5] = (uint8_t)(d->mac[5] + d->end); /* the two ends of a pair differ */
 	/* §5.1.6.5.5: only the first queue pair is used until VQ_PAIRS_SET. */
 	d->active_pairs = 1;
+	/* source mode: each driver's frames are numbered from 0, so a receiver
+	 * after a reset (vnet-simd's next client) sees no gap it would count as
+	 * lost. */
+	memset(d->source_seq, 0, sizeof(d->source_seq));
 }
 
 bool sim_fault_due(struct sim_dev *d, enum sim_fault f)
