@@ -26,7 +26,8 @@
 # is not in the driver's figures. Syscalls (the doorbell's eventfd write) are
 # counted as the instructions around them only.
 #
-# DPDK (where dpdk-testpmd is installed; DPDK_SECS, 30, per run): testpmd
+# DPDK (where dpdk-testpmd is installed; DPDK_SECS, 45, per run: under valgrind testpmd takes
+# some 20 s to start): testpmd
 # net_virtio_user (driver) <-> net_vhost (device), bench/dpdk.sh's command
 # line, one side under callgrind, the other native. The PMDs' burst
 # functions are static and Debian strips their symbols, so the driver's cost
@@ -147,7 +148,7 @@ dpdk() {
 	rm -rf /var/run/dpdk/vnc-vh$$ /var/run/dpdk/vnc-vu$$
 }
 testpmd=$(command -v dpdk-testpmd || true)
-dsecs=${DPDK_SECS:-30}
+dsecs=${DPDK_SECS:-45}
 if [ -n "$testpmd" ]; then
 	dpdk dpdk-drv-tx rxonly txonly vu TX
 	dpdk dpdk-drv-rx txonly rxonly vu RX
