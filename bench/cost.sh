@@ -26,10 +26,10 @@
 # is not in the driver's figures. Syscalls (the doorbell's eventfd write) are
 # counted as the instructions around them only.
 #
-# DPDK (where dpdk-testpmd is installed; DPDK_SECS, 45, per run: under valgrind testpmd takes
-# some 20 s to start): testpmd
-# net_virtio_user (driver) <-> net_vhost (device), bench/dpdk.sh's command
-# line, one side under callgrind, the other native. The PMDs' burst
+# DPDK (where dpdk-testpmd is installed; DPDK_SECS, 45, per run: under
+# valgrind testpmd takes some 20 s to start): testpmd net_virtio_user
+# (driver) <-> net_vhost (device), bench/dpdk.sh's command line, one side
+# under callgrind, the other native. The PMDs' burst
 # functions are static and Debian strips their symbols, so the driver's cost
 # is what runs in the virtio PMD's object (librte_net_virtio, with the
 # mempool and mbuf code inlined into it) per frame, the device's what runs
