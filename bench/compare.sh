@@ -13,6 +13,7 @@
 # seldom sleep; sim:loopback's come back from its device thread, so each of
 # its interrupt-mode round trips includes thread wake-ups.
 # Last, DPDK's virtio PMD (bench/dpdk.sh) where dpdk-dev is installed.
+# After it, aggregate Mpps over 1 and 2 queue pairs (vnetperf -Q).
 # Needs root (TAP, veth, XDP, a network namespace) and a built tree.
 #   bench/compare.sh [BUILD_DIR [SIZE [SECONDS]]]
 # The last table sets split against packed virtqueues on the simulated device.
@@ -108,3 +109,29 @@ if dpdk=$("$here/dpdk.sh" "$size" "$secs"); then
 		printf '%-40s %12.0f %8s\n' "DPDK $dir, virtio_user <-> vhost" "${dpps:-0}" "-"
 	done
 fi
+
+# Multi-queue scaling: aggregate Mpps over 1 and 2 queue pairs (vnetperf -Q,
+# a driver thread per pair). sim: and vnet-simd serve all their queues from
+# one device thread, so "2 vs 1" is how far that thread and the driver's
+# threads go together on this machine's cores, not the driver's scaling alone.
+mq_pps() { # PAIRS URI MODE: the total (before per_pair) of MODE's direction
+	d=rx; [ "$3" = tx ] && d=tx
+	"$perf" -j -i 0 -s "$size" -d "$secs" -Q "$1" "$2" "$3" | tail -n 1 |
+		sed 's/,"per_pair".*//' | field ${d}_pps
+}
+mq_row() { # LABEL URI MODE
+	one=$(mq_pps 1 "$2" "$3") two=$(mq_pps 2 "$2" "$3")
+	printf '%-40s %10.2f %10.2f %7sx\n' "$1" "$(ratio "$one" 1e6)" "$(ratio "$two" 1e6)" \
+		"$(ratio "$two" "$one")"
+}
+printf '\n%-40s %10s %10s %8s\n' "queue pairs, $size B, Mpps" "1 pair" "2 pairs" "2 vs 1"
+mq_row "libvnet loop, sim:loopback" "sim:loopback?queues=2" loop
+for mode in sink source; do
+	"$build/tools/vnet-simd" --socket "$tmp/mq-$mode.sock" --mode $mode --queues 2 \
+		--size "$size" >/dev/null &
+	i=0
+	while [ ! -S "$tmp/mq-$mode.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	if [ $mode = sink ]; then dir=tx; else dir=rx; fi
+	mq_row "libvnet $dir, vnet-simd --mode $mode" "vfio-user:$tmp/mq-$mode.sock" $dir
+	kill $! && wait $! 2>/dev/null || true
+done

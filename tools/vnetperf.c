@@ -16,12 +16,19 @@
  * gone with the device). A run ends at the count or the duration, whichever
  * comes first, at a signal, or when the device fails (exit status 1, the
  * counters still printed).
+ *
+ * With -Q N, N threads each run the mode on a queue pair of their own (the
+ * device's rule: one thread per queue pair); each has its own struct perf
+ * (the options copied, its own counters and sequence numbers), and the
+ * summary adds them up.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +48,7 @@
 #define PERF_MAX_SAMPLES (1u << 20)
 #define PERF_PING_TIMEOUT_NS 1000000000ull
 #define PERF_DRAIN_NS 200000000ull
+#define PERF_MAX_PAIRS 16 /* what vnet_dev_open() sets up at most */
 
 enum perf_mode { MODE_TX, MODE_RX, MODE_LOOP, MODE_PINGPONG };
 enum perf_api { API_BURST, API_SOCKET };
@@ -52,6 +60,7 @@ struct perf {
 	enum perf_mode mode;
 	enum perf_api api;
 	unsigned size, batch, queue;
+	unsigned pairs;        /* -Q: queue pairs queue .. queue + pairs - 1, a thread each */
 	uint64_t count;        /* 0: none */
 	double duration, interval; /* duration 0: none */
 	bool json;
@@ -70,9 +79,12 @@ struct perf {
 	uint64_t *rtt;
 	size_t n_rtt;
 	uint64_t t_start, t_end;
+	pthread_t thread;
 };
 
-static volatile sig_atomic_t stop;
+/* Set by a signal, or by a pair's thread whose device failed: every pair's
+ * loop ends. (A lock-free atomic may be written by a signal handler.) */
+static atomic_int stop;
 
 static void on_signal(int sig)
 {
@@ -218,8 +230,12 @@ static void progress(const struct perf *p, uint64_t t, uint64_t *last_t,
 {
 	double dt = secs(t - *last_t);
 
-	printf("[%6.1fs] tx %10.0f pps  rx %10.0f pps  %7.3f Gbit/s  lost %" PRIu64 "\n",
-	       secs(t - p->t_start), (double)(p->tx - *last_tx) / dt,
+	char label[16] = "";
+
+	if (p->pairs > 1)
+		snprintf(label, sizeof(label), " q%u", p->queue);
+	printf("[%6.1fs]%s tx %10.0f pps  rx %10.0f pps  %7.3f Gbit/s  lost %" PRIu64 "\n",
+	       secs(t - p->t_start), label, (double)(p->tx - *last_tx) / dt,
 	       (double)(p->rx - *last_rx) / dt,
 	       (double)(p->rx - *last_rx) * p->size * 8 / dt / 1e9, p->lost);
 	fflush(stdout);
@@ -361,11 +377,67 @@ static uint64_t pct(const struct perf *p, double q)
 
 static const char *const mode_names[] = { "tx", "rx", "loop", "pingpong" };
 
-static void summary(struct perf *p)
+static double run_secs(const struct perf *p)
 {
-	double dt = p->t_end > p->t_start ? secs(p->t_end - p->t_start) : 1e-9;
-	double tx_pps = (double)p->tx / dt, rx_pps = (double)p->rx / dt;
-	double gbps = (double)(p->mode == MODE_TX ? p->tx * p->size : p->rx_bytes) * 8 / dt / 1e9;
+	return p->t_end > p->t_start ? secs(p->t_end - p->t_start) : 1e-9;
+}
+
+static double run_gbps(const struct perf *p)
+{
+	return (double)(p->mode == MODE_TX ? p->tx * p->size : p->rx_bytes) * 8 / run_secs(p) / 1e9;
+}
+
+/* The counters of one pair, or of the whole run, as JSON members. */
+static void json_counters(struct json *j, const struct perf *p)
+{
+	double dt = run_secs(p);
+
+	json_key(j, "seconds");
+	json_double(j, dt, 3);
+	json_kuint(j, "tx_frames", p->tx);
+	json_kuint(j, "rx_frames", p->rx);
+	json_key(j, "tx_pps");
+	json_double(j, (double)p->tx / dt, 0);
+	json_key(j, "rx_pps");
+	json_double(j, (double)p->rx / dt, 0);
+	json_key(j, "gbit_s");
+	json_double(j, run_gbps(p), 3);
+	json_kuint(j, "lost", p->lost);
+	json_kuint(j, "in_flight", p->in_flight);
+	json_kuint(j, "reordered", p->reordered);
+	json_kuint(j, "corrupt", p->corrupt);
+	json_kbool(j, "failed", p->failed);
+}
+
+/* The sum of the pairs' counters, over the time from the first start to
+ * the last end. */
+static struct perf total(const struct perf *w, unsigned n)
+{
+	struct perf t = w[0];
+
+	for (unsigned i = 1; i < n; i++) {
+		t.tx += w[i].tx;
+		t.rx += w[i].rx;
+		t.rx_bytes += w[i].rx_bytes;
+		t.lost += w[i].lost;
+		t.in_flight += w[i].in_flight;
+		t.reordered += w[i].reordered;
+		t.corrupt += w[i].corrupt;
+		t.failed |= w[i].failed;
+		if (w[i].t_start && w[i].t_start < t.t_start)
+			t.t_start = w[i].t_start;
+		if (w[i].t_end > t.t_end)
+			t.t_end = w[i].t_end;
+	}
+	return t;
+}
+
+/* The run's summary: the totals (for one pair, its counters) and, with
+ * more than one pair, each pair's. */
+static void summary(struct perf *w, unsigned n)
+{
+	struct perf all = total(w, n), *p = &all;
+	double dt = run_secs(p);
 
 	if (p->n_rtt)
 		qsort(p->rtt, p->n_rtt, sizeof(*p->rtt), cmp_u64);
@@ -380,21 +452,8 @@ static void summary(struct perf *p)
 		json_kstr(&j, "wait", p->wait == WAIT_IRQ ? "irq" : "busy");
 		json_kuint(&j, "size", p->size);
 		json_kuint(&j, "batch", p->batch);
-		json_key(&j, "seconds");
-		json_double(&j, dt, 3);
-		json_kuint(&j, "tx_frames", p->tx);
-		json_kuint(&j, "rx_frames", p->rx);
-		json_key(&j, "tx_pps");
-		json_double(&j, tx_pps, 0);
-		json_key(&j, "rx_pps");
-		json_double(&j, rx_pps, 0);
-		json_key(&j, "gbit_s");
-		json_double(&j, gbps, 3);
-		json_kuint(&j, "lost", p->lost);
-		json_kuint(&j, "in_flight", p->in_flight);
-		json_kuint(&j, "reordered", p->reordered);
-		json_kuint(&j, "corrupt", p->corrupt);
-		json_kbool(&j, "failed", p->failed);
+		json_kuint(&j, "pairs", n);
+		json_counters(&j, p);
 		if (p->mode == MODE_PINGPONG) {
 			json_key(&j, "rtt_ns");
 			json_obj_open(&j);
@@ -404,21 +463,41 @@ static void summary(struct perf *p)
 			json_kuint(&j, "p999", pct(p, .999));
 			json_obj_close(&j);
 		}
+		if (n > 1) {
+			json_key(&j, "per_pair");
+			json_arr_open(&j);
+			for (unsigned i = 0; i < n; i++) {
+				json_obj_open(&j);
+				json_kuint(&j, "queue", w[i].queue);
+				json_counters(&j, &w[i]);
+				json_obj_close(&j);
+			}
+			json_arr_close(&j);
+		}
 		json_obj_close(&j);
 		json_end(&j);
 		return;
 	}
-	printf("%s %s on %s (%s API, %s wait, %u-byte frames, batch %u), %.2f s%s:\n",
-	       "vnetperf", mode_names[p->mode], p->uri, p->api == API_SOCKET ? "socket" : "burst",
-	       p->wait == WAIT_IRQ ? "irq" : "busy", p->size, p->batch, dt,
-	       p->failed ? ", ended by the device's failure" : "");
-	printf("  tx %" PRIu64 " frames  %.0f pps\n", p->tx, tx_pps);
-	printf("  rx %" PRIu64 " frames  %.0f pps  %.3f Gbit/s\n", p->rx, rx_pps, gbps);
+	printf("%s %s on %s (%s API, %s wait, %u-byte frames, batch %u", "vnetperf",
+	       mode_names[p->mode], p->uri, p->api == API_SOCKET ? "socket" : "burst",
+	       p->wait == WAIT_IRQ ? "irq" : "busy", p->size, p->batch);
+	if (n > 1)
+		printf(", queue pairs %u-%u", p->queue, p->queue + n - 1);
+	printf("), %.2f s%s:\n", dt, p->failed ? ", ended by the device's failure" : "");
+	printf("  tx %" PRIu64 " frames  %.0f pps\n", p->tx, (double)p->tx / dt);
+	printf("  rx %" PRIu64 " frames  %.0f pps  %.3f Gbit/s\n", p->rx, (double)p->rx / dt,
+	       run_gbps(p));
 	printf("  lost %" PRIu64 "  in flight %" PRIu64 "  reordered %" PRIu64 "  corrupt %" PRIu64 "\n",
 	       p->lost, p->in_flight, p->reordered, p->corrupt);
 	if (p->mode == MODE_PINGPONG)
 		printf("  rtt p50 %.1f us  p99 %.1f us  p99.9 %.1f us (%zu samples)\n",
 		       pct(p, .5) / 1e3, pct(p, .99) / 1e3, pct(p, .999) / 1e3, p->n_rtt);
+	for (unsigned i = 0; n > 1 && i < n; i++)
+		printf("  q%u: tx %" PRIu64 " (%.0f pps)  rx %" PRIu64 " (%.0f pps)  lost %" PRIu64
+		       "  in flight %" PRIu64 "  reordered %" PRIu64 "  corrupt %" PRIu64 "%s\n",
+		       w[i].queue, w[i].tx, (double)w[i].tx / run_secs(&w[i]), w[i].rx,
+		       (double)w[i].rx / run_secs(&w[i]), w[i].lost, w[i].in_flight,
+		       w[i].reordered, w[i].corrupt, w[i].failed ? "  failed" : "");
 }
 
 static void usage(FILE *f)
@@ -433,13 +512,15 @@ static void usage(FILE *f)
 		"                     with both, whichever comes first\n"
 		"  -b, --batch N      frames per burst (1..%d; 32)\n"
 		"  -q, --queue N      queue pair (0)\n"
+		"  -Q, --pairs N      tx, rx, loop: one thread on each of N queue pairs from -q's\n"
+		"                     (1..%d; 1); -n counts per pair\n"
 		"  -a, --api API      burst (zero-copy, default) or socket (vnet_sendmmsg/recvmmsg)\n"
 		"  -i, --interval S   seconds between progress lines, 0 for none (1)\n"
 		"  -w, --wait MODE    pingpong: busy (spin, default) or irq (sleep on the interrupt)\n"
 		"  -B, --busy-poll US with --wait irq: poll this long before sleeping (default: a\n"
 		"                     budget libvnet learns, at most 50 us)\n"
 		"  -j, --json         print the summary as one JSON object\n"
-		"  -h, --help\n", PERF_MAX_BATCH);
+		"  -h, --help\n", PERF_MAX_BATCH, PERF_MAX_PAIRS);
 }
 
 static int parse_num(const char *s, double min, double max, double *out)
@@ -463,19 +544,21 @@ static int parse_args(struct perf *p, int argc, char **argv)
 		{ "queue", required_argument, NULL, 'q' }, { "api", required_argument, NULL, 'a' },
 		{ "interval", required_argument, NULL, 'i' }, { "json", no_argument, NULL, 'j' },
 		{ "wait", required_argument, NULL, 'w' }, { "busy-poll", required_argument, NULL, 'B' },
+		{ "pairs", required_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	bool have_duration = false;
 	int c, i;
 	double v;
 
-	while ((c = getopt_long(argc, argv, "s:n:d:b:q:a:i:w:B:jh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:n:d:b:q:Q:a:i:w:B:jh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': if (parse_num(optarg, PERF_MIN_SIZE, 65535, &v)) goto bad; p->size = (unsigned)v; break;
 		case 'n': if (parse_num(optarg, 1, 1e15, &v)) goto bad; p->count = (uint64_t)v; break;
 		case 'd': if (parse_num(optarg, 0.001, 1e6, &v)) goto bad; p->duration = v; have_duration = true; break;
 		case 'b': if (parse_num(optarg, 1, PERF_MAX_BATCH, &v)) goto bad; p->batch = (unsigned)v; break;
 		case 'q': if (parse_num(optarg, 0, 65535, &v)) goto bad; p->queue = (unsigned)v; break;
+		case 'Q': if (parse_num(optarg, 1, PERF_MAX_PAIRS, &v)) goto bad; p->pairs = (unsigned)v; break;
 		case 'i': if (parse_num(optarg, 0, 3600, &v)) goto bad; p->interval = v; break;
 		case 'a':
 			if (!strcmp(optarg, "burst"))
@@ -519,13 +602,19 @@ static int parse_args(struct perf *p, int argc, char **argv)
 		return -1;
 	}
 	p->mode = (enum perf_mode)i;
+	if (p->mode == MODE_PINGPONG && p->pairs > 1) {
+		fprintf(stderr, "vnetperf: -Q is for tx, rx and loop, not pingpong\n");
+		return -1;
+	}
 	return 0;
 bad:
 	fprintf(stderr, "vnetperf: bad value '%s' for -%c (see vnetperf --help)\n", optarg, c);
 	return -1;
 }
 
-static int open_device(struct perf *p)
+/* Open pair p's queue: on its own socket (sockets of one URI share the
+ * device), or on dev, the device opened by pair 0 (NULL: open it). */
+static int open_pair(struct perf *p, struct vnet_dev *dev)
 {
 	p->info.sz = sizeof(p->info);
 	if (p->api == API_SOCKET) {
@@ -533,59 +622,136 @@ static int open_device(struct perf *p)
 		if (p->fd < 0 || vnet_socket_info(p->fd, &p->info) < 0 ||
 		    (p->busy_us >= 0 && vnet_socket_set(p->fd, VNET_SO_BUSY_POLL_US, p->busy_us) < 0))
 			return -1;
+		p->dev = vnet_socket_dev(p->fd);
 		p->frames = calloc(PERF_MAX_BATCH, p->info.mtu + 18u);
 		return p->frames ? 0 : -1;
 	}
-	if (vnet_dev_open(p->uri, NULL, &p->dev) < 0 || vnet_dev_info(p->dev, &p->info) < 0)
+	if (dev)
+		p->dev = dev;
+	else if (vnet_dev_open(p->uri, NULL, &p->dev) < 0)
+		return -1;
+	if (vnet_dev_info(p->dev, &p->info) < 0)
 		return -1;
 	p->q = vnet_dev_queue(p->dev, p->queue);
 	return p->q && vnet_queue_busy_poll(p->q, p->busy_us) == 0 ? 0 : -1;
 }
 
+/* Pairs w[1..n-1] are w[0]'s options on the following queue pairs; the
+ * device delivers to all of them (a source device sends on the active
+ * pairs only). */
+static int open_device(struct perf *w, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (i) {
+			w[i] = w[0];
+			w[i].queue = w[0].queue + i;
+			w[i].fd = -1;
+			w[i].frames = NULL;
+		}
+		if (open_pair(&w[i], i ? w[0].dev : NULL) < 0)
+			return -1;
+	}
+	if (n > 1 && w[0].info.active_pairs < w[0].queue + n)
+		return vnet_dev_set_queue_pairs(w[0].dev, w[0].queue + n);
+	return 0;
+}
+
+/* errno and vnet_last_error() of this thread; pair: its queue, or -1. */
+static void report_error(const char *uri, int pair)
+{
+	char where[24] = "";
+
+	if (pair >= 0)
+		snprintf(where, sizeof(where), " queue pair %d", pair);
+	fprintf(stderr, "vnetperf: %s%s: %s%s%s\n", uri, where, strerror(errno),
+		*vnet_last_error() ? ": " : "", vnet_last_error());
+}
+
+/* One pair's run; its failure (reported here: errno and vnet_last_error()
+ * are this thread's) ends the others too. */
+static void *run_pair(void *arg)
+{
+	struct perf *p = arg;
+	int rc = p->mode == MODE_PINGPONG ? run_pingpong(p) : run_stream(p);
+
+	if (rc) {
+		report_error(p->uri, p->pairs > 1 ? (int)p->queue : -1);
+		p->failed = true;
+		stop = 1;
+	}
+	/* The counters up to the failure are the run's result too. */
+	if (p->t_start)
+		finish(p, now_ns());
+	return NULL;
+}
+
+/* Pair 0 runs in this thread, the others in threads of their own. */
+static int run_pairs(struct perf *w, unsigned n)
+{
+	unsigned started = 1;
+	int err = 0;
+
+	for (; started < n; started++) {
+		err = pthread_create(&w[started].thread, NULL, run_pair, &w[started]);
+		if (err) {
+			fprintf(stderr, "vnetperf: cannot start a thread: %s\n", strerror(err));
+			stop = 1;
+			break;
+		}
+	}
+	if (!err)
+		run_pair(&w[0]);
+	for (unsigned i = 1; i < started; i++)
+		pthread_join(w[i].thread, NULL);
+	for (unsigned i = 0; i < n; i++)
+		if (w[i].failed)
+			err = 1;
+	return err;
+}
+
 int main(int argc, char **argv)
 {
-	struct perf p = {
+	struct perf w[PERF_MAX_PAIRS] = { {
 		.uri = "sim:loopback", .size = 64, .batch = 32, .duration = 5, .interval = 1, .fd = -1,
-		.busy_us = -1,
-	};
+		.busy_us = -1, .pairs = 1,
+	} };
+	struct perf *p = &w[0];
+	unsigned n;
 	int rc;
 
-	if (parse_args(&p, argc, argv))
+	if (parse_args(p, argc, argv))
 		return 2;
+	n = p->pairs;
+	for (unsigned i = 1; i < PERF_MAX_PAIRS; i++)
+		w[i].fd = -1;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	if (open_device(&p)) {
-		fprintf(stderr, "vnetperf: %s: %s%s%s\n", p.uri, strerror(errno),
-			*vnet_last_error() ? ": " : "", vnet_last_error());
+	if (open_device(w, n)) {
+		report_error(p->uri, -1);
 		rc = 1;
 		goto out;
 	}
-	if (p.size > p.info.mtu + 14u) {
-		fprintf(stderr, "vnetperf: frame size %u exceeds MTU %u + 14\n", p.size, p.info.mtu);
+	if (p->size > p->info.mtu + 14u) {
+		fprintf(stderr, "vnetperf: frame size %u exceeds MTU %u + 14\n", p->size, p->info.mtu);
 		rc = 2;
 		goto out;
 	}
-	if (!p.json)
-		printf("vnetperf: %s (%s) mac %02x:%02x:%02x:%02x:%02x:%02x mtu %u, %s\n", p.uri,
-		       p.info.access, p.info.mac[0], p.info.mac[1], p.info.mac[2], p.info.mac[3],
-		       p.info.mac[4], p.info.mac[5], p.info.mtu, mode_names[p.mode]);
-	rc = p.mode == MODE_PINGPONG ? run_pingpong(&p) : run_stream(&p);
-	if (rc) {
-		fprintf(stderr, "vnetperf: %s: %s%s%s\n", p.uri, strerror(errno),
-			*vnet_last_error() ? ": " : "", vnet_last_error());
-		p.failed = true;
-		rc = 1;
-	}
-	/* The counters up to the failure are the run's result too. */
-	if (p.t_start) {
-		finish(&p, now_ns());
-		summary(&p);
-	}
+	if (!p->json)
+		printf("vnetperf: %s (%s) mac %02x:%02x:%02x:%02x:%02x:%02x mtu %u, %s\n", p->uri,
+		       p->info.access, p->info.mac[0], p->info.mac[1], p->info.mac[2], p->info.mac[3],
+		       p->info.mac[4], p->info.mac[5], p->info.mtu, mode_names[p->mode]);
+	fflush(stdout);
+	rc = run_pairs(w, n);
+	if (p->t_start)
+		summary(w, n);
 out:
-	if (p.fd >= 0)
-		vnet_close(p.fd);
-	vnet_dev_close(p.dev);
-	free(p.frames);
-	free(p.rtt);
+	for (unsigned i = 0; i < n; i++) {
+		if (w[i].fd >= 0)
+			vnet_close(w[i].fd);
+		free(w[i].frames);
+	}
+	if (p->api == API_BURST)
+		vnet_dev_close(p->dev);
+	free(p->rtt);
 	return rc;
 }

@@ -37,6 +37,10 @@ void sim_net_reset(struct sim_dev *d)
 	memset(&d->rss, 0, sizeof(d->rss));
 	memset(d->coal, 0, sizeof(d->coal));
 	memset(d->held, 0, sizeof(d->held));
+	/* source mode: each driver's frames are numbered from 0, so a receiver
+	 * after a reset (vnet-simd's next client) sees no gap it would count as
+	 * lost. */
+	memset(d->source_seq, 0, sizeof(d->source_seq));
 }
 
 bool sim_fault_due(struct sim_dev *d, enum sim_fault f)
