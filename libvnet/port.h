@@ -42,6 +42,8 @@ struct vnet_queue {
 	uint32_t ev_src;       /* the device's event source, which also ends waits; 0: none */
 	uint64_t checked_ns;   /* wait.c: when a sleeper last had the device looked at
 				  (ops->check; CLOCK_MONOTONIC, relaxed atomic) */
+	uint8_t claimed;       /* handed out by vnet_dev_queue() (relaxed atomic): an
+				  application thread uses it (virtio auto reset) */
 };
 
 /*
@@ -53,6 +55,9 @@ struct vnet_queue {
  */
 #define VN_STOP_BROKEN 0x1
 #define VN_STOP_DOWN 0x2
+/* A reset is under way (VNET_DEV_F_AUTO_RESET): bursts return 0, waits
+ * sleep; BROKEN, when also set, wins. */
+#define VN_STOP_RESET 0x4
 
 /* One change of vnet_dev_set_*() (and of the control plane, which calls them). */
 enum vn_set_kind {

@@ -23,7 +23,7 @@
 #define FOR_XDP  0x10
 #define FOR_ALL  (FOR_VFIO | FOR_USER | FOR_SIM | FOR_TAP | FOR_XDP)
 
-enum val_kind { VAL_UINT, VAL_MODE, VAL_MAC, VAL_FAULT, VAL_ATTACH, VAL_IRQ, VAL_NAME, VAL_ONOFF };
+enum val_kind { VAL_UINT, VAL_MODE, VAL_MAC, VAL_FAULT, VAL_ATTACH, VAL_IRQ, VAL_NAME, VAL_ONOFF, VAL_RESET };
 
 static const struct {
 	const char *key;
@@ -42,6 +42,7 @@ static const struct {
 	{ "attach", FOR_XDP, VAL_ATTACH },
 	{ "name", FOR_ALL, VAL_NAME },
 	{ "ctl", FOR_ALL, VAL_ONOFF },
+	{ "reset", FOR_VFIO | FOR_USER | FOR_SIM, VAL_RESET },
 };
 
 static const struct {
@@ -217,6 +218,10 @@ static int check_value(const char *key, enum val_kind kind, const char *v)
 	case VAL_ONOFF:
 		if (strcmp(v, "on") && strcmp(v, "off"))
 			return vn_err(-EINVAL, "option %s=%s: want on or off", key, v);
+		return 0;
+	case VAL_RESET: /* VNET_DEV_F_AUTO_RESET, or the default */
+		if (strcmp(v, "auto") && strcmp(v, "report"))
+			return vn_err(-EINVAL, "option reset=%s: want auto or report", v);
 		return 0;
 	}
 	return -EINVAL;

@@ -13,6 +13,7 @@
  *   vectors offered)  (sim; mac also tap)
  *   attach=drv|skb           (xdp: native or generic XDP; default: native, then generic)
  *   name=NAME, ctl=on|off    (all: the control-plane name, vnet/ctl.h; ctl=off: no control socket)
+ *   reset=auto|report        (vfio, vfio-user, sim: VNET_DEV_F_AUTO_RESET, or not)
  * Unknown keys, duplicate keys and malformed values are rejected with EINVAL
  * and a message naming the offending part.
  */

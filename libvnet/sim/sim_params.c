@@ -131,8 +131,9 @@ int sim_params_set(struct sim_params *p, const char *key, const char *val)
 	size_t i;
 	int err;
 
-	/* The control plane's options (device.c, vnet/ctl.h), not the model's. */
-	if (!strcmp(key, "name") || !strcmp(key, "ctl"))
+	/* The control plane's and the driver's options (device.c, vnet/ctl.h),
+	 * not the model's. */
+	if (!strcmp(key, "name") || !strcmp(key, "ctl") || !strcmp(key, "reset"))
 		return 0;
 	if (!strcmp(key, "mac")) {
 		err = parse_mac(val, p->mac);

@@ -6,6 +6,7 @@ libvnet_libvnet_core_la_SOURCES += \
 	libvnet/virtio/virtqueue.c libvnet/virtio/virtqueue.h \
 	libvnet/virtio/virtio_net.c libvnet/virtio/virtio_net_rxtx.c libvnet/virtio/virtio_net.h \
 	libvnet/virtio/virtio_net_irq.c libvnet/virtio/virtio_net_ctl.c \
+	libvnet/virtio/virtio_net_reset.c \
 	libvnet/virtio/virtio_port.c
 
 if HAVE_CMOCKA

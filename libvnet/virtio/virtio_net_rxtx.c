@@ -35,7 +35,25 @@ static int down(void)
 	return vn_err(-ENETDOWN, "the device is broken or was reset; reopen it");
 }
 
-/* The slow path of a burst call that found VN_STOP_* bits (port.h). */
+/*
+ * A burst call found VN_STOP_* bits (port.h): with VN_STOP_RESET (and not
+ * BROKEN) this queue takes its part in the auto reset, which may finish
+ * it. Returns the bits left. While a reset runs, calls return 0: nothing
+ * received, no TX buffer free; the caller tries again or waits.
+ */
+static uint8_t settle(struct vn_netq *q, uint8_t stop)
+{
+	if ((stop & VN_STOP_RESET) && !(stop & VN_STOP_BROKEN))
+		return vn_net_recover(q);
+	return stop;
+}
+
+static bool in_reset(uint8_t stop)
+{
+	return (stop & (VN_STOP_RESET | VN_STOP_BROKEN)) == VN_STOP_RESET;
+}
+
+/* The error of a burst call stopped for good or administratively down. */
 static int stopped(uint8_t stop)
 {
 	if (stop & VN_STOP_BROKEN)
@@ -105,7 +123,8 @@ void vn_net_tx_drain(struct vn_net *n, unsigned timeout_ms)
 
 		/* A broken or silent device must not hold close() up for long. */
 		while (vq->in_flight &&
-		       !(__atomic_load_n(&n->broken, __ATOMIC_RELAXED) & VN_STOP_BROKEN) &&
+		       !(__atomic_load_n(&n->broken, __ATOMIC_RELAXED) &
+			 (VN_STOP_BROKEN | VN_STOP_RESET)) &&
 		       vn_virtio_now_ms() < deadline) {
 			if (tx_reclaim(vq))
 				break;
@@ -123,8 +142,8 @@ int vn_net_tx_reserve(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n)
 	uint32_t cap;
 	unsigned got;
 
-	if (VN_UNLIKELY(stop))
-		return stopped(stop);
+	if (VN_UNLIKELY(stop) && (stop = settle(q, stop)) != 0)
+		return in_reset(stop) ? 0 : stopped(stop);
 	/* Lazy reclaim: only when the free stack runs low. */
 	if (vq->n_free < n || vq->n_free < vq->size / 4u)
 		if (VN_UNLIKELY(tx_reclaim(vq)))
@@ -150,13 +169,25 @@ int vn_net_tx_submit(struct vnet_queue *pub, const struct vnet_buf *bufs, unsign
 	uint8_t stop = vq_stopped(vq);
 	int rc;
 
-	if (VN_UNLIKELY(stop))
+	if (VN_UNLIKELY(stop) && (stop = settle(q, stop)) != 0 && !in_reset(stop))
 		return stopped(stop);
 	rc = claim(vq, bufs, n, frame_max(q));
 	if (VN_UNLIKELY(rc)) {
 		if (rc == -EMSGSIZE)
 			VN_STAT_ADD(q->st.tx_errors, 1);
 		return rc;
+	}
+	if (VN_UNLIKELY(stop & VN_STOP_RESET)) {
+		/* Reserved before the reset, sent while it runs: no ring to go to. */
+		for (unsigned i = 0; i < n; i++) {
+			vq_give(vq, bufs[i].id);
+			if (bufs[i].len) {
+				VN_STAT_ADD(q->st.tx_packets, 1);
+				VN_STAT_ADD(q->st.tx_bytes, bufs[i].len);
+				VN_STAT_ADD(q->reset_tx_lost, 1);
+			}
+		}
+		return (int)n;
 	}
 	for (unsigned i = 0; i < n; i++) {
 		uint16_t id = bufs[i].id;
@@ -271,8 +302,11 @@ int vn_net_rx_peek(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n)
 	uint32_t lim;
 	int p;
 
-	if (VN_UNLIKELY(stop))
+	if (VN_UNLIKELY(stop) && (stop = settle(q, stop)) != 0) {
+		if (in_reset(stop))
+			return 0;
 		return stop & VN_STOP_BROKEN ? down() : rx_discard(q);
+	}
 	if (VN_UNLIKELY(n == 0))
 		return 0;
 	p = vq_used_pending(vq);
@@ -343,14 +377,20 @@ int vn_net_rx_release(struct vnet_queue *pub, const struct vnet_buf *bufs, unsig
 	struct vq *vq = &q->rx;
 	int rc;
 
-	if (VN_UNLIKELY(vq_broken(vq)))
+	uint8_t stop = settle(q, vq_stopped(vq));
+
+	if (VN_UNLIKELY(stop & VN_STOP_BROKEN))
 		return down();
 	rc = claim(vq, bufs, n, UINT32_MAX);
 	if (VN_UNLIKELY(rc))
 		return rc;
-	/* Bulk refill: every buffer back in the ring, one publish, one kick. */
+	/* Bulk refill: every buffer back in the ring, one publish, one kick
+	 * (none while a reset runs: the reset tells the device). */
 	for (unsigned i = 0; i < n; i++)
 		vq_enqueue(vq, bufs[i].id, vq->buf_len);
-	vq_publish(vq);
+	if (VN_UNLIKELY(stop & VN_STOP_RESET))
+		vq_publish_quiet(vq);
+	else
+		vq_publish(vq);
 	return 0;
 }
