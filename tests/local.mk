@@ -61,7 +61,7 @@ check_PROGRAMS += tests/integration/test_limits
 TESTS += tests/integration/test_limits
 tests_integration_test_limits_SOURCES = tests/integration/test_limits.c
 tests_integration_test_limits_LDADD = libvnet/libvnet.la $(CMOCKA_LIBS)
-EXTRA_tests_integration_test_limits_DEPENDENCIES = tools/vnet-simd$(EXEEXT)
+EXTRA_tests_integration_test_limits_DEPENDENCIES = tools/vnet-simd$(EXEEXT) tools/vnetperf$(EXEEXT)
 endif
 
 if HAVE_CMOCKA

@@ -29,7 +29,7 @@ static void usage(FILE *f)
 		"usage: vnet-simd --socket PATH --mode loopback|pair|tap:IFNAME|sink|source\n"
 		"                 [--socket PATH2 (pair)] [--mac XX:XX:XX:XX:XX:XX] [--queues N]\n"
 		"                 [--qsize N] [--mtu N] [--size N] [--fault NAME[@N]]\n"
-		"                 [--irq msix|intx] [--vectors N]\n"
+		"                 [--irq msix|intx] [--vectors N] [--mem BYTES] [--rxfull wait|drop]\n"
 		"See vnet-simd(8).\n");
 }
 
@@ -134,6 +134,7 @@ int main(int argc, char **argv)
 		{ "qsize", required_argument, NULL, 'z' },  { "mtu", required_argument, NULL, 'u' },
 		{ "size", required_argument, NULL, 'n' },   { "fault", required_argument, NULL, 'f' },
 		{ "irq", required_argument, NULL, 'i' },    { "vectors", required_argument, NULL, 'v' },
+		{ "mem", required_argument, NULL, 'M' },    { "rxfull", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
 	};
 	const char *paths[2] = { NULL, NULL }, *mode = NULL, *colon;

@@ -37,6 +37,9 @@
 #define SIM_MTU_MAX 9000
 #define SIM_FRAME_MAX (SIM_MTU_MAX + 18) /* Ethernet header and one VLAN tag */
 #define SIM_MAC_TABLE 64                 /* entries per MAC filter list */
+#define SIM_MEM_DEFAULT (1ull << 30)     /* mem= default: 1 GiB */
+#define SIM_MEM_MIN (1ull << 16)
+#define SIM_MEM_MAX (1ull << 36)
 
 /* BAR0 layout (virtio structures) and BAR2 layout (MSI-X). */
 #define SIM_BAR0_SIZE 0x4000u
@@ -75,6 +78,9 @@ struct sim_params {
 	enum sim_fault fault;
 	uint64_t fault_after; /* frames before the fault starts */
 	bool intx_only;       /* irq=intx: no MSI-X capability, legacy INTx only */
+	bool rx_drop;         /* rxfull=drop: loopback/pair drop (and count) a frame that
+				 finds no RX buffer, as a NIC does, instead of holding TX */
+	uint64_t mem;         /* mem=: bytes of driver memory the device maps, at most */
 	unsigned vectors;     /* MSI-X vectors offered; 0: one per queue and config */
 };
 
