@@ -135,6 +135,32 @@ static uint64_t account_rx(struct perf *p, const uint8_t *f, size_t seg_len, siz
 	return get_le64(f + PERF_TS_OFF);
 }
 
+/* The device's own device handle (the socket API's too). */
+static struct vnet_dev *perf_dev(const struct perf *p)
+{
+	return p->api == API_SOCKET ? vnet_socket_dev(p->fd) : p->dev;
+}
+
+/*
+ * A send failed with ENETDOWN: while the device is only administratively
+ * down (vnetconf link set DEV down), the run pauses instead of ending
+ * (received frames are dropped and counted meanwhile). True then.
+ */
+static bool admin_down(struct perf *p)
+{
+	struct vnet_dev_info i = { .sz = sizeof(i) };
+	struct timespec ms = { 0, 1000000 };
+	int err = errno;
+
+	if (err != ENETDOWN || vnet_dev_info(perf_dev(p), &i) < 0 || i.broken ||
+	    (i.flags & VNET_IFF_UP)) {
+		errno = err;
+		return false;
+	}
+	nanosleep(&ms, NULL);
+	return true;
+}
+
 /* Send up to n frames with sequence numbers from p->tx. Returns frames sent. */
 static int send_burst(struct perf *p, unsigned n)
 {
@@ -149,12 +175,14 @@ static int send_burst(struct perf *p, unsigned n)
 			fill_frame(p, m[i].buf, p->tx + i);
 		}
 		got = vnet_sendmmsg(p->fd, m, n, MSG_DONTWAIT);
-		if (got < 0 && errno == EAGAIN)
+		if (got < 0 && (errno == EAGAIN || admin_down(p)))
 			got = 0;
 	} else {
 		struct vnet_buf b[PERF_MAX_BATCH];
 
 		got = vnet_tx_reserve(p->q, b, n);
+		if (got < 0 && admin_down(p))
+			got = 0;
 		for (int i = 0; i < got; i++) {
 			fill_frame(p, b[i].data, p->tx + (unsigned)i);
 			b[i].len = p->size;
@@ -361,6 +389,29 @@ static uint64_t pct(const struct perf *p, double q)
 
 static const char *const mode_names[] = { "tx", "rx", "loop", "pingpong" };
 
+/*
+ * -j: the device's counters at the end, as vnetconf stats names them: the
+ * queue pair's, and every device-level one (vnet_dev_xstats()), so that
+ * frames the run lost can be matched with drops counted.
+ */
+static void json_dev(const struct perf *p)
+{
+	struct vnet_queue_stats st = { .sz = sizeof(st) };
+	struct vnet_dev *d = perf_dev(p);
+	struct vnet_xstat xs[256];
+	int n;
+
+	if (!d || vnet_queue_stats(d, p->queue, &st) < 0)
+		return;
+	printf(",\"dev\":{\"rx_packets\":%" PRIu64 ",\"rx_dropped\":%" PRIu64
+	       ",\"rx_errors\":%" PRIu64 ",\"tx_packets\":%" PRIu64 ",\"tx_errors\":%" PRIu64,
+	       st.rx_packets, st.rx_dropped, st.rx_errors, st.tx_packets, st.tx_errors);
+	n = vnet_dev_xstats(d, xs, 256);
+	for (int i = 0; i < n && i < 256; i++)
+		printf(",\"%s\":%" PRIu64, xs[i].name, xs[i].value);
+	printf("}");
+}
+
 static void summary(struct perf *p)
 {
 	double dt = p->t_end > p->t_start ? secs(p->t_end - p->t_start) : 1e-9;
@@ -381,6 +432,7 @@ static void summary(struct perf *p)
 		if (p->mode == MODE_PINGPONG)
 			printf(",\"rtt_ns\":{\"samples\":%zu,\"p50\":%" PRIu64 ",\"p99\":%" PRIu64
 			       ",\"p999\":%" PRIu64 "}", p->n_rtt, pct(p, .5), pct(p, .99), pct(p, .999));
+		json_dev(p);
 		printf("}\n");
 		return;
 	}
