@@ -17,6 +17,7 @@
 #define BIT(b) (1ULL << (b))
 #define CTRL_STRIDE 512u  /* control command buffers */
 #define CTRL_QSIZE_MAX 8u
+#define CTRL_LOOK_MS 10u  /* ctrl_wait(): how often it asks whether the device is still there */
 
 /* Bits libvnet cannot work without (virtio 1.2 §6): the modern layout, and
  * a device that goes through the IOMMU like any other DMA master. */
@@ -415,11 +416,24 @@ int vn_net_link_up(struct vn_net *n, int *up)
 
 static int ctrl_wait(struct vn_net *n)
 {
-	uint64_t deadline = vn_virtio_now_ms() + VN_NET_CTRL_TIMEOUT_MS;
+	uint64_t now = vn_virtio_now_ms(), deadline = now + VN_NET_CTRL_TIMEOUT_MS, look = now;
 	int got;
 
 	while ((got = vq_used_pending(&n->ctrl)) == 0) {
-		if (vn_virtio_now_ms() > deadline) {
+		now = vn_virtio_now_ms();
+		/* A device that broke or went away answers nothing: say so now,
+		 * not at the deadline. Its vfio-user server's hang-up may not have
+		 * been heard: the engine thread, whose source that is, may be the
+		 * one waiting here (a vnetconf request). The first reason stays. */
+		if (!vq_broken(&n->ctrl) && now >= look) {
+			look = now + CTRL_LOOK_MS;
+			if (n->t->ops->alive && n->t->ops->alive(n->t))
+				vq_mark_broken(&n->ctrl, "the device is gone (%s)", vn_err_msg());
+		}
+		if (vq_broken(&n->ctrl))
+			return vn_err(-ENETDOWN, "virtio-net: the device broke or went away while "
+				      "a control command waited for its answer");
+		if (now > deadline) {
 			vq_mark_broken(&n->ctrl, "the control queue did not answer within %d ms",
 				       VN_NET_CTRL_TIMEOUT_MS);
 			return vn_err(-ETIMEDOUT, "virtio-net: the control queue did not answer within %d ms",
