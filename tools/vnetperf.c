@@ -187,8 +187,17 @@ static int send_burst(struct perf *p, unsigned n)
 			fill_frame(p, b[i].data, p->tx + (unsigned)i);
 			b[i].len = p->size;
 		}
-		if (got > 0 && vnet_tx_submit(p->q, b, (unsigned)got) < 0)
-			got = -1;
+		/* Taken down between reserve and submit: the buffers stay ours
+		 * until submitted, so they wait for the device to come up. */
+		if (got > 0) {
+			int rc;
+
+			while ((rc = vnet_tx_submit(p->q, b, (unsigned)got)) < 0 && !stop &&
+			       admin_down(p))
+				;
+			if (rc < 0)
+				got = stop && errno == ENETDOWN ? 0 : -1;
+		}
 	}
 	if (got > 0)
 		p->tx += (unsigned)got;
