@@ -176,6 +176,16 @@ static inline void vn_port_set_up(uint8_t *stop, bool up)
 		__atomic_fetch_or(stop, VN_STOP_DOWN, __ATOMIC_RELAXED);
 }
 
+/* tx_submit() of buffers all handed back unsent (len 0): allowed even
+ * while the port is stopped (vnet.h), so reserved buffers never strand. */
+static inline bool vn_bufs_unsent(const struct vnet_buf *bufs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (bufs[i].len)
+			return false;
+	return true;
+}
+
 /* The error of a send while VN_STOP_DOWN: -ENETDOWN, recorded (device.c). */
 int vn_port_admin_down(void);
 

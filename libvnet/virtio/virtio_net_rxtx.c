@@ -169,13 +169,20 @@ int vn_net_tx_submit(struct vnet_queue *pub, const struct vnet_buf *bufs, unsign
 	uint8_t stop = vq_stopped(vq);
 	int rc;
 
-	if (VN_UNLIKELY(stop) && (stop = settle(q, stop)) != 0 && !in_reset(stop))
+	if (VN_UNLIKELY(stop) && (stop = settle(q, stop)) != 0 && !in_reset(stop) &&
+	    !vn_bufs_unsent(bufs, n))
 		return stopped(stop);
 	rc = claim(vq, bufs, n, frame_max(q));
 	if (VN_UNLIKELY(rc)) {
 		if (rc == -EMSGSIZE)
 			VN_STAT_ADD(q->st.tx_errors, 1);
 		return rc;
+	}
+	if (VN_UNLIKELY(stop & ~VN_STOP_RESET)) {
+		/* Stopped: only buffers handed back unsent (len 0) get here. */
+		for (unsigned i = 0; i < n; i++)
+			vq_give(vq, bufs[i].id);
+		return (int)n;
 	}
 	if (VN_UNLIKELY(stop & VN_STOP_RESET)) {
 		/* Reserved before the reset, sent while it runs: no ring to go to. */

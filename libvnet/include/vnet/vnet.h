@@ -301,9 +301,12 @@ VNET_API int vnet_tx_reserve(struct vnet_queue *q, struct vnet_buf *bufs, unsign
 
 /**
  * Send reserved buffers, in order, with at most one doorbell write.
+ * Buffers all submitted with len 0 are handed back unsent even while the
+ * device is down or broken, so that none stays reserved for good.
  * @return @p n, or -1 with errno (EMSGSIZE: a len over MTU + 18, counted
  *         in tx_errors; nothing was sent; EINVAL: a buffer that was not
- *         reserved; ENETDOWN as for vnet_tx_reserve())
+ *         reserved; ENETDOWN as for vnet_tx_reserve(): the buffers stay
+ *         reserved)
  */
 VNET_API int vnet_tx_submit(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned n);
 
