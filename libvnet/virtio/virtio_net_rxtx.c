@@ -178,14 +178,10 @@ int vn_net_tx_submit(struct vnet_queue *pub, const struct vnet_buf *bufs, unsign
 			VN_STAT_ADD(q->st.tx_errors, 1);
 		return rc;
 	}
-	if (VN_UNLIKELY(stop & ~VN_STOP_RESET)) {
-		/* Stopped: only buffers handed back unsent (len 0) get here. */
-		for (unsigned i = 0; i < n; i++)
-			vq_give(vq, bufs[i].id);
-		return (int)n;
-	}
-	if (VN_UNLIKELY(stop & VN_STOP_RESET)) {
-		/* Reserved before the reset, sent while it runs: no ring to go to. */
+	if (VN_UNLIKELY(stop)) {
+		/* Down or broken: only buffers handed back unsent (len 0) get
+		 * here. A reset under way: frames reserved before it and sent
+		 * while it runs have no ring to go to, and are counted lost. */
 		for (unsigned i = 0; i < n; i++) {
 			vq_give(vq, bufs[i].id);
 			if (bufs[i].len) {
@@ -382,9 +378,8 @@ int vn_net_rx_release(struct vnet_queue *pub, const struct vnet_buf *bufs, unsig
 {
 	struct vn_netq *q = vn_netq(pub);
 	struct vq *vq = &q->rx;
-	int rc;
-
 	uint8_t stop = settle(q, vq_stopped(vq));
+	int rc;
 
 	if (VN_UNLIKELY(stop & VN_STOP_BROKEN))
 		return down();
