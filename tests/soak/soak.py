@@ -162,13 +162,14 @@ class Soak:
             raise SoakError("%s: received %d + dropped %d > sent %d" %
                             (dev, c["rx_packets"], dropped, c["tx_packets"]))
 
-    def controller(self, dev, until, stop, errors):
+    def controller(self, dev, until, stop, errors, opened):
         state = {"macs": set()}
         next_stats = time.monotonic()
         try:
             # Give the device time to appear on its control socket.
             while not stop.is_set() and self.vnetconf("link", "show", dev)[0]:
                 time.sleep(0.02)
+            opened.set()
             while not stop.is_set() and time.monotonic() < until:
                 self.change(dev, state)
                 if time.monotonic() >= next_stats:
@@ -204,7 +205,7 @@ class Soak:
                                    if fault in ("needs_reset", "link_down") else None)
             uri = "vfio-user:%s?%s" % (path, "&".join(opts))
             if self.rng.random() < 0.5:
-                kill_at = self.rng.uniform(0.5, secs - 0.5)
+                kill_at = self.rng.uniform(0.3, secs - 1.2)
         argv = [self.tool("vnetperf"), "-j", "-i", "0", "-d", "%.1f" % secs, "-a", api]
         if mode == "pingpong":
             argv += ["-w", self.rng.choice(["busy", "irq"])]
@@ -213,12 +214,14 @@ class Soak:
             ", vnet-simd killed at %.1f s" % kill_at if kill_at else "")
         print("soak: " + desc, flush=True)
         perf = self.start(argv + [uri, mode])
-        stop, errors = threading.Event(), []
+        stop, errors, opened = threading.Event(), [], threading.Event()
         ctl = threading.Thread(target=self.controller,
-                               args=(dev, time.monotonic() + secs - 1, stop, errors))
+                               args=(dev, time.monotonic() + secs - 1, stop, errors, opened))
         ctl.start()
         try:
             if kill_at:
+                # Mid-traffic: counted from when the device is open.
+                opened.wait(20)
                 time.sleep(kill_at)
                 simd.kill()
                 simd.wait()
