@@ -54,15 +54,20 @@ static int copy_sized(void *dst, size_t dst_sz, const void *src, size_t src_sz,
 	return 0;
 }
 
-/* URI options queues= and qsize= apply where the opts leave a default. */
+/* URI options queues=, qsize= and reset= apply where the opts leave a default. */
 static int uri_defaults(const struct vn_uri *u, struct vnet_dev_opts *o)
 {
+	const char *reset = vn_uri_opt(u, "reset");
 	int rc = 0;
 
 	if (!o->queue_pairs)
 		rc = vn_uri_opt_uint(u, "queues", 1, 0x8000, &o->queue_pairs);
 	if (!rc && !o->queue_size)
 		rc = vn_uri_opt_uint(u, "qsize", 1, 32768, &o->queue_size);
+	if (!rc && reset && !strcmp(reset, "auto")) /* uri.c allows auto and report */
+		o->flags |= VNET_DEV_F_AUTO_RESET;
+	if (!rc && (o->flags & ~VNET_DEV_F_AUTO_RESET))
+		rc = vn_err(-EINVAL, "vnet_dev_opts: unknown flags 0x%x", o->flags);
 	return rc;
 }
 
@@ -218,13 +223,17 @@ VNET_API int vnet_queue_stats(struct vnet_dev *dev, unsigned qp, struct vnet_que
 
 VNET_API struct vnet_queue *vnet_dev_queue(struct vnet_dev *dev, unsigned qp)
 {
+	struct vnet_queue *q;
+
 	vn_err_clear();
 	if (!dev || qp >= dev->port->pairs) {
 		vn_err(-EINVAL, "vnet_dev_queue: no queue pair %u", qp);
 		errno = EINVAL;
 		return NULL;
 	}
-	return dev->port->ops->queue(dev->port, qp);
+	q = dev->port->ops->queue(dev->port, qp);
+	__atomic_store_n(&q->claimed, 1, __ATOMIC_RELAXED);
+	return q;
 }
 
 /* The fast path: no vn_err_clear() (the data path only records failures). */

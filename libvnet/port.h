@@ -60,6 +60,8 @@ struct vnet_queue {
 		uint16_t quick;    /* quick sleeps since the budget fell to 0 */
 	} spin[2];
 	uint64_t direct_sleeps; /* wait.c: sleeps taken on the direct path (atomic; tests read it) */
+	uint8_t claimed;       /* handed out by vnet_dev_queue() (relaxed atomic): an
+				  application thread uses it (virtio auto reset) */
 };
 
 /*
@@ -71,6 +73,9 @@ struct vnet_queue {
  */
 #define VN_STOP_BROKEN 0x1
 #define VN_STOP_DOWN 0x2
+/* A reset is under way (VNET_DEV_F_AUTO_RESET): bursts return 0, waits
+ * sleep; BROKEN, when also set, wins. */
+#define VN_STOP_RESET 0x4
 
 /* One change of vnet_dev_set_*() (and of the control plane, which calls them). */
 enum vn_set_kind {
@@ -202,6 +207,16 @@ static inline void vn_port_set_up(uint8_t *stop, bool up)
 		__atomic_fetch_and(stop, (uint8_t)~VN_STOP_DOWN, __ATOMIC_RELAXED);
 	else
 		__atomic_fetch_or(stop, VN_STOP_DOWN, __ATOMIC_RELAXED);
+}
+
+/* tx_submit() of buffers all handed back unsent (len 0): allowed even
+ * while the port is stopped (vnet.h), so reserved buffers never strand. */
+static inline bool vn_bufs_unsent(const struct vnet_buf *bufs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (bufs[i].len)
+			return false;
+	return true;
 }
 
 /* The error of a send while VN_STOP_DOWN: -ENETDOWN, recorded (device.c). */

@@ -23,7 +23,8 @@
 #define FOR_XDP  0x10
 #define FOR_ALL  (FOR_VFIO | FOR_USER | FOR_SIM | FOR_TAP | FOR_XDP)
 
-enum val_kind { VAL_UINT, VAL_MODE, VAL_MAC, VAL_FAULT, VAL_ATTACH, VAL_IRQ, VAL_NAME, VAL_ONOFF, VAL_RING };
+enum val_kind { VAL_UINT, VAL_MODE, VAL_MAC, VAL_FAULT, VAL_ATTACH, VAL_IRQ, VAL_NAME, VAL_ONOFF, VAL_RING,
+		VAL_RESET, VAL_SIZE, VAL_RXFULL };
 
 static const struct {
 	const char *key;
@@ -46,6 +47,9 @@ static const struct {
 	{ "attach", FOR_XDP, VAL_ATTACH },
 	{ "name", FOR_ALL, VAL_NAME },
 	{ "ctl", FOR_ALL, VAL_ONOFF },
+	{ "reset", FOR_VFIO | FOR_USER | FOR_SIM, VAL_RESET },
+	{ "mem", FOR_SIM, VAL_SIZE },
+	{ "rxfull", FOR_SIM, VAL_RXFULL },
 };
 
 static const struct {
@@ -225,6 +229,22 @@ static int check_value(const char *key, enum val_kind kind, const char *v)
 	case VAL_RING:
 		if (strcmp(v, "split") && strcmp(v, "packed"))
 			return vn_err(-EINVAL, "option ring=%s: want split or packed", v);
+		return 0;
+	case VAL_SIZE: { /* N[k|m|g]; the simulator checks the range */
+		size_t d = strspn(v, "0123456789");
+
+		if (!d || (v[d] && (!strchr("kKmMgG", v[d]) || v[d + 1])))
+			return vn_err(-EINVAL, "option %s=%s: want a number of bytes, optionally "
+				      "with k, m or g", key, v);
+		return 0;
+	}
+	case VAL_RXFULL:
+		if (strcmp(v, "wait") && strcmp(v, "drop"))
+			return vn_err(-EINVAL, "option rxfull=%s: want wait or drop", v);
+		return 0;
+	case VAL_RESET: /* VNET_DEV_F_AUTO_RESET, or the default */
+		if (strcmp(v, "auto") && strcmp(v, "report"))
+			return vn_err(-EINVAL, "option reset=%s: want auto or report", v);
 		return 0;
 	}
 	return -EINVAL;

@@ -16,6 +16,8 @@
  *                            when the device offers it; packed fails on a device without it)
  *   attach=drv|skb           (xdp: native or generic XDP; default: native, then generic)
  *   name=NAME, ctl=on|off    (all: the control-plane name, vnet/ctl.h; ctl=off: no control socket)
+ *   reset=auto|report        (vfio, vfio-user, sim: VNET_DEV_F_AUTO_RESET, or not)
+ *   mem=N[k|m|g], rxfull=wait|drop  (sim: memory budget; RX ring full holds TX or drops)
  * Unknown keys, duplicate keys and malformed values are rejected with EINVAL
  * and a message naming the offending part.
  */

@@ -572,8 +572,16 @@ static int send_some(struct vs_sock *s, struct vnet_msg *msgs, unsigned n)
 		bufs[i].len = (uint32_t)msgs[i].len;
 		msgs[i].msg_len = msgs[i].len;
 	}
-	if (vnet_tx_submit(s->q, bufs, (unsigned)got) < 0)
-		return -errno;
+	if (vnet_tx_submit(s->q, bufs, (unsigned)got) < 0) {
+		int why = errno;
+
+		/* Down or broken since the reserve: hand the buffers back
+		 * unsent, or they are lost to the ring for good. */
+		for (i = 0; i < (unsigned)got; i++)
+			bufs[i].len = 0;
+		(void)vnet_tx_submit(s->q, bufs, (unsigned)got);
+		return -why;
+	}
 	return got;
 }
 

@@ -22,7 +22,7 @@ EXTRA_DIST += tests/valgrind.supp
 if HAVE_CMOCKA
 # End to end over the in-process simulated device, through the public API only.
 INTEGRATION_TESTS = tests/integration/test_socket tests/integration/test_burst \
-	tests/integration/test_settings
+	tests/integration/test_settings tests/integration/test_reset
 check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/frames.h tests/integration/events.h tests/unit/testutil.h \
@@ -33,6 +33,8 @@ tests_integration_test_burst_SOURCES = tests/integration/test_burst.c
 tests_integration_test_burst_LDADD = libvnet/libvnet.la $(CMOCKA_LIBS)
 tests_integration_test_settings_SOURCES = tests/integration/test_settings.c
 tests_integration_test_settings_LDADD = libvnet/libvnet.la $(CMOCKA_LIBS)
+tests_integration_test_reset_SOURCES = tests/integration/test_reset.c
+tests_integration_test_reset_LDADD = libvnet/libvnet.la $(CMOCKA_LIBS)
 endif
 
 if HAVE_CMOCKA
@@ -59,7 +61,7 @@ check_PROGRAMS += tests/integration/test_limits
 TESTS += tests/integration/test_limits
 tests_integration_test_limits_SOURCES = tests/integration/test_limits.c
 tests_integration_test_limits_LDADD = libvnet/libvnet.la $(CMOCKA_LIBS)
-EXTRA_tests_integration_test_limits_DEPENDENCIES = tools/vnet-simd$(EXEEXT)
+EXTRA_tests_integration_test_limits_DEPENDENCIES = tools/vnet-simd$(EXEEXT) tools/vnetperf$(EXEEXT)
 endif
 
 if HAVE_CMOCKA

@@ -31,6 +31,7 @@ static void usage(FILE *f)
 		"                 [--qsize N] [--mtu N] [--size N] [--fault NAME[@N]]\n"
 		"                 [--irq msix|intx] [--vectors N] [--notify_data on|off]\n"
 		"                 [--rss on|off] [--coalesce on|off]\n"
+		"                 [--mem BYTES] [--rxfull wait|drop]\n"
 		"See vnet-simd(8).\n");
 }
 
@@ -137,6 +138,7 @@ int main(int argc, char **argv)
 		{ "irq", required_argument, NULL, 'i' },    { "vectors", required_argument, NULL, 'v' },
 		{ "notify_data", required_argument, NULL, 'd' },
 		{ "rss", required_argument, NULL, 'r' },    { "coalesce", required_argument, NULL, 'c' },
+		{ "mem", required_argument, NULL, 'M' },    { "rxfull", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
 	};
 	const char *paths[2] = { NULL, NULL }, *mode = NULL, *colon;

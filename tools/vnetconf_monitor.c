@@ -47,7 +47,7 @@ static void on_signal(int sig)
 static const char *const event_names[] = {
 	[VNET_EV_LINK_UP] = "link_up", [VNET_EV_LINK_DOWN] = "link_down",
 	[VNET_EV_NEEDS_RESET] = "needs_reset", [VNET_EV_SETTINGS] = "settings",
-	[VNET_EV_CONFIG] = "config",
+	[VNET_EV_CONFIG] = "config", [VNET_EV_RESET_DONE] = "reset_done",
 };
 
 /* 2026-12-03T13:40:05.123456 (UTC). */

@@ -149,6 +149,33 @@ static uint64_t account_rx(struct perf *p, const uint8_t *f, size_t seg_len, siz
 	return get_le64(f + PERF_TS_OFF);
 }
 
+/* The device's own device handle (the socket API's too). */
+static struct vnet_dev *perf_dev(const struct perf *p)
+{
+	return p->api == API_SOCKET ? vnet_socket_dev(p->fd) : p->dev;
+}
+
+/*
+ * A send failed with ENETDOWN: unless the device is broken, it was (or
+ * still is) administratively down (vnetconf link set DEV down), and the
+ * run pauses instead of ending (received frames are dropped and counted
+ * meanwhile). True then: try again.
+ */
+static bool admin_down(struct perf *p)
+{
+	struct vnet_dev_info i = { .sz = sizeof(i) };
+	struct timespec ms = { 0, 1000000 };
+	int err = errno;
+
+	if (err != ENETDOWN || vnet_dev_info(perf_dev(p), &i) < 0 || i.broken) {
+		errno = err;
+		return false;
+	}
+	if (!(i.flags & VNET_IFF_UP))
+		nanosleep(&ms, NULL);
+	return true;
+}
+
 /* Send up to n frames with sequence numbers from p->tx. Returns frames sent. */
 static int send_burst(struct perf *p, unsigned n)
 {
@@ -163,18 +190,29 @@ static int send_burst(struct perf *p, unsigned n)
 			fill_frame(p, m[i].buf, p->tx + i);
 		}
 		got = vnet_sendmmsg(p->fd, m, n, MSG_DONTWAIT);
-		if (got < 0 && errno == EAGAIN)
+		if (got < 0 && (errno == EAGAIN || admin_down(p)))
 			got = 0;
 	} else {
 		struct vnet_buf b[PERF_MAX_BATCH];
 
 		got = vnet_tx_reserve(p->q, b, n);
+		if (got < 0 && admin_down(p))
+			got = 0;
 		for (int i = 0; i < got; i++) {
 			fill_frame(p, b[i].data, p->tx + (unsigned)i);
 			b[i].len = p->size;
 		}
-		if (got > 0 && vnet_tx_submit(p->q, b, (unsigned)got) < 0)
-			got = -1;
+		/* Taken down between reserve and submit: the buffers stay ours
+		 * until submitted, so they wait for the device to come up. */
+		if (got > 0) {
+			int rc;
+
+			while ((rc = vnet_tx_submit(p->q, b, (unsigned)got)) < 0 && !stop &&
+			       admin_down(p))
+				;
+			if (rc < 0)
+				got = stop && errno == ENETDOWN ? 0 : -1;
+		}
 	}
 	if (got > 0)
 		p->tx += (unsigned)got;
@@ -345,6 +383,15 @@ static int run_pingpong(struct perf *p)
 			progress(p, t, &last_t, &last_tx, &last_rx);
 	}
 	p->t_end = t;
+	/* A reply given up on may still come (it then counts as reordered:
+	 * late, not lost): a loaded machine can hold one past the timeout. */
+	if (p->lost)
+		while (now_ns() - t < PERF_DRAIN_NS && !stop) {
+			uint64_t ts;
+
+			if (recv_burst(p, &ts) < 0)
+				return -1;
+		}
 	return 0;
 }
 
@@ -376,6 +423,33 @@ static uint64_t pct(const struct perf *p, double q)
 }
 
 static const char *const mode_names[] = { "tx", "rx", "loop", "pingpong" };
+
+/*
+ * -j: the device's counters at the end, as vnetconf stats names them: the
+ * queue pair's, and every device-level one (vnet_dev_xstats()), so that
+ * frames the run lost can be matched with drops counted.
+ */
+static void json_dev(struct json *j, const struct perf *p)
+{
+	struct vnet_queue_stats st = { .sz = sizeof(st) };
+	struct vnet_dev *d = perf_dev(p);
+	struct vnet_xstat xs[256];
+	int n;
+
+	if (!d || vnet_queue_stats(d, p->queue, &st) < 0)
+		return;
+	json_key(j, "dev");
+	json_obj_open(j);
+	json_kuint(j, "rx_packets", st.rx_packets);
+	json_kuint(j, "rx_dropped", st.rx_dropped);
+	json_kuint(j, "rx_errors", st.rx_errors);
+	json_kuint(j, "tx_packets", st.tx_packets);
+	json_kuint(j, "tx_errors", st.tx_errors);
+	n = vnet_dev_xstats(d, xs, 256);
+	for (int i = 0; i < n && i < 256; i++)
+		json_kuint(j, xs[i].name, xs[i].value);
+	json_obj_close(j);
+}
 
 static double run_secs(const struct perf *p)
 {
@@ -463,6 +537,7 @@ static void summary(struct perf *w, unsigned n)
 			json_kuint(&j, "p999", pct(p, .999));
 			json_obj_close(&j);
 		}
+		json_dev(&j, p);
 		if (n > 1) {
 			json_key(&j, "per_pair");
 			json_arr_open(&j);

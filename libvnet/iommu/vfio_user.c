@@ -291,6 +291,10 @@ static int vu_dma_map(struct vn_devio *dio, struct vn_dma_mem *m)
 	}
 	memcpy(vu_payload(d), &q, sizeof(q));
 	r = vu_call(d, VFIO_USER_DMA_MAP, sizeof(q), &m->fd, 1, 0, &rlen);
+	if (r == -ENOMEM)
+		r = vn_err(r, "vfio-user DMA_MAP of %zu bytes: the server has no memory for it "
+			   "(ENOMEM: out of memory, or over its memory budget, e.g. the mem= of a "
+			   "simulated device)", m->len);
 	if (r) {
 		vn_iova_put(&d->iova, q.addr, m->len);
 		goto out;

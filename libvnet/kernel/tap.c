@@ -545,7 +545,7 @@ static int tap_tx_submit(struct vnet_queue *pub, const struct vnet_buf *bufs, un
 	bool up = true;
 	int rc;
 
-	if (VN_UNLIKELY(stop))
+	if (VN_UNLIKELY(stop) && !vn_bufs_unsent(bufs, n))
 		return stop_error(stop);
 	rc = claim(q, bufs, n, q->qsize, frame_max(q));
 	if (VN_UNLIKELY(rc)) {

@@ -248,7 +248,7 @@ int vn_xq_tx_submit(struct vnet_queue *pub, const struct vnet_buf *bufs, unsigne
 	uint8_t stop = vn_xq_stopped(q);
 	int rc;
 
-	if (VN_UNLIKELY(stop))
+	if (VN_UNLIKELY(stop) && !vn_bufs_unsent(bufs, n))
 		return stop_error(stop);
 	rc = claim(q, bufs, n, q->qsize, 2u * q->qsize, frame_max(q));
 	if (VN_UNLIKELY(rc)) {

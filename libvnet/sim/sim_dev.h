@@ -48,6 +48,9 @@
 #define SIM_RSS_HASH_TYPES (VIRTIO_NET_RSS_HASH_TYPE_IPv4 | VIRTIO_NET_RSS_HASH_TYPE_TCPv4 | \
 			    VIRTIO_NET_RSS_HASH_TYPE_UDPv4 | VIRTIO_NET_RSS_HASH_TYPE_IPv6 | \
 			    VIRTIO_NET_RSS_HASH_TYPE_TCPv6 | VIRTIO_NET_RSS_HASH_TYPE_UDPv6)
+#define SIM_MEM_DEFAULT (1ull << 30)     /* mem= default: 1 GiB */
+#define SIM_MEM_MIN (1ull << 16)
+#define SIM_MEM_MAX (1ull << 36)
 
 /* BAR0 layout (virtio structures) and BAR2 layout (MSI-X). */
 #define SIM_BAR0_SIZE 0x4000u
@@ -87,6 +90,9 @@ struct sim_params {
 	enum sim_fault fault;
 	uint64_t fault_after; /* frames before the fault starts */
 	bool intx_only;       /* irq=intx: no MSI-X capability, legacy INTx only */
+	bool rx_drop;         /* rxfull=drop: loopback/pair drop (and count) a frame that
+				 finds no RX buffer, as a NIC does, instead of holding TX */
+	uint64_t mem;         /* mem=: bytes of driver memory the device maps, at most */
 	unsigned vectors;     /* MSI-X vectors offered; 0: one per queue and config */
 	bool notify_data;     /* offer VIRTIO_F_NOTIFICATION_DATA: each doorbell then costs a
 			       * message (ioeventfds match 2-byte writes) and is checked */

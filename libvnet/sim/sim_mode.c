@@ -2,8 +2,9 @@
 /*
  * Where the frames of a simulated device go (vnet-simd(8), MODES):
  *   loopback  TX of pair i comes back as RX of pair i; lossless (a TX frame
- *             waits while RX has no buffer)
- *   pair      TX of one device is RX of the other, lossless likewise
+ *             waits while RX has no buffer), or with rxfull=drop dropped and
+ *             counted (rx_dropped_no_buffer) as a NIC would
+ *   pair      TX of one device is RX of the other, likewise
  *   tap       to and from a kernel TAP interface; RX without a buffer drops
  *   sink      TX consumed and counted
  *   source    RX filled as fast as buffers are posted
@@ -81,6 +82,10 @@ static unsigned forward(struct sim_dev *d, unsigned pair, struct sim_dev *to, un
 
 	while (n < BUDGET && sim_net_tx_pop(d, pair, &head, &len) > 0) {
 		r = sim_net_rx(to, to_pair, d->buf + SIM_HDR_LEN, len);
+		if (r == -EAGAIN && to->p.rx_drop) {
+			SIM_INC(to->st.qp[to_pair].rx_dropped_no_buffer);
+			r = 0;
+		}
 		if (r == -EAGAIN) {
 			sim_vq_unpop(&d->vq[2 * pair + 1], 1);
 			break;

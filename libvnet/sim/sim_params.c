@@ -39,6 +39,7 @@ void sim_params_default(struct sim_params *p)
 	p->qsize = 256;
 	p->mtu = 1500;
 	p->size = 60;
+	p->mem = SIM_MEM_DEFAULT;
 	/* Locally administered (bit 1 of the first byte), unicast. */
 	memcpy(p->mac, (const uint8_t[6]){ 0x02, 0x76, 0x6e, 0x00, 0x00, 0x01 }, 6);
 }
@@ -74,6 +75,36 @@ static int parse_uint(const char *key, const char *val, unsigned long long min,
 	*out = strtoull(val, &end, 10);
 	if (errno || *end || *out < min || *out > max)
 		return vn_err(-EINVAL, "%s: '%s' is not a number in %llu..%llu", key, val, min, max);
+	return 0;
+}
+
+/* mem=N[k|m|g] (binary multiples) in SIM_MEM_MIN .. SIM_MEM_MAX. */
+static int parse_size(const char *val, uint64_t *out)
+{
+	static const char units[] = "kmg";
+	char num[24];
+	size_t len = strlen(val);
+	const char *u = len ? strchr(units, val[len - 1] | 0x20) : NULL;
+	unsigned long long v;
+	int err;
+
+	if (u && len > 1)
+		len--;
+	else
+		u = NULL;
+	if (len >= sizeof(num))
+		return vn_err(-EINVAL, "mem: '%s' is too long", val);
+	memcpy(num, val, len);
+	num[len] = '\0';
+	err = parse_uint("mem", num, 1, SIM_MEM_MAX, &v);
+	if (err)
+		return err;
+	if (u)
+		v <<= 10 * (unsigned)(u - units + 1);
+	if (v < SIM_MEM_MIN || v > SIM_MEM_MAX)
+		return vn_err(-EINVAL, "mem: '%s' is not in %llu..%llu bytes", val,
+			      (unsigned long long)SIM_MEM_MIN, (unsigned long long)SIM_MEM_MAX);
+	*out = v;
 	return 0;
 }
 
@@ -132,8 +163,10 @@ int sim_params_set(struct sim_params *p, const char *key, const char *val)
 	size_t i;
 	int err;
 
-	/* The control plane's options (device.c, vnet/ctl.h), not the model's. */
-	if (!strcmp(key, "name") || !strcmp(key, "ctl") || !strcmp(key, "ring"))
+	/* The control plane's and the driver's options (device.c, vnet/ctl.h),
+	 * not the model's. */
+	if (!strcmp(key, "name") || !strcmp(key, "ctl") || !strcmp(key, "ring") ||
+	    !strcmp(key, "reset"))
 		return 0;
 	if (!strcmp(key, "mac")) {
 		err = parse_mac(val, p->mac);
@@ -148,6 +181,14 @@ int sim_params_set(struct sim_params *p, const char *key, const char *val)
 		if (strcmp(val, "on") && strcmp(val, "off"))
 			return vn_err(-EINVAL, "%s: '%s' is not on or off", key, val);
 		*field = !strcmp(val, "on");
+		return 0;
+	}
+	if (!strcmp(key, "mem"))
+		return parse_size(val, &p->mem);
+	if (!strcmp(key, "rxfull")) {
+		if (strcmp(val, "wait") && strcmp(val, "drop"))
+			return vn_err(-EINVAL, "rxfull: '%s' is not wait or drop", val);
+		p->rx_drop = !strcmp(val, "drop");
 		return 0;
 	}
 	if (!strcmp(key, "irq")) {

@@ -410,6 +410,7 @@ void sim_dev_server_cfg(struct sim_dev *d, struct vfu_server_cfg *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->ops = &sim_dev_ops;
 	cfg->dev = d;
+	cfg->dma_budget = d->p.mem;
 	r = &cfg->regions[0];
 	r->size = SIM_BAR0_SIZE;
 	r->flags = VN_REGION_READ | VN_REGION_WRITE;

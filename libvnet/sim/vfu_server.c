@@ -217,6 +217,16 @@ void *vfu_dma_ptr(struct vfu_server *s, uint64_t iova, uint64_t len, bool write)
 	return m && m->va ? (char *)m->va + (iova - m->iova) : NULL;
 }
 
+/* Bytes of client memory mapped now. */
+static uint64_t dma_bytes(const struct vfu_server *s)
+{
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < s->n_dma; i++)
+		sum += s->dma[i].len;
+	return sum;
+}
+
 static int do_dma_map(struct vfu_server *s, const void *p)
 {
 	struct vfio_user_dma_map q;
@@ -238,6 +248,14 @@ static int do_dma_map(struct vfu_server *s, const void *p)
 			      (unsigned long long)q.offset, q.flags);
 	if (s->n_dma == VFU_DMA_MAX)
 		return vn_err(-ENOSPC, "vfu DMA_MAP: %u windows already", VFU_DMA_MAX);
+	if (s->cfg.dma_budget && q.size > s->cfg.dma_budget - VN_MIN(dma_bytes(s), s->cfg.dma_budget)) {
+		vn_err(-ENOMEM, "vfu DMA_MAP: %llu bytes more exceed the device's memory budget of "
+		       "%llu bytes (mem=; %llu mapped)", (unsigned long long)q.size,
+		       (unsigned long long)s->cfg.dma_budget, (unsigned long long)dma_bytes(s));
+		/* The reply carries only the errno: say why where it is seen. */
+		vn_warn("%s", vn_err_msg());
+		return -ENOMEM;
+	}
 	i = dma_find(s, q.addr);
 	if ((i < s->n_dma && s->dma[i].last >= q.addr) ||
 	    (i + 1 < s->n_dma && s->dma[i + 1].iova <= q.addr + (q.size - 1)) ||

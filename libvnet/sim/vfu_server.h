@@ -73,6 +73,7 @@ struct vfu_server_cfg {
 	void *dev;
 	struct vfu_region regions[VFU_MAX_REGIONS]; /* by VFIO region index */
 	uint32_t irq_count[VFU_MAX_IRQ_INDEX];      /* vectors per IRQ index */
+	uint64_t dma_budget; /* bytes of client memory all DMA windows may span; 0: no limit */
 };
 
 struct vfu_server;

@@ -19,6 +19,7 @@
 #define BIT(b) (1ULL << (b))
 #define CTRL_STRIDE 1024u /* control command buffers: an RSS_CONFIG takes up to 589 bytes */
 #define CTRL_QSIZE_MAX 8u
+#define CTRL_LOOK_MS 10u  /* ctrl_wait(): how often it asks whether the device is still there */
 
 /* Bits libvnet cannot work without (virtio 1.2 §6): the modern layout, and
  * a device that goes through the IOMMU like any other DMA master. */
@@ -105,7 +106,7 @@ static int setup_vq(struct vn_net *n, struct vq *vq, uint16_t idx, uint16_t size
 		.bufs = base + p->bufs + buf_off, .stride = p->stride,
 		.buf_len = p->stride - buf_off, .mem = &n->mem, .dev_broken = &n->broken,
 	};
-	struct vn_vtr_queue tq = { .size = size, .msix_vector = vn_net_irq_vector(n, irq_fd) };
+	struct vn_vtr_queue tq;
 	int rc;
 
 	if (has(n, VIRTIO_RING_F_EVENT_IDX))
@@ -121,9 +122,7 @@ static int setup_vq(struct vn_net *n, struct vq *vq, uint16_t idx, uint16_t size
 	rc = vq_init(vq, &c);
 	if (rc)
 		return rc;
-	tq.desc = vn_dma_iova(&n->mem, c.desc);
-	tq.driver = vn_dma_iova(&n->mem, c.avail);
-	tq.device = vn_dma_iova(&n->mem, c.used);
+	vn_net_vq_place(n, vq, irq_fd, &tq);
 	/* queue_setup programs the vector vn_net_irq_plan() chose and reads it
 	 * back once more (virtio 1.2 §4.1.5.1.2). */
 	return n->t->ops->queue_setup(n->t, idx, &tq, &vq->notify);
@@ -153,6 +152,25 @@ static int read_rss_config(struct vn_net *n)
 	n->rss.max_table_len = VN_MIN(le16toh(len), VNET_RSS_TABLE_MAX);
 	n->rss.supported_hash_types = le32toh(types);
 	return 0;
+}
+
+void vn_net_vq_place(struct vn_net *n, const struct vq *vq, int irq_fd, struct vn_vtr_queue *tq)
+{
+	*tq = (struct vn_vtr_queue){
+		.size = vq->size,
+		.msix_vector = vn_net_irq_vector(n, irq_fd),
+	};
+	/* Packed (virtio 1.2 §2.8.10.1): the descriptor ring, then the driver
+	 * and the device event suppression structures. */
+	if (vq->packed) {
+		tq->desc = vn_dma_iova(&n->mem, vq->ring);
+		tq->driver = vn_dma_iova(&n->mem, vq->drv_event);
+		tq->device = vn_dma_iova(&n->mem, vq->dev_event);
+	} else {
+		tq->desc = vn_dma_iova(&n->mem, vq->desc);
+		tq->driver = vn_dma_iova(&n->mem, vq->avail);
+		tq->device = vn_dma_iova(&n->mem, vq->used);
+	}
 }
 
 /* Read the device config fields we use (virtio 1.2 §5.1.4). */
@@ -371,6 +389,7 @@ static void teardown(struct vn_net *n)
 	free(n->q);
 	pthread_mutex_destroy(&n->ctrl_lock);
 	pthread_mutex_destroy(&n->ev_lock);
+	pthread_mutex_destroy(&n->reset_lock);
 	free(n);
 }
 
@@ -392,8 +411,10 @@ int vn_net_open(struct vn_vtr *t, const struct vn_net_cfg *cfg, struct vn_net **
 	 * sim both start that way, and the driver changes it explicitly. */
 	n->iff = VNET_IFF_PROMISC;
 	n->active_pairs = 1;
+	n->auto_reset = cfg->auto_reset;
 	pthread_mutex_init(&n->ctrl_lock, NULL);
 	pthread_mutex_init(&n->ev_lock, NULL);
+	pthread_mutex_init(&n->reset_lock, NULL);
 	/* virtio 1.2 §3.1.1: reset, negotiate, set up, DRIVER_OK. */
 	rc = vn_virtio_reset(t);
 	if (!rc)
@@ -453,11 +474,24 @@ int vn_net_link_up(struct vn_net *n, int *up)
 
 static int ctrl_wait(struct vn_net *n)
 {
-	uint64_t deadline = vn_virtio_now_ms() + VN_NET_CTRL_TIMEOUT_MS;
+	uint64_t now = vn_virtio_now_ms(), deadline = now + VN_NET_CTRL_TIMEOUT_MS, look = now;
 	int got;
 
 	while ((got = vq_any_used_pending(&n->ctrl)) == 0) {
-		if (vn_virtio_now_ms() > deadline) {
+		now = vn_virtio_now_ms();
+		/* A device that broke or went away answers nothing: say so now,
+		 * not at the deadline. Its vfio-user server's hang-up may not have
+		 * been heard: the engine thread, whose source that is, may be the
+		 * one waiting here (a vnetconf request). The first reason stays. */
+		if (!vq_broken(&n->ctrl) && now >= look) {
+			look = now + CTRL_LOOK_MS;
+			if (n->t->ops->alive && n->t->ops->alive(n->t))
+				vq_mark_broken(&n->ctrl, "the device is gone (%s)", vn_err_msg());
+		}
+		if (vq_broken(&n->ctrl))
+			return vn_err(-ENETDOWN, "virtio-net: the device broke or went away while "
+				      "a control command waited for its answer");
+		if (now > deadline) {
 			vq_mark_broken(&n->ctrl, "the control queue did not answer within %d ms",
 				       VN_NET_CTRL_TIMEOUT_MS);
 			return vn_err(-ETIMEDOUT, "virtio-net: the control queue did not answer within %d ms",
@@ -483,6 +517,13 @@ int vn_net_ctrl(struct vn_net *n, uint8_t cls, uint8_t cmd, const void *data, si
 	pthread_mutex_lock(&n->ctrl_lock);
 	if (vq_broken(vq)) {
 		rc = vn_err(-ENETDOWN, "virtio-net: the device is broken");
+		goto out;
+	}
+	/* Between a NEEDS_RESET and the end of the auto reset, only the reset
+	 * itself talks to the device. */
+	if ((vq_stopped(vq) & VN_STOP_RESET) && !n->restoring) {
+		rc = vn_err(-EAGAIN, "virtio-net: the device is being reset (after NEEDS_RESET); "
+			    "try again");
 		goto out;
 	}
 	/* One command at a time, so at least two ids are always free. */
@@ -529,24 +570,35 @@ void vn_net_health(struct vn_netq *q)
 	q->health_ticks = 0;
 	if (vq_broken(&q->rx))
 		return;
+	/* An auto reset under way, or about to start: it reads the device
+	 * itself, which meanwhile is legitimately not DRIVER_OK. */
+	if (pthread_mutex_trylock(&n->reset_lock))
+		return;
+	if (vq_stopped(&q->rx) & VN_STOP_RESET) {
+		pthread_mutex_unlock(&n->reset_lock);
+		return;
+	}
 	rc = n->t->ops->alive(n->t);
 	if (!rc)
 		rc = n->t->ops->get_status(n->t, &st);
+	pthread_mutex_unlock(&n->reset_lock);
 	if (rc) {
 		vq_mark_broken(&q->rx, "the device is gone (%s)", strerror(-rc));
 		vn_net_config_event(n);
 		return;
 	}
-	/* virtio 1.2 §2.1.1: NEEDS_RESET; a status without DRIVER_OK means the
-	 * device was reset under us; all ones is a PCI function that vanished. */
+	/* virtio 1.2 §2.1.1: NEEDS_RESET (which the configuration event turns
+	 * into an auto reset, when asked for); a status without DRIVER_OK means
+	 * the device was reset under us; all ones is a PCI function that
+	 * vanished. */
 	if (st == 0xff)
 		vq_mark_broken(&q->rx, "the device reads as all ones: it vanished");
-	else if (st & VIRTIO_CONFIG_S_NEEDS_RESET)
+	else if ((st & VIRTIO_CONFIG_S_NEEDS_RESET) && !n->auto_reset)
 		vq_mark_broken(&q->rx, "the device set NEEDS_RESET (status 0x%02x)", st);
 	else if (!(st & VIRTIO_CONFIG_S_DRIVER_OK))
 		vq_mark_broken(&q->rx, "the device left DRIVER_OK (status 0x%02x)", st);
 	/* The backstop for a configuration interrupt that never came. */
-	if (vq_broken(&q->rx))
+	if (vq_broken(&q->rx) || (st & VIRTIO_CONFIG_S_NEEDS_RESET))
 		vn_net_config_event(n);
 }
 

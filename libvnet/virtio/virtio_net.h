@@ -50,7 +50,12 @@ struct vn_netq {
 	uint32_t frame_max;    /* the MTU's limit, <= tx_cap: relaxed atomic (vnet_dev_set_mtu()) */
 	bool mrg;              /* VIRTIO_NET_F_MRG_RXBUF */
 	uint32_t health_ticks; /* see vn_net_health() */
+	bool parked;           /* auto reset: rings rebuilt, waiting for the device (reset_lock) */
 	struct vnet_queue_stats st; /* VN_STAT_ADD() by the queue's thread; kicks from the vqs */
+	/* Frames lost to auto resets (xstats reset_rx_dropped, reset_tx_dropped):
+	 * VN_STAT_ADD() by the queue's thread (or, for a queue nobody holds, by
+	 * the reset under reset_lock). */
+	uint64_t reset_rx_lost, reset_tx_lost;
 } __attribute__((aligned(64)));
 
 static inline struct vn_netq *vn_netq(struct vnet_queue *q)
@@ -73,6 +78,7 @@ struct vn_net_cfg {
 	 * so the bit is negotiated when offered but not required.
 	 */
 	bool phys_addrs;
+	bool auto_reset;        /* VNET_DEV_F_AUTO_RESET (virtio_net_reset.c) */
 };
 
 struct vn_net {
@@ -104,6 +110,13 @@ struct vn_net {
 	int link;              /* last link state seen: 1 up, 0 down */
 	uint16_t cfg_mtu;      /* last config mtu seen (VNET_EV_CONFIG when it moves) */
 	bool reset_seen;       /* NEEDS_RESET (or a vanished device) reported */
+	/* Auto reset (virtio_net_reset.c): reset_lock orders the steps and
+	 * excludes settings; resetting: the device was reset for the failure
+	 * at hand; restoring: the reset itself runs control commands. */
+	bool auto_reset;
+	pthread_mutex_t reset_lock;
+	bool resetting, restoring;
+	uint64_t resets;       /* completed (xstats dev_resets), under reset_lock */
 	void (*notify)(void *arg, int type); /* see vn_net_cfg */
 	void *notify_arg;
 	/* Settings (virtio_net_ctl.c), changed under device.c's set lock;
@@ -205,6 +218,21 @@ int vn_net_set(struct vn_net *n, const struct vn_set *s);
 int vn_net_get(struct vn_net *n, enum vn_set_kind kind, void *out);
 void vn_net_filters(struct vn_net *n, struct vnet_dev_filters *f);
 unsigned vn_net_flags(struct vn_net *n);
+/* Auto reset: send the driver's settings to the freshly reset device
+ * (reset_lock held, n->restoring set). 0 or -errno. */
+int vn_net_restore(struct vn_net *n);
+
+/*
+ * Auto reset (virtio_net_reset.c). vn_net_recover(): the slow path of q's
+ * own thread found VN_STOP_RESET: take part in the reset (rebuild q's
+ * rings; the last queue to do so brings the device back). Returns the
+ * VN_STOP_* bits left afterwards. vn_net_rearm_config(): after a reset,
+ * the config vector again (virtio_net_irq.c).
+ */
+uint8_t vn_net_recover(struct vn_netq *q);
+int vn_net_rearm_config(struct vn_net *n);
+/* The setup values of vq for the transport (virtio_net.c). */
+void vn_net_vq_place(struct vn_net *n, const struct vq *vq, int irq_fd, struct vn_vtr_queue *tq);
 
 /*
  * Used-buffer notifications of a virtqueue (virtio 1.2 §2.7.7, §2.7.10).

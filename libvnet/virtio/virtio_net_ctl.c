@@ -356,25 +356,33 @@ static int up(struct vn_net *n, const struct vn_set *s)
 	return 0;
 }
 
+static int set_locked(struct vn_net *n, const struct vn_set *s)
+{
+	switch (s->kind) {
+	case VN_SET_MTU: return mtu(n, s);
+	case VN_SET_UP: return up(n, s);
+	case VN_SET_PROMISC:
+	case VN_SET_ALLMULTI: return rx_mode(n, s);
+	case VN_SET_MAC: return station_mac(n, s);
+	case VN_SET_QUEUE_PAIRS: return queue_pairs(n, s);
+	case VN_SET_MAC_ADD: return mac_add(n, s);
+	case VN_SET_MAC_DEL: return mac_del(n, s);
+	case VN_SET_VLAN_ADD: return vlan(n, s, true);
+	case VN_SET_VLAN_DEL: return vlan(n, s, false);
+	case VN_SET_RSS: return rss(n, s);
+	case VN_SET_COALESCE: return coalesce(n, s);
+	}
+	return vn_err(-EINVAL, "virtio-net: unknown setting %d", (int)s->kind);
+}
+
+/* The reset lock keeps a change from crossing an auto reset's restore. */
 int vn_net_set(struct vn_net *n, const struct vn_set *s)
 {
 	int rc;
 
-	switch (s->kind) {
-	case VN_SET_MTU: rc = mtu(n, s); break;
-	case VN_SET_UP: rc = up(n, s); break;
-	case VN_SET_PROMISC:
-	case VN_SET_ALLMULTI: rc = rx_mode(n, s); break;
-	case VN_SET_MAC: rc = station_mac(n, s); break;
-	case VN_SET_QUEUE_PAIRS: rc = queue_pairs(n, s); break;
-	case VN_SET_MAC_ADD: rc = mac_add(n, s); break;
-	case VN_SET_MAC_DEL: rc = mac_del(n, s); break;
-	case VN_SET_VLAN_ADD: rc = vlan(n, s, true); break;
-	case VN_SET_VLAN_DEL: rc = vlan(n, s, false); break;
-	case VN_SET_RSS: rc = rss(n, s); break;
-	case VN_SET_COALESCE: rc = coalesce(n, s); break;
-	default: return vn_err(-EINVAL, "virtio-net: unknown setting %d", (int)s->kind);
-	}
+	pthread_mutex_lock(&n->reset_lock);
+	rc = set_locked(n, s);
+	pthread_mutex_unlock(&n->reset_lock);
 	if (!rc)
 		vn_net_event_push(n, VNET_EV_SETTINGS);
 	return rc;
@@ -399,6 +407,67 @@ int vn_net_get(struct vn_net *n, enum vn_set_kind kind, void *out)
 	default:
 		return vn_err(-EINVAL, "virtio-net: %s cannot be read back", set_name(kind));
 	}
+}
+
+/*
+ * After an auto reset the device is back to its defaults (promiscuous,
+ * allmulti off, no filter entries, its own MAC, one queue pair: §5.1.6.5):
+ * send it what differs from them. The MTU and the administrative state are
+ * the driver's and survived.
+ */
+int vn_net_restore(struct vn_net *n)
+{
+	struct vn_set s = { .kind = VN_SET_PROMISC };
+	unsigned iff = __atomic_load_n(&n->iff, __ATOMIC_RELAXED);
+	int rc = 0;
+
+	if (!(iff & VNET_IFF_PROMISC)) {
+		s.kind = VN_SET_PROMISC;
+		s.val = 0;
+		rc = rx_mode(n, &s);
+	}
+	if (!rc && (iff & VNET_IFF_ALLMULTI)) {
+		s.kind = VN_SET_ALLMULTI;
+		s.val = 1;
+		rc = rx_mode(n, &s);
+	}
+	if (!rc && (n->features & BIT(VIRTIO_NET_F_CTRL_MAC_ADDR))) {
+		s.kind = VN_SET_MAC;
+		memcpy(s.mac, n->mac, 6);
+		rc = station_mac(n, &s);
+	}
+	if (!rc && n->n_mac) {
+		s.kind = VN_SET_MAC_ADD;
+		rc = mac_table_send(n, &s, -1, NULL);
+	}
+	for (unsigned vid = 0; vid < 4096 && !rc; vid++) {
+		uint16_t v = htole16((uint16_t)vid);
+
+		s.kind = VN_SET_VLAN_ADD;
+		if (vlan_has(n, vid))
+			rc = ctrl(n, &s, VIRTIO_NET_CTRL_VLAN, VIRTIO_NET_CTRL_VLAN_ADD, &v, sizeof(v));
+	}
+	if (!rc && (n->features & BIT(VIRTIO_NET_F_MQ)) && n->pairs > 1) {
+		uint16_t v = htole16(__atomic_load_n(&n->active_pairs, __ATOMIC_RELAXED));
+
+		s.kind = VN_SET_QUEUE_PAIRS;
+		rc = ctrl(n, &s, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &v, sizeof(v));
+	}
+	/* RSS after the queue pairs: VQ_PAIRS_SET turns it off (§5.1.6.5.6). */
+	if (!rc && n->rss.enabled) {
+		struct vnet_rss r = n->rss;
+
+		s = (struct vn_set){ .kind = VN_SET_RSS, .arg = &r };
+		rc = rss(n, &s);
+	}
+	if (!rc && (n->coal.rx_usecs || n->coal.rx_max_frames || n->coal.tx_usecs ||
+		    n->coal.tx_max_frames)) {
+		struct vnet_coalesce c = n->coal;
+
+		s = (struct vn_set){ .kind = VN_SET_COALESCE, .arg = &c };
+		rc = coalesce(n, &s);
+	}
+	return rc;
 }
 
 void vn_net_filters(struct vn_net *n, struct vnet_dev_filters *f)

@@ -366,6 +366,22 @@ static int watch_gone(struct vn_net *n)
 	return vn_ev_add_once(fd, events, on_gone, n, &n->gone_src);
 }
 
+int vn_net_rearm_config(struct vn_net *n)
+{
+	uint16_t got;
+	int rc;
+
+	/* virtio 1.2 §4.1.4.3: a reset leaves config_msix_vector at NO_VECTOR;
+	 * every MSI-X plan has configuration changes on vector 0. Read back as
+	 * at open (§4.1.5.1.2). INTx and polled devices have nothing to set. */
+	if (n->intx || !n->n_irq)
+		return 0;
+	rc = n->t->ops->set_vector(n->t, VN_VTR_CONFIG, 0, &got);
+	if (!rc && got != 0)
+		rc = vn_err(-EIO, "virtio-net: after the reset the config vector read back as 0x%x", got);
+	return rc;
+}
+
 int vn_net_irq_start(struct vn_net *n)
 {
 	int rc = watch_gone(n);
@@ -438,15 +454,43 @@ static void config_mtu(struct vn_net *n)
 	event_add(n, VNET_EV_CONFIG);
 }
 
-/* Break the device and report it, once (under ev_lock). */
-static void fail_locked(struct vn_net *n, const char *why)
+/*
+ * Report the failure, once until an auto reset is done (under ev_lock),
+ * and stop the data path: for good (BROKEN), or, when the device asked
+ * for a reset and the application for auto reset, until the reset
+ * (virtio_net_reset.c) is done. A device that is gone is broken even
+ * while a reset runs.
+ */
+static void fail_locked(struct vn_net *n, const char *why, bool resettable)
 {
-	if (n->reset_seen)
+	uint8_t bit = resettable && n->auto_reset ? VN_STOP_RESET : VN_STOP_BROKEN;
+
+	if (n->reset_seen && bit == VN_STOP_RESET)
 		return;
+	if (!n->reset_seen)
+		event_add(n, VNET_EV_NEEDS_RESET);
 	n->reset_seen = true;
-	event_add(n, VNET_EV_NEEDS_RESET);
-	if (!(__atomic_fetch_or(&n->broken, VN_STOP_BROKEN, __ATOMIC_RELAXED) & VN_STOP_BROKEN))
-		vn_log(VN_LOG_ERR, "device broken: %s; the device is stopped", why);
+	if (__atomic_fetch_or(&n->broken, bit, __ATOMIC_RELAXED) & bit)
+		return;
+	if (bit == VN_STOP_RESET) {
+		vn_log(VN_LOG_WARN, "device: %s; resetting it (auto reset)", why);
+		/* Direct sleepers (wait.c) take part in the reset: wake them
+		 * through their queues' own eventfds, which they drain before
+		 * they sleep again. Not dead_fd: it is never drained, and the
+		 * device will live on. */
+		for (unsigned i = 0; n->dead_fd >= 0 && i < n->pairs; i++) {
+			uint64_t one = 1;
+			int fds[2] = { n->q[i].pub.rx_fd, n->q[i].pub.tx_fd };
+
+			for (unsigned k = 0; k < 2; k++)
+				if (fds[k] >= 0 && (k == 0 || fds[1] != fds[0]) &&
+				    write(fds[k], &one, sizeof(one)) != sizeof(one))
+					vn_debug("virtio-net: waking direct sleepers: %s",
+						 strerror(errno));
+		}
+		return;
+	}
+	vn_log(VN_LOG_ERR, "device broken: %s; the device is stopped", why);
 	/* Wake direct sleepers (wait.c). Nobody reads dead_fd: it stays
 	 * readable as long as the device stays broken, which is for good. The
 	 * broken bit is stored first; the eventfd's lock, taken by this write
@@ -462,7 +506,7 @@ static void fail_locked(struct vn_net *n, const char *why)
 void vn_net_fail(struct vn_net *n, const char *why)
 {
 	pthread_mutex_lock(&n->ev_lock);
-	fail_locked(n, why);
+	fail_locked(n, why, false);
 	pthread_mutex_unlock(&n->ev_lock);
 }
 
@@ -478,7 +522,8 @@ void vn_net_config_event(struct vn_net *n)
 	 * configuration change notification. */
 	rc = n->t->ops->get_status(n->t, &st);
 	if (rc || st == 0xff || (st & VIRTIO_CONFIG_S_NEEDS_RESET)) {
-		fail_locked(n, rc ? "its status cannot be read" : "it set NEEDS_RESET");
+		fail_locked(n, rc ? "its status cannot be read" : "it set NEEDS_RESET",
+			    !rc && st != 0xff);
 		goto out;
 	}
 	/* virtio 1.2 §5.1.4: the link state lives in the status field. */
@@ -504,8 +549,16 @@ int vn_net_event_pop(struct vn_net *n, int *type)
 bool vn_net_ready(struct vnet_queue *pub, bool tx)
 {
 	struct vn_netq *q = vn_netq(pub);
-	if (vq_broken(&q->rx))
+	uint8_t stop = vq_stopped(&q->rx);
+
+	/* An auto reset: this queue's part of it, then nothing is ready until
+	 * it is done (the reset's event wakes the sleepers). */
+	if (VN_UNLIKELY(stop & VN_STOP_RESET) && !(stop & VN_STOP_BROKEN))
+		stop = vn_net_recover(q);
+	if (stop & VN_STOP_BROKEN)
 		return true; /* the next call reports ENETDOWN */
+	if (stop & VN_STOP_RESET)
+		return false;
 	if (tx)
 		return q->tx.n_free || vq_any_used_pending(&q->tx) != 0;
 	return vq_any_used_pending(&q->rx) != 0;

@@ -22,7 +22,8 @@ void vn_net_tx_drain(struct vn_net *n, unsigned timeout_ms)
 
 		/* A broken or silent device must not hold close() up for long. */
 		while (vq->in_flight &&
-		       !(__atomic_load_n(&n->broken, __ATOMIC_RELAXED) & VN_STOP_BROKEN) &&
+		       !(__atomic_load_n(&n->broken, __ATOMIC_RELAXED) &
+			 (VN_STOP_BROKEN | VN_STOP_RESET)) &&
 		       vn_virtio_now_ms() < deadline) {
 			if (vq->packed ? vn_net_tx_reclaim_packed(vq) : vn_net_tx_reclaim(vq))
 				break;

@@ -42,7 +42,26 @@ static int down(void)
 	return vn_err(-ENETDOWN, "the device is broken or was reset; reopen it");
 }
 
-/* The slow path of a burst call that found VN_STOP_* bits (port.h). */
+/*
+ * A burst call found VN_STOP_* bits (port.h): with VN_STOP_RESET (and not
+ * BROKEN) this queue takes its part in the auto reset, which may finish
+ * it. Returns the bits left. While a reset runs, calls return 0: nothing
+ * received, no TX buffer free; the caller tries again or waits. (The auto
+ * reset runs on split rings only: virtio_port.c asks for them with it.)
+ */
+static uint8_t settle(struct vn_netq *q, uint8_t stop)
+{
+	if ((stop & VN_STOP_RESET) && !(stop & VN_STOP_BROKEN))
+		return vn_net_recover(q);
+	return stop;
+}
+
+static inline bool in_reset(uint8_t stop)
+{
+	return (stop & (VN_STOP_RESET | VN_STOP_BROKEN)) == VN_STOP_RESET;
+}
+
+/* The error of a burst call stopped for good or administratively down. */
 static int stopped(uint8_t stop)
 {
 	if (stop & VN_STOP_BROKEN)
@@ -110,8 +129,8 @@ int NET_FN(tx_reserve)(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n
 	uint32_t cap;
 	unsigned got;
 
-	if (VN_UNLIKELY(stop))
-		return stopped(stop);
+	if (VN_UNLIKELY(stop) && (stop = settle(q, stop)) != 0)
+		return in_reset(stop) ? 0 : stopped(stop);
 	/* Lazy reclaim: only when the free stack runs low. */
 	if (vq->n_free < n || vq->n_free < vq->size / 4u)
 		if (VN_UNLIKELY(NET_FN(tx_reclaim)(vq)))
@@ -137,13 +156,28 @@ int NET_FN(tx_submit)(struct vnet_queue *pub, const struct vnet_buf *bufs, unsig
 	uint8_t stop = vq_stopped(vq);
 	int rc;
 
-	if (VN_UNLIKELY(stop))
+	if (VN_UNLIKELY(stop) && (stop = settle(q, stop)) != 0 && !in_reset(stop) &&
+	    !vn_bufs_unsent(bufs, n))
 		return stopped(stop);
 	rc = claim(vq, bufs, n, frame_max(q));
 	if (VN_UNLIKELY(rc)) {
 		if (rc == -EMSGSIZE)
 			VN_STAT_ADD(q->st.tx_errors, 1);
 		return rc;
+	}
+	if (VN_UNLIKELY(stop)) {
+		/* Down or broken: only buffers handed back unsent (len 0) get
+		 * here. A reset under way: frames reserved before it and sent
+		 * while it runs have no ring to go to, and are counted lost. */
+		for (unsigned i = 0; i < n; i++) {
+			vq_give(vq, bufs[i].id);
+			if (bufs[i].len) {
+				VN_STAT_ADD(q->st.tx_packets, 1);
+				VN_STAT_ADD(q->st.tx_bytes, bufs[i].len);
+				VN_STAT_ADD(q->reset_tx_lost, 1);
+			}
+		}
+		return (int)n;
 	}
 	for (unsigned i = 0; i < n; i++) {
 		uint16_t id = bufs[i].id;
@@ -258,8 +292,11 @@ int NET_FN(rx_peek)(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n)
 	uint32_t lim;
 	int p;
 
-	if (VN_UNLIKELY(stop))
+	if (VN_UNLIKELY(stop) && (stop = settle(q, stop)) != 0) {
+		if (in_reset(stop))
+			return 0;
 		return stop & VN_STOP_BROKEN ? down() : rx_discard(q);
+	}
 	if (VN_UNLIKELY(n == 0))
 		return 0;
 	p = RING(used_pending)(vq);
@@ -336,16 +373,21 @@ int NET_FN(rx_release)(struct vnet_queue *pub, const struct vnet_buf *bufs, unsi
 {
 	struct vn_netq *q = vn_netq(pub);
 	struct vq *vq = &q->rx;
+	uint8_t stop = settle(q, vq_stopped(vq));
 	int rc;
 
-	if (VN_UNLIKELY(vq_broken(vq)))
+	if (VN_UNLIKELY(stop & VN_STOP_BROKEN))
 		return down();
 	rc = claim(vq, bufs, n, UINT32_MAX);
 	if (VN_UNLIKELY(rc))
 		return rc;
-	/* Bulk refill: every buffer back in the ring, one publish, one kick. */
+	/* Bulk refill: every buffer back in the ring, one publish, one kick
+	 * (none while a reset runs: the reset tells the device). */
 	for (unsigned i = 0; i < n; i++)
 		RING(enqueue)(vq, bufs[i].id, vq->buf_len);
-	RING(publish)(vq);
+	if (VN_UNLIKELY(stop & VN_STOP_RESET))
+		RING(publish_quiet)(vq);
+	else
+		RING(publish)(vq);
 	return 0;
 }

@@ -49,9 +49,15 @@ static int vp_start(struct virtio_port *v, struct vn_devio *d, const struct vn_u
 		    const struct vnet_dev_opts *o, struct vn_port **out)
 {
 	const char *ring = vn_uri_opt(u, "ring");
+	bool auto_reset = o->flags & VNET_DEV_F_AUTO_RESET;
 	struct vn_net_cfg cfg;
-	int rc = vpci_open(d, &v->t);
+	int rc;
 
+	/* The auto reset (virtio_net_reset.c) rebuilds split rings only. */
+	if (auto_reset && ring && !strcmp(ring, "packed"))
+		return vn_err(-EINVAL, "virtio-net: reset=auto works with split rings only "
+			      "(ring=packed asked for)");
+	rc = vpci_open(d, &v->t);
 	if (rc)
 		return rc;
 	cfg = (struct vn_net_cfg){
@@ -61,10 +67,11 @@ static int vp_start(struct virtio_port *v, struct vn_devio *d, const struct vn_u
 		.notify = vp_notify,
 		.notify_arg = &v->port,
 		.phys_addrs = !strcmp(d->access, "vfio-noiommu"),
+		.auto_reset = auto_reset,
 	};
 	/* ring=split|packed: the layout, else packed whenever offered (see
-	 * DESIGN.md, performance). */
-	if (ring && !strcmp(ring, "split"))
+	 * DESIGN.md, performance) and no auto reset was asked for. */
+	if ((ring && !strcmp(ring, "split")) || auto_reset)
 		cfg.features_mask |= 1ull << VIRTIO_F_RING_PACKED;
 	else if (ring)
 		cfg.features_need |= 1ull << VIRTIO_F_RING_PACKED;
@@ -156,8 +163,10 @@ static void vp_info(struct vn_port *p, struct vnet_dev_info *i)
 	i->queue_size = n->qsize;
 	i->features = n->features;
 	i->broken = (__atomic_load_n(&n->broken, __ATOMIC_RELAXED) & VN_STOP_BROKEN) != 0;
-	/* A device that cannot be read reports its link down. */
-	if (i->broken || vn_net_link_up(n, &i->link_up))
+	/* A device that cannot be read, or is being reset (not broken, but
+	 * not moving frames either), reports its link down. */
+	if (i->broken || (__atomic_load_n(&n->broken, __ATOMIC_RELAXED) & VN_STOP_RESET) ||
+	    vn_net_link_up(n, &i->link_up))
 		i->link_up = 0;
 }
 
@@ -238,6 +247,20 @@ static uint64_t field(const void *base, size_t off)
 	return v;
 }
 
+/* Auto resets done, and the frames they cost (vnet.h VNET_DEV_F_AUTO_RESET). */
+static void reset_xstats(struct vn_net *net, struct vnet_xstat *xs, unsigned n, unsigned *at)
+{
+	uint64_t rx = 0, tx = 0;
+
+	for (unsigned i = 0; i < net->pairs; i++) {
+		rx += VN_STAT_GET(net->q[i].reset_rx_lost);
+		tx += VN_STAT_GET(net->q[i].reset_tx_lost);
+	}
+	xput(xs, n, at, VN_STAT_GET(net->resets), "dev_resets");
+	xput(xs, n, at, rx, "reset_rx_dropped");
+	xput(xs, n, at, tx, "reset_tx_dropped");
+}
+
 /* The driver's own counters, then (sim:) the device's. */
 static int vp_xstats(struct vn_port *p, struct vnet_xstat *xs, unsigned n)
 {
@@ -248,6 +271,7 @@ static int vp_xstats(struct vn_port *p, struct vnet_xstat *xs, unsigned n)
 	xput(xs, n, &at, VN_STAT_GET(v->net->ctrl_cmds), "ctrl_commands");
 	xput(xs, n, &at, VN_STAT_GET(v->net->ctrl_errors), "ctrl_errors");
 	xput(xs, n, &at, VN_STAT_GET(v->net->events), "events");
+	reset_xstats(v->net, xs, n, &at);
 	if (!v->sim)
 		return (int)at;
 	vn_sim_dev_stats(v->sim, &st);

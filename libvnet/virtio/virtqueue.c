@@ -27,6 +27,18 @@ size_t vq_used_bytes(uint16_t size)
 	return 6u + 8u * size;
 }
 
+/* No used-buffer notifications until asked for (vq_notify_on()). */
+static void notify_off_init(struct vq *vq)
+{
+	/* virtio 1.2 §2.7.7 / §2.7.10: we poll, so no used-buffer notifications:
+	 * without EVENT_IDX flags = NO_INTERRUPT, with it flags MUST be 0 and
+	 * used_event parks behind us. */
+	if (vq->event_idx)
+		vq_used_done(vq);
+	else
+		__atomic_store_n(&vq->avail->flags, VRING_AVAIL_F_NO_INTERRUPT, __ATOMIC_RELAXED);
+}
+
 int vq_init(struct vq *vq, const struct vq_cfg *cfg)
 {
 	uint16_t n = cfg->size;
@@ -81,14 +93,36 @@ int vq_init(struct vq *vq, const struct vq_cfg *cfg)
 		vq->desc[i].len = cfg->buf_len;
 		vq->desc[i].flags = vq->dev_writes ? VRING_DESC_F_WRITE : 0;
 	}
-	/* virtio 1.2 §2.7.7 / §2.7.10: we poll, so no used-buffer notifications:
-	 * without EVENT_IDX flags = NO_INTERRUPT, with it flags MUST be 0 and
-	 * used_event parks behind us. */
-	if (vq->event_idx)
-		vq_used_done(vq);
-	else
-		__atomic_store_n(&vq->avail->flags, VRING_AVAIL_F_NO_INTERRUPT, __ATOMIC_RELAXED);
+	notify_off_init(vq);
 	return 0;
+}
+
+void vq_restart(struct vq *vq, unsigned *held, unsigned *done)
+{
+	/* virtio 1.2 §2.7.8: used->idx, read once (acquire); the device is
+	 * reset, so it no longer moves. */
+	uint16_t used = __atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE);
+	uint16_t n = (uint16_t)(used - vq->used_last);
+
+	*held = vq->in_flight;
+	*done = n <= vq->in_flight ? n : 0;
+	for (uint16_t id = 0; id < vq->size; id++) {
+		if (vq->state[id] != VQ_DEV && vq->state[id] != VQ_DEV_TAIL)
+			continue;
+		/* As vq_init() wrote it: the device may have scribbled on it. */
+		vq->desc[id].len = vq->buf_len;
+		vq->desc[id].flags = vq->dev_writes ? VRING_DESC_F_WRITE : 0;
+		vq->desc[id].next = 0;
+		vq->link[id] = VQ_NO_LINK;
+		vq_give(vq, id);
+	}
+	/* virtio 1.2 §2.7: the rings start zeroed, with indices 0 on both sides
+	 * (the device's after its reset, ours from here on). */
+	memset(vq->avail, 0, vq_avail_bytes(vq->size));
+	memset(vq->used, 0, vq_used_bytes(vq->size));
+	vq->avail_idx = vq->avail_pub = vq->used_last = 0;
+	vq->in_flight = 0;
+	notify_off_init(vq);
 }
 
 void vq_fini(struct vq *vq)

@@ -257,6 +257,19 @@ static inline void vq_publish(struct vq *vq)
 }
 
 /*
+ * Make everything enqueued visible without a doorbell: while the device is
+ * being reset (auto reset), when it must not be notified (virtio 1.2
+ * §3.1.1: queues are used from DRIVER_OK on) and will look at the ring
+ * anyway once it runs. The same release store as vq_publish().
+ */
+static inline void vq_publish_quiet(struct vq *vq)
+{
+	vq_wmb(vq); /* virtio 1.2 §2.7.13.3.1, as in vq_publish() */
+	__atomic_store_n(&vq->avail->idx, vq->avail_idx, __ATOMIC_RELEASE);
+	vq->avail_pub = vq->avail_idx;
+}
+
+/*
  * Used entries waiting, or -1 (device marked broken) when the device moved
  * used->idx further than the buffers it owns allow.
  */
@@ -360,6 +373,15 @@ static inline void vq_notify_off(struct vq *vq)
 	else
 		__atomic_store_n(&vq->avail->flags, VRING_AVAIL_F_NO_INTERRUPT, __ATOMIC_RELAXED);
 }
+
+/*
+ * The device was reset (virtio 1.2 §2.4: it forgets the ring indices and
+ * every buffer it held): take back every buffer it owned and zero the
+ * rings, as vq_init() left them; buffers the application holds stay its.
+ * *held: chains the device owned; *done: of those, the ones it had
+ * completed (used entries not read yet; 0 when used->idx is impossible).
+ */
+void vq_restart(struct vq *vq, unsigned *held, unsigned *done);
 
 /*
  * Control queue: post a two-descriptor chain, out_id device-readable with

@@ -147,6 +147,19 @@ static inline void vqp_publish(struct vq *vq)
 	}
 }
 
+/* vqp_publish() without the notification: an auto reset under way tells
+ * the device itself. */
+static inline void vqp_publish_quiet(struct vq *vq)
+{
+	uint16_t old = vq->avail_pub;
+
+	if (old == vq->avail_idx)
+		return;
+	vq_wmb(vq); /* virtio 1.2 §2.8.21.1, as in vqp_publish() */
+	__atomic_store_n(&vq->ring[old & vq->mask].flags, vq->first_flags, __ATOMIC_RELEASE);
+	vq->avail_pub = vq->avail_idx;
+}
+
 /* Descriptors buffer id took in the ring: 2 for a control chain, else 1. */
 static inline uint16_t vqp_descs(const struct vq *vq, uint16_t id)
 {

@@ -13,9 +13,15 @@
  * sim:loopback fed by a sender that keeps going) fills its ring loses
  * nothing silently and does not stall: once it reads again every frame
  * comes in order, the sender having been held back (vnet_tx_reserve()
- * returning 0), and the device's drop counters say 0.
+ * returning 0), and the device's drop counters say 0. With rxfull=drop the
+ * device drops instead, as a NIC does, and counts every frame it dropped.
  *
- * Runs the built tools/vnet-simd (VNET_SIMD overrides the path).
+ * A memory budget (sim mem=) refused at open with ENOMEM, saying so; a
+ * program killed mid-traffic leaves the device (vnet-simd's, or a sim:
+ * name) to the next open, which resets it and works.
+ *
+ * Runs the built tools/vnet-simd and tools/vnetperf (VNET_SIMD and
+ * VNETPERF override the paths).
  */
 #include <dirent.h>
 #include <endian.h>
@@ -285,6 +291,31 @@ static void test_ring_full_source(void **state)
 	vnet_dev_close(d);
 }
 
+/* Send numbered frames for ms while nobody reads; returns whether the
+ * sender was ever held back (vnet_tx_reserve() 0). */
+static bool send_for(struct vnet_queue *q, const uint8_t *mac, unsigned ms, uint64_t *sent)
+{
+	uint64_t end = now_ms() + ms;
+	struct vnet_buf b[32];
+	bool held = false;
+
+	while (now_ms() < end) {
+		int got = vnet_tx_reserve(q, b, 32);
+
+		assert_true(got >= 0);
+		held |= got == 0;
+		for (int i = 0; i < got; i++, (*sent)++) {
+			size_t len = tf_len(*sent, 60, 200);
+
+			tf_fill(b[i].data, len, mac, *sent);
+			b[i].len = (uint32_t)len;
+		}
+		if (got)
+			assert_int_equal(vnet_tx_submit(q, b, (unsigned)got), got);
+	}
+	return held;
+}
+
 /* The receiver pauses while the sender keeps going: the sender is held
  * back, and afterwards everything it sent arrives. */
 static void test_ring_full_loopback(void **state)
@@ -292,35 +323,153 @@ static void test_ring_full_loopback(void **state)
 	struct vnet_dev_info info = { .sz = sizeof(info) };
 	struct vnet_dev *d;
 	struct vnet_queue *q;
-	struct vnet_buf b[32];
-	uint64_t sent = 0, next = 0, end;
-	bool held = false;
+	uint64_t sent = 0, next = 0;
 
 	(void)state;
 	assert_int_equal(vnet_dev_open("sim:loopback", NULL, &d), 0);
 	assert_int_equal(vnet_dev_info(d, &info), 0);
 	q = vnet_dev_queue(d, 0);
-	end = now_ms() + PAUSE_MS;
-	while (now_ms() < end) {
-		int got = vnet_tx_reserve(q, b, 32);
-
-		assert_true(got >= 0);
-		held |= got == 0;
-		for (int i = 0; i < got; i++, sent++) {
-			size_t len = tf_len(sent, 60, 200);
-
-			tf_fill(b[i].data, len, info.mac, sent);
-			b[i].len = (uint32_t)len;
-		}
-		if (got)
-			assert_int_equal(vnet_tx_submit(q, b, (unsigned)got), got);
-	}
-	assert_true(held);          /* both rings filled: the sender was held back */
+	/* both rings filled: the sender was held back */
+	assert_true(send_for(q, info.mac, PAUSE_MS, &sent));
 	assert_true(sent >= 256);   /* at least a ring's worth went out */
 	take(q, &next, sent, test_frame, info.mac);
 	assert_int_equal(xstat(d, "dev_rx_queue_0_no_buffer"), 0);
 	assert_int_equal(xstat(d, "dev_tx_queue_0_dropped"), 0);
 	vnet_dev_close(d);
+}
+
+/*
+ * rxfull=drop: the device drops what finds no RX buffer, as a NIC does.
+ * The receiver pauses; the sender keeps going; every frame sent is
+ * received (in order, intact) or counted in dev_rx_queue_0_no_buffer; and
+ * once the receiver reads again nothing is stuck: new frames all arrive.
+ */
+static void test_ring_full_drops(void **state)
+{
+	struct vnet_dev_info info = { .sz = sizeof(info) };
+	struct vnet_wait w;
+	struct vnet_buf b[32];
+	struct vnet_dev *d;
+	struct vnet_queue *q;
+	uint64_t sent = 0, got = 0, next = 0, gaps = 0, end;
+
+	(void)state;
+	assert_int_equal(vnet_dev_open("sim:loopback?rxfull=drop", NULL, &d), 0);
+	assert_int_equal(vnet_dev_info(d, &info), 0);
+	q = vnet_dev_queue(d, 0);
+	(void)send_for(q, info.mac, PAUSE_MS, &sent); /* held only while the device catches up */
+	assert_true(sent > 2 * 256);                  /* more than both rings hold */
+	end = now_ms() + 2000;
+	/* Take what came; the gaps are the drops. */
+	while (now_ms() < end && got + xstat(d, "dev_rx_queue_0_no_buffer") < sent) {
+		int n = vnet_rx_peek(q, b, 32);
+
+		assert_true(n >= 0);
+		for (int i = 0; i < n; i++) {
+			uint64_t seq;
+
+			memcpy(&seq, (const uint8_t *)b[i].data + 14, 8);
+			assert_true(seq >= next && seq < sent);
+			assert_true(test_frame(&b[i], seq, info.mac));
+			gaps += seq - next;
+			next = seq + 1;
+		}
+		got += (unsigned)n;
+		if (n)
+			assert_int_equal(vnet_rx_release(q, b, (unsigned)n), 0);
+		w = (struct vnet_wait){ .q = q, .events = VNET_WAIT_RX };
+		if (!n)
+			assert_true(vnet_wait(&w, 1, 100) >= 0);
+	}
+	assert_true(xstat(d, "dev_rx_queue_0_no_buffer") > 0);
+	assert_int_equal(got + xstat(d, "dev_rx_queue_0_no_buffer"), sent);
+	assert_int_equal(gaps + (sent - next), xstat(d, "dev_rx_queue_0_no_buffer"));
+	/* No stall: with the receiver back, the next frames all arrive. */
+	next = sent;
+	for (uint64_t i = 0; i < 200; i += 8) {
+		uint64_t from = sent;
+
+		assert_int_equal(vnet_tx_reserve(q, b, 8), 8);
+		for (int k = 0; k < 8; k++, sent++) {
+			tf_fill(b[k].data, tf_len(sent, 60, 200), info.mac, sent);
+			b[k].len = (uint32_t)tf_len(sent, 60, 200);
+		}
+		assert_int_equal(vnet_tx_submit(q, b, 8), 8);
+		take(q, &next, sent - from, test_frame, info.mac);
+	}
+	vnet_dev_close(d);
+}
+
+/* A memory budget (mem=): an open that needs more fails with ENOMEM and an
+ * error that says so; within it, the device works. */
+static void test_mem_budget(void **state)
+{
+	struct vnet_dev *d;
+
+	(void)state;
+	assert_int_equal(vnet_dev_open("sim:loopback?mem=64k", NULL, &d), -1);
+	assert_int_equal(errno, ENOMEM);
+	assert_non_null(strstr(vnet_last_error(), "memory budget"));
+	assert_int_equal(vnet_dev_open("sim:loopback?mem=1m&qsize=1024&mtu=9000", NULL, &d), -1);
+	assert_int_equal(errno, ENOMEM);
+	assert_int_equal(vnet_dev_open("sim:loopback?mem=4g", NULL, &d), 0);
+	loop_one(d);
+	vnet_dev_close(d);
+	assert_int_equal(vnet_dev_open("sim:loopback?mem=16m", NULL, &d), 0);
+	loop_one(d);
+	vnet_dev_close(d);
+	assert_int_equal(vnet_dev_open("sim:loopback?mem=1t", NULL, &d), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(vnet_dev_open("sim:loopback?mem=12x", NULL, &d), -1);
+	assert_int_equal(errno, EINVAL);
+}
+
+/* A program using the device is killed mid-traffic (SIGKILL: no close, no
+ * reset from it): the next open of the same device resets it and works.
+ * For vnet-simd, the same socket; for sim:, the same control-plane name,
+ * whose stale socket the next open reclaims. */
+static void kill_then_open(const char *uri)
+{
+	const char *perf = getenv("VNETPERF") ? getenv("VNETPERF") : "tools/vnetperf";
+	struct vnet_dev *d;
+	int st;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, STDOUT_FILENO);
+		execl(perf, perf, "-d", "20", "-i", "0", uri, "loop", (char *)NULL);
+		_exit(127);
+	}
+	pause_ms(PAUSE_MS); /* mid-traffic */
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(vnet_dev_open(uri, NULL, &d), 0);
+	for (int i = 0; i < 3; i++)
+		loop_one(d);
+	vnet_dev_close(d);
+}
+
+static void test_killed_simd(void **state)
+{
+	struct simd s;
+
+	(void)state;
+	simd_start(&s);
+	kill_then_open(s.uri);
+	simd_stop(&s);
+}
+
+static void test_killed_sim(void **state)
+{
+	char uri[64];
+
+	(void)state;
+	snprintf(uri, sizeof(uri), "sim:loopback?name=kill%d", (int)getpid() % 100000);
+	kill_then_open(uri);
 }
 
 int main(void)
@@ -329,6 +478,10 @@ int main(void)
 		cmocka_unit_test(test_nofile),
 		cmocka_unit_test(test_ring_full_source),
 		cmocka_unit_test(test_ring_full_loopback),
+		cmocka_unit_test(test_ring_full_drops),
+		cmocka_unit_test(test_mem_budget),
+		cmocka_unit_test(test_killed_simd),
+		cmocka_unit_test(test_killed_sim),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -57,7 +57,29 @@ struct vnet_dev_opts {
 	unsigned queue_size;          /**< ring entries per virtqueue; 0: min(256, device maximum) */
 	enum vnet_vfio_mode vfio_mode; /**< overrides `?mode=` and VNET_VFIO_MODE when not AUTO */
 	uint64_t features_mask;       /**< virtio feature bits the driver must not negotiate */
+	unsigned flags;               /**< VNET_DEV_F_* (also from the URI: `reset=auto`) */
 };
+
+/**
+ * vnet_dev_opts::flags: recover from DEVICE_NEEDS_RESET by resetting the
+ * device (virtio 1.2 §2.1.2) instead of leaving it broken. The driver
+ * resets it, negotiates the same features, sets the queues up at the same
+ * places and restores the settings (MTU, up/down, promisc, allmulti,
+ * station address, MAC and VLAN filters, queue pairs). Frames in the rings
+ * at the reset are counted as dropped: received but not yet taken in
+ * rx_dropped, and, in the xstats, "reset_rx_dropped" and
+ * "reset_tx_dropped" (sent, but the device never completed them, or sent
+ * while the reset ran); "dev_resets" counts the resets. The reset runs in
+ * the calls the application makes anyway: until it is done, burst calls
+ * return 0 and waits sleep (not VNET_WAIT_ERR); vnet_dev_event() reports
+ * VNET_EV_NEEDS_RESET, then VNET_EV_RESET_DONE. Every queue pair handed
+ * out by vnet_dev_queue() takes part (each on its own thread), so each
+ * must keep being used or waited on. Settings changed while a reset runs
+ * fail with EAGAIN. A device that cannot be reset (gone, or it no longer
+ * offers the features) turns broken as without this flag. virtio devices
+ * only; tap: and xdp: ignore it.
+ */
+#define VNET_DEV_F_AUTO_RESET 0x1
 
 /** Default options. */
 #define VNET_DEV_OPTS_INIT { .sz = sizeof(struct vnet_dev_opts) }
@@ -238,7 +260,8 @@ struct vnet_xstat {
 /**
  * Device-level counters beyond the per queue ones of vnet_queue_stats().
  * virtio-net: the driver's "ctrl_commands", "ctrl_errors" (commands sent,
- * and failed or refused) and "events" (device events queued); sim:
+ * and failed or refused), "events" (device events queued), "dev_resets",
+ * "reset_rx_dropped" and "reset_tx_dropped" (VNET_DEV_F_AUTO_RESET); sim:
  * devices add the device model's own: per queue pair Q
  * "dev_rx_queue_Q_filtered" (refused by its RX filter),
  * "dev_rx_queue_Q_no_buffer", "dev_tx_queue_Q_dropped",
@@ -365,9 +388,12 @@ VNET_API int vnet_tx_reserve(struct vnet_queue *q, struct vnet_buf *bufs, unsign
 
 /**
  * Send reserved buffers, in order, with at most one doorbell write.
+ * Buffers all submitted with len 0 are handed back unsent even while the
+ * device is down or broken, so that none stays reserved for good.
  * @return @p n, or -1 with errno (EMSGSIZE: a len over MTU + 18, counted
  *         in tx_errors; nothing was sent; EINVAL: a buffer that was not
- *         reserved; ENETDOWN as for vnet_tx_reserve())
+ *         reserved; ENETDOWN as for vnet_tx_reserve(): the buffers stay
+ *         reserved)
  */
 VNET_API int vnet_tx_submit(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned n);
 
@@ -424,7 +450,8 @@ VNET_API int vnet_rx_release(struct vnet_queue *q, const struct vnet_buf *bufs, 
  * sleeper that heard nothing for 250 ms looks at its rings and the
  * device's health anyway, so a lost interrupt delays a frame by at most
  * that, and a device that went silent is noticed. vnet_dev_event() then
- * reports VNET_EV_NEEDS_RESET; close the device and open it again.
+ * reports VNET_EV_NEEDS_RESET; close the device and open it again (or
+ * open it with VNET_DEV_F_AUTO_RESET, and NEEDS_RESET is recovered from).
  * @{
  */
 
@@ -504,6 +531,8 @@ enum vnet_dev_event_type {
 	VNET_EV_CONFIG = 5,      /**< the device changed its configuration space
 				      (other than link state; virtio-net: its mtu
 				      field) */
+	VNET_EV_RESET_DONE = 6,  /**< VNET_DEV_F_AUTO_RESET: the device was reset
+				      after NEEDS_RESET and runs again */
 };
 
 /** One device event. */
