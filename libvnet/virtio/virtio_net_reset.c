@@ -67,7 +67,9 @@ static bool all_parked(const struct vn_net *n)
 /* Program queue idx at the places its rings already are. */
 static int setup(struct vn_net *n, const struct vq *vq, uint16_t idx, int irq_fd)
 {
-	struct vn_vtr_notify unused; /* the doorbell did not move; vq->notify stays */
+	/* The doorbell did not move; vq->notify stays. queue_setup() reads
+	 * with_data of what it fills in (the notify size it checks). */
+	struct vn_vtr_notify unused = vq->notify;
 	struct vn_vtr_queue tq;
 
 	vn_net_vq_place(n, vq, irq_fd, &tq);
