@@ -243,7 +243,7 @@ static void test_transport_ops(void **state)
 	struct vn_vtr *t;
 	struct vn_vtr_queue q = { .size = 128, .msix_vector = VIRTIO_MSI_NO_VECTOR,
 				  .desc = 0x1122334455667788ull, .driver = 0x10000, .device = 0x20000 };
-	struct vn_vtr_notify n;
+	struct vn_vtr_notify n = { .with_data = false };
 	uint64_t feat;
 	uint8_t st, mac[4];
 	uint16_t max, nq;
@@ -304,7 +304,7 @@ static void test_mapped(void **state)
 	struct fdev f;
 	struct vn_vtr *t;
 	struct vn_vtr_queue q = { .size = 64, .msix_vector = VIRTIO_MSI_NO_VECTOR };
-	struct vn_vtr_notify n;
+	struct vn_vtr_notify n = { .with_data = false };
 	uint8_t st;
 
 	(void)state;
