@@ -4,6 +4,7 @@
 #define VNETCONF_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "compiler.h"
 
@@ -24,6 +25,10 @@ void err(const char *fmt, ...) VN_PRINTF(1, 2);
 
 /* s abbreviates word (iproute2 style: any non-empty prefix). */
 bool matches(const char *s, const char *word);
+
+/* A decimal number up to max into *out (vnetconf_link.c); false when s is
+ * not one. */
+bool vc_parse_u32(const char *s, uint32_t max, uint32_t *out);
 
 /* Command handlers: argv holds what follows the command words; each
  * returns an exit code. */

@@ -28,8 +28,7 @@
 
 /* ---- Argument syntax ---- */
 
-/* A decimal number up to max. */
-static bool parse_u32(const char *s, uint32_t max, uint32_t *out)
+bool vc_parse_u32(const char *s, uint32_t max, uint32_t *out)
 {
 	char *end;
 	unsigned long v;
@@ -361,7 +360,7 @@ static int parse_setting(int argc, char **argv, int *i, struct ctl_settings *set
 	v = argv[*i];
 	switch (set_words[k].arg) {
 	case ARG_U32:
-		ok = parse_u32(v, UINT32_MAX,
+		ok = vc_parse_u32(v, UINT32_MAX,
 			       set_words[k].attr == VNET_A_MTU ? &set->mtu : &set->queue_pairs);
 		break;
 	case ARG_MAC:
@@ -471,7 +470,7 @@ static int filter(int argc, char **argv, const char *cmd, uint8_t ctl_cmd)
 		return EXIT_USAGE;
 	}
 	if (!f.is_mac) {
-		if (!parse_u32(argv[1], 4095, &vid)) {
+		if (!vc_parse_u32(argv[1], 4095, &vid)) {
 			err("%s: bad VLAN id \"%s\": expected 0 to 4095", cmd, argv[1]);
 			return EXIT_USAGE;
 		}

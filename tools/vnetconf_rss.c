@@ -31,21 +31,6 @@ static const char *const coal_names[CTL_COAL_N] = {
 	"rx-usecs", "rx-frames", "tx-usecs", "tx-frames",
 };
 
-static bool parse_u32(const char *s, uint32_t max, uint32_t *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (!isdigit((unsigned char)s[0]))
-		return false;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v > max)
-		return false;
-	*out = (uint32_t)v;
-	return true;
-}
-
 /* "ipv4,tcp4" (or "none") into VNET_RSS_HASH_* bits. */
 static bool parse_hash(const char *s, uint32_t *out)
 {
@@ -246,7 +231,7 @@ int rss_set(const struct ctx *c, int argc, char **argv)
 			}
 			q.set.have |= 1ull << VNET_A_RSS_HASH_TYPES;
 		} else if (matches(w, "equal")) {
-			if (!v || !parse_u32(v, VNET_RSS_TABLE_MAX, &n) || !n || q.n_weight) {
+			if (!v || !vc_parse_u32(v, VNET_RSS_TABLE_MAX, &n) || !n || q.n_weight) {
 				err("rss set: equal needs a number of queue pairs (1 .. %d), and no "
 				    "weight", VNET_RSS_TABLE_MAX);
 				return EXIT_USAGE;
@@ -259,7 +244,7 @@ int rss_set(const struct ctx *c, int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			while (i + 1 < argc && q.n_weight < VNET_RSS_TABLE_MAX &&
-			       parse_u32(argv[i + 1], 0xffff, &q.weight[q.n_weight])) {
+			       vc_parse_u32(argv[i + 1], 0xffff, &q.weight[q.n_weight])) {
 				q.n_weight++;
 				i++;
 			}
@@ -344,7 +329,7 @@ int coalesce_set(const struct ctx *c, int argc, char **argv)
 			    "tx-frames)", argv[i]);
 			return EXIT_USAGE;
 		}
-		if (!parse_u32(argv[i + 1], UINT32_MAX, &k.v[f])) {
+		if (!vc_parse_u32(argv[i + 1], UINT32_MAX, &k.v[f])) {
 			err("coalesce set: bad %s \"%s\": expected a number", argv[i], argv[i + 1]);
 			return EXIT_USAGE;
 		}
