@@ -659,7 +659,9 @@ static void assert_failed_run(const struct perf_run *r)
 
 /* The server hangs up mid-run: pingpong (sleeping on the interrupt, both
  * APIs) and loop end at once with status 1 and their counters. Pingpong
- * has one frame out at a time; loop at most a ring's worth (256). */
+ * has one frame out at a time; loop at most its TX ring plus its RX ring
+ * (256 each): sent but not yet taken by the device, and delivered but not
+ * yet read (a slow receiver, as under ASan, lets RX fill). */
 static void test_perf_device_fails(void **state)
 {
 	static const struct {
@@ -671,7 +673,7 @@ static void test_perf_device_fails(void **state)
 		{ { "-a", "socket", "-w", "irq", "-i", "0", "-j", "-d", "20",
 		    "sim:loopback?fault=vanish@2000", "pingpong", NULL }, 1 },
 		{ { "-i", "0", "-j", "-d", "20", "sim:loopback?fault=vanish@20000", "loop", NULL },
-		  256 },
+		  2 * 256 },
 	};
 	struct perf_run r;
 
