@@ -10,7 +10,11 @@ AM_TESTS_ENVIRONMENT = VNET_CTL=off; export VNET_CTL;
 # they still check every byte of every frame they move. The event engine
 # sleeps in epoll there (VNET_EVENTS=epoll): valgrind 3.19 holds its
 # scheduler lock across io_uring_enter(), which would stop every other thread.
-VALGRIND_CMD = $(LIBTOOL) --mode=execute $(VALGRIND) --quiet --error-exitcode=99 \
+# Its scheduler is also made fair (--fair-sched=yes): by default a thread
+# that busy-polls can keep the lock for seconds, starving the simulated
+# device's thread until the driver's 10 s vfio-user reply timeout declares
+# the device gone.
+VALGRIND_CMD = $(LIBTOOL) --mode=execute $(VALGRIND) --quiet --fair-sched=yes --error-exitcode=99 \
 	--leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
 	--suppressions=$(top_srcdir)/tests/valgrind.supp
 check-valgrind:

@@ -402,14 +402,6 @@ static void test_two_threads(void **state)
 	uint64_t got = 0, gaps = 0;
 
 	(void)state;
-	/* KNOWN GAP, open in issue 13: under valgrind's serialised threads one
-	 * run in CI counted 256 frames (one ring) neither received nor in the
-	 * reset drop counters. Until that race is found this case runs in the
-	 * gcc and ASan passes only, where it has always held. */
-	if (getenv("VNET_TEST_QUICK")) {
-		skip();
-		return;
-	}
 	assert_int_equal(vnet_dev_open("sim:loopback?queues=3&fault=needs_reset@8000&reset=auto",
 				       NULL, &d), 0);
 	assert_int_equal(vnet_dev_info(d, &info), 0);
