@@ -2,7 +2,7 @@
 # Unit tests are registered next to the code they test (each directory's local.mk).
 
 # Devices opened by tests serve no control socket (VNET_CTL=off): they
-# would otherwise create /run/vnet or $XDG_RUNTIME_DIR/vnet. test_ctl turns
+# would otherwise create /run/vnet or $XDG_RUNTIME_DIR/vnet. test_ctl* turn
 # it back on, in a private run directory (VNET_RUN_DIR).
 AM_TESTS_ENVIRONMENT = VNET_CTL=off; export VNET_CTL;
 

@@ -6,10 +6,14 @@ libvnet_libvnet_core_la_SOURCES += libvnet/ctl/ctl_msg.c libvnet/ctl/ctl_feat.c 
 
 if HAVE_CMOCKA
 # The control server end to end on sim:loopback, through a libmnl client.
-check_PROGRAMS += tests/integration/test_ctl
-TESTS += tests/integration/test_ctl
-tests_integration_test_ctl_SOURCES = tests/integration/test_ctl.c tests/integration/ctl_client.h
+check_PROGRAMS += tests/integration/test_ctl tests/integration/test_ctl_hostile
+TESTS += tests/integration/test_ctl tests/integration/test_ctl_hostile
+tests_integration_test_ctl_SOURCES = tests/integration/test_ctl.c tests/integration/ctl_test.h \
+	tests/integration/ctl_client.h
 tests_integration_test_ctl_LDADD = libvnet/libvnet-core.la $(CMOCKA_LIBS) $(LIBMNL_LIBS) -lpthread
+tests_integration_test_ctl_hostile_SOURCES = tests/integration/test_ctl_hostile.c \
+	tests/integration/ctl_test.h tests/integration/ctl_client.h
+tests_integration_test_ctl_hostile_LDADD = $(tests_integration_test_ctl_LDADD)
 endif
 
 # libFuzzer harness for the request handler (tests/fuzz/local.mk).
