@@ -239,6 +239,35 @@ static int avail_pending(struct sim_vq *vq, uint16_t *n)
 	return 0;
 }
 
+int sim_chain_check(const struct sim_chain *c, unsigned seg_cap, uint16_t flags, uint32_t len,
+		    unsigned where)
+{
+	if (flags & VRING_DESC_F_INDIRECT)
+		return vn_err(-EPROTO, "indirect descriptor %u, feature not offered", where);
+	/* §2.7.4.2 (split), §2.8 (packed): device-writable descriptors come
+	 * after readable ones. */
+	if (!(flags & VRING_DESC_F_WRITE) && c->n_in)
+		return vn_err(-EPROTO, "readable descriptor %u after a writable one", where);
+	return len && c->n_out + c->n_in == seg_cap ? -ENOSPC : 0;
+}
+
+int sim_chain_add(struct sim_chain *c, void *p, uint32_t len, bool write, uint64_t addr,
+		  unsigned where)
+{
+	if (!p)
+		return vn_err(-EPROTO, "descriptor %u: %#llx+%u is not in mapped memory", where,
+			      (unsigned long long)addr, len);
+	c->seg[c->n_out + c->n_in] = (struct sim_seg){ .p = p, .len = len };
+	if (write) {
+		c->n_in++;
+		c->in_len += len;
+	} else {
+		c->n_out++;
+		c->out_len += len;
+	}
+	return 0;
+}
+
 int sim_vq_pop(struct sim_vq *vq, struct vfu_server *srv, struct sim_seg *seg,
 	       unsigned seg_cap, struct sim_chain *c)
 {
@@ -284,27 +313,15 @@ int sim_vq_pop(struct sim_vq *vq, struct vfu_server *srv, struct sim_seg *seg,
 		len = le32toh(d.len);
 		addr = le64toh(d.addr);
 		write = flags & VRING_DESC_F_WRITE;
-		if (flags & VRING_DESC_F_INDIRECT)
-			return vn_err(-EPROTO, "indirect descriptor %u, feature not offered", i);
-		/* §2.7.4.2: device-writable descriptors come after readable ones. */
-		if (!write && c->n_in)
-			return vn_err(-EPROTO, "readable descriptor %u after a writable one", i);
+		err = sim_chain_check(c, seg_cap, flags, len, i);
+		if (err)
+			return err;
 		if (len) {
-			if (c->n_out + c->n_in == seg_cap)
-				return -ENOSPC;
 			p = vq->remote ? bounce_seg(vq, head, addr, len, write) :
 					 vfu_dma_ptr(srv, addr, len, write);
-			if (!p)
-				return vn_err(-EPROTO, "descriptor %u: %#llx+%u is not in mapped memory",
-					      i, (unsigned long long)addr, len);
-			seg[c->n_out + c->n_in] = (struct sim_seg){ .p = p, .len = len };
-			if (write) {
-				c->n_in++;
-				c->in_len += len;
-			} else {
-				c->n_out++;
-				c->out_len += len;
-			}
+			err = sim_chain_add(c, p, len, write, addr, i);
+			if (err)
+				return err;
 		}
 		if (!(flags & VRING_DESC_F_NEXT))
 			break;

@@ -116,6 +116,17 @@ void sim_vq_unmap(struct sim_vq *vq);
 int sim_vq_pop(struct sim_vq *vq, struct vfu_server *srv, struct sim_seg *seg,
 	       unsigned seg_cap, struct sim_chain *c);
 
+/*
+ * Both ring layouts' pop, one descriptor at a time: check one of len bytes
+ * with flags, the where-th of its ring (-EPROTO, or -ENOSPC when c holds
+ * seg_cap segments); then, when len is not 0, add its buffer, mapped at p
+ * (NULL: addr is not in mapped memory, -EPROTO).
+ */
+int sim_chain_check(const struct sim_chain *c, unsigned seg_cap, uint16_t flags, uint32_t len,
+		    unsigned where);
+int sim_chain_add(struct sim_chain *c, void *p, uint32_t len, bool write, uint64_t addr,
+		  unsigned where);
+
 /* Give back the last n popped chains (none of them pushed yet). */
 void sim_vq_unpop(struct sim_vq *vq, uint16_t n);
 

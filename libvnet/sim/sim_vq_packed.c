@@ -85,6 +85,7 @@ int sim_vqp_pop(struct sim_vq *vq, struct vfu_server *srv, struct sim_seg *seg,
 {
 	uint16_t off = vq->av_off, count = 0;
 	bool wrap = vq->av_wrap;
+	int err;
 
 	if (!desc_avail(vq, off, wrap))
 		return 0;
@@ -110,26 +111,14 @@ int sim_vqp_pop(struct sim_vq *vq, struct vfu_server *srv, struct sim_seg *seg,
 		flags = le16toh(d.flags);
 		len = le32toh(d.len);
 		write = flags & VRING_DESC_F_WRITE;
-		if (flags & VRING_DESC_F_INDIRECT)
-			return vn_err(-EPROTO, "indirect descriptor %u, feature not offered", off);
-		/* §2.8: device-writable descriptors come after readable ones. */
-		if (!write && c->n_in)
-			return vn_err(-EPROTO, "readable descriptor %u after a writable one", off);
+		err = sim_chain_check(c, seg_cap, flags, len, off);
+		if (err)
+			return err;
 		if (len) {
-			if (c->n_out + c->n_in == seg_cap)
-				return -ENOSPC;
 			p = vfu_dma_ptr(srv, le64toh(d.addr), len, write);
-			if (!p)
-				return vn_err(-EPROTO, "descriptor %u: %#llx+%u is not in mapped memory",
-					      off, (unsigned long long)le64toh(d.addr), len);
-			seg[c->n_out + c->n_in] = (struct sim_seg){ .p = p, .len = len };
-			if (write) {
-				c->n_in++;
-				c->in_len += len;
-			} else {
-				c->n_out++;
-				c->out_len += len;
-			}
+			err = sim_chain_add(c, p, len, write, le64toh(d.addr), off);
+			if (err)
+				return err;
 		}
 		/* §2.8.6: the buffer id is the last descriptor's. */
 		c->head = le16toh(d.id);
