@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The kernel's own view of an interface, to check settings against
- * (include after <cmocka.h>). */
+ * (include after <cmocka.h>), and what a kernel-backed port refuses. */
 #ifndef VNET_TEST_IFKERNEL_H
 #define VNET_TEST_IFKERNEL_H
 
+#include <errno.h>
 #include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -12,6 +13,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "vnet/vnet.h"
 
 /* The kernel's view of ifname: its flags, or its MTU. */
 static inline int kernel_if(const char *ifname, unsigned long req)
@@ -43,6 +46,28 @@ static inline bool kernel_has_mc(const char *ifname, const uint8_t mac[6])
 			found = true;
 	fclose(f);
 	return found;
+}
+
+/* A call that failed with -1 and errno err. */
+static inline void expect_err(int rc, int err)
+{
+	assert_int_equal(rc, -1);
+	assert_int_equal(errno, err);
+}
+
+/* RSS and coalescing of a kernel-backed port (tap:, xdp:) are the kernel
+ * driver's: refused with EOPNOTSUPP and the ethtool command, never faked. */
+static inline void expect_kernel_owns_rss(struct vnet_dev *dev)
+{
+	struct vnet_rss rss = { .sz = sizeof(rss), .key_len = 40, .table_len = 1 };
+	struct vnet_coalesce co = { .sz = sizeof(co), .rx_usecs = 10, .rx_max_frames = 4 };
+
+	expect_err(vnet_dev_set_rss(dev, &rss), EOPNOTSUPP);
+	assert_non_null(strstr(vnet_last_error(), "ethtool -X"));
+	expect_err(vnet_dev_set_coalesce(dev, &co), EOPNOTSUPP);
+	assert_non_null(strstr(vnet_last_error(), "ethtool -C"));
+	expect_err(vnet_dev_rss(dev, &rss), EOPNOTSUPP);
+	expect_err(vnet_dev_coalesce(dev, &co), EOPNOTSUPP);
 }
 
 #endif

@@ -637,12 +637,6 @@ static void test_link_events(void **state)
 	vnet_dev_close(dev);
 }
 
-static void expect_err(int rc, int err)
-{
-	assert_int_equal(rc, -1);
-	assert_int_equal(errno, err);
-}
-
 /* Settings go to the interface (checked with the kernel's own view) or
  * are refused with a reason; each change queues VNET_EV_SETTINGS. */
 static void test_settings(void **state)
@@ -712,18 +706,7 @@ static void test_settings(void **state)
 	assert_non_null(strstr(vnet_last_error(), "mac="));
 	expect_err(vnet_dev_vlan_add(dev, 5), EOPNOTSUPP);
 	expect_err(vnet_dev_set_queue_pairs(dev, 1), EOPNOTSUPP);
-	{
-		/* RSS and coalescing are the kernel driver's: refused, never faked */
-		struct vnet_rss rss = { .sz = sizeof(rss), .key_len = 40, .table_len = 1 };
-		struct vnet_coalesce co = { .sz = sizeof(co), .rx_usecs = 10, .rx_max_frames = 4 };
-
-		expect_err(vnet_dev_set_rss(dev, &rss), EOPNOTSUPP);
-		assert_non_null(strstr(vnet_last_error(), "ethtool -X"));
-		expect_err(vnet_dev_set_coalesce(dev, &co), EOPNOTSUPP);
-		assert_non_null(strstr(vnet_last_error(), "ethtool -C"));
-		expect_err(vnet_dev_rss(dev, &rss), EOPNOTSUPP);
-		expect_err(vnet_dev_coalesce(dev, &co), EOPNOTSUPP);
-	}
+	expect_kernel_owns_rss(dev);
 	/* the changes above that took effect, one event each: 5 so far */
 	for (int k = 0; k < 5; k++)
 		assert_int_equal(next_event(dev, 1000), VNET_EV_SETTINGS);

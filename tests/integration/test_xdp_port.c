@@ -610,12 +610,6 @@ static void test_two_queues(void **state)
 	assert_int_equal(count_fds(), fds);
 }
 
-static void expect_err(int rc, int err)
-{
-	assert_int_equal(rc, -1);
-	assert_int_equal(errno, err);
-}
-
 /* Settings are va's own (checked with the kernel's view) or refused with
  * a reason; everything is put back for the other tests. */
 static void test_settings(void **state)
@@ -690,18 +684,7 @@ static void test_settings(void **state)
 	expect_err(vnet_dev_mac_add(dev, mac), EOPNOTSUPP);
 	expect_err(vnet_dev_vlan_add(dev, 7), EOPNOTSUPP);
 	expect_err(vnet_dev_set_queue_pairs(dev, 1), EOPNOTSUPP);
-	{
-		/* RSS and coalescing are the kernel driver's: refused, never faked */
-		struct vnet_rss rss = { .sz = sizeof(rss), .key_len = 40, .table_len = 1 };
-		struct vnet_coalesce co = { .sz = sizeof(co), .rx_usecs = 10, .rx_max_frames = 4 };
-
-		expect_err(vnet_dev_set_rss(dev, &rss), EOPNOTSUPP);
-		assert_non_null(strstr(vnet_last_error(), "ethtool -X"));
-		expect_err(vnet_dev_set_coalesce(dev, &co), EOPNOTSUPP);
-		assert_non_null(strstr(vnet_last_error(), "ethtool -C"));
-		expect_err(vnet_dev_rss(dev, &rss), EOPNOTSUPP);
-		expect_err(vnet_dev_coalesce(dev, &co), EOPNOTSUPP);
-	}
+	expect_kernel_owns_rss(dev);
 	assert_int_equal(next_event(dev, 0), 0);
 	/* the interface's own counters, as the kernel has them */
 	assert_int_equal(vnet_dev_xstats(dev, NULL, 0), 4);
