@@ -8,9 +8,11 @@ dist_man_MANS += man/libvnet.7 man/vnet_socket.3 man/vnet_send.3 man/vnet_recv.3
 if HAVE_CMOCKA
 # Interrupt-driven waits end to end over sim: (links the internal library for
 # the device-side counters of vn_sim_stats()).
-check_PROGRAMS += tests/integration/test_irq
-TESTS += tests/integration/test_irq
-tests_integration_test_irq_SOURCES = tests/integration/test_irq.c
+check_PROGRAMS += tests/integration/test_irq tests/integration/test_irq_stream
+TESTS += tests/integration/test_irq tests/integration/test_irq_stream
+tests_integration_test_irq_SOURCES = tests/integration/test_irq.c tests/integration/irq_test.h
+tests_integration_test_irq_stream_SOURCES = tests/integration/test_irq_stream.c \
+	tests/integration/irq_test.h
 endif
 
 # libvnet-preload.so: LD_PRELOAD shim for unmodified TAP and AF_PACKET

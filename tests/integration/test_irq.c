@@ -3,174 +3,21 @@
  * Interrupt-driven waiting over the in-process simulated device: blocked
  * receivers wake on the frame that arrives, sleep without CPU, return EINTR
  * and time out; the socket descriptor is readable exactly while frames wait
- * (poll, epoll, select); no wake-up is lost over many frames with random
- * pauses, with and without VIRTIO_RING_F_EVENT_IDX; suppressed interrupts
- * are not raised; NEEDS_RESET reaches vnet_dev_event() at once; a port's
- * observer hears each event as it is queued; a one-queue wait's learned
- * busy-poll budget decays once traffic stops, and a set one is kept.
- * With a vector per queue, blocking calls sleep on the direct path (their
- * queue's own eventfds, wait.c), and the same tests show it loses no
- * wake-up and costs no CPU while idle.
+ * (poll, epoll, select); suppressed interrupts are not raised; NEEDS_RESET
+ * reaches vnet_dev_event() at once; a port's observer hears each event as
+ * it is queued; a one-queue wait's learned busy-poll budget decays once
+ * traffic stops, and a set one is kept. With a vector per queue, blocking
+ * calls sleep on the direct path (their queue's own eventfds, wait.c) and
+ * cost no CPU while idle. That no wake-up is lost over long streams is
+ * test_irq_stream.c's.
  *
- * The wake-up tests run once per interrupt plan, table-driven (IRQ_TESTS):
- * MSI-X with a vector per queue, with two vectors (queues share one) and
- * with one (configuration changes share it too: vectors=1), and legacy
- * INTx (sim:...?irq=intx, a device without MSI-X), each checking in the
- * device's counters that INTx was used or not.
- *
- * Links the internal library for vn_sim_stats() (device-side counters).
+ * The wake-up tests run once per interrupt plan, table-driven (IRQ_MODES,
+ * irq_test.h): MSI-X with a vector per queue, with two vectors (queues
+ * share one) and with one (configuration changes share it too: vectors=1),
+ * and legacy INTx (sim:...?irq=intx, a device without MSI-X), each checking
+ * in the device's counters that INTx was used or not.
  */
-#include <errno.h>
-#include <poll.h>
-#include <pthread.h>
-#include <setjmp.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <sys/select.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <cmocka.h>
-
-#include <linux/virtio_ring.h>
-
-#include "frames.h"
-#include "port.h"
-#include "sim/sim.h"
-#include "uri.h"
-#include "vnet/socket.h"
-
-#define FRAME_MAX 1514
-#define URI_MAX 128
-#define VN_TEST_MIN(a, b) ((a) < (b) ? (a) : (b))
-#define VN_TEST_MAX(a, b) ((a) > (b) ? (a) : (b))
-
-/* How the simulated device interrupts: the prestate of the wake-up tests. */
-struct irq_mode {
-	const char *name; /* also suffixed to wire names: each mode has its own */
-	const char *opt;  /* sim option selecting it, "" for the default */
-	bool intx;
-	bool direct;      /* one-queue waits sleep on the queue's own eventfds (wait.c) */
-};
-
-static const struct irq_mode irq_msix = { "msix", "", false, true };
-static const struct irq_mode irq_intx = { "intx", "irq=intx", true, false };
-/* Fewer MSI-X vectors: queues share vector 1 (shared), or everything,
- * configuration changes included, shares vector 0 (single). */
-static const struct irq_mode irq_shared = { "shared", "vectors=2", false, false };
-/* The modes above run on packed rings (the default where offered); this
- * one on split rings. */
-static const struct irq_mode irq_split = { "split", "ring=split", false, true };
-static const struct irq_mode irq_single = { "single", "vectors=1", false, false };
-
-/* The wire of a pair in mode m: "NAME-MODE". */
-static const char *wire_of(char buf[32], const struct irq_mode *m, const char *name)
-{
-	snprintf(buf, 32, "%s-%s", name, m->name);
-	return buf;
-}
-
-/* "sim:pair=WIRE/END" of mode m (end >= 0), or "sim:MODE" (end < 0, name
- * is the sim mode), with options opts (may be "") and m's option. */
-static const char *mode_uri(char buf[URI_MAX], const struct irq_mode *m, const char *name,
-			    int end, const char *opts)
-{
-	char q[64], wire[32];
-
-	snprintf(q, sizeof(q), "%s%s%s", opts, *opts && *m->opt ? "&" : "", m->opt);
-	if (end >= 0)
-		snprintf(buf, URI_MAX, "sim:pair=%s/%d%s%s", wire_of(wire, m, name), end,
-			 *q ? "?" : "", q);
-	else
-		snprintf(buf, URI_MAX, "sim:%s%s%s", name, *q ? "?" : "", q);
-	return buf;
-}
-
-/* Device name/end (as vn_sim_stats() finds it) interrupted the driver
- * through INTx exactly when m says so. */
-static void check_irq_mode(const struct irq_mode *m, const char *name, unsigned end)
-{
-	struct vn_sim_stats st;
-
-	assert_int_equal(vn_sim_stats(name, end, &st), 0);
-	if (m->intx)
-		assert_true(st.intx > 0);
-	else
-		assert_int_equal(st.intx, 0);
-}
-
-/* The blocking calls on socket fd slept on its queue's own eventfds (the
- * direct path, no engine hop) exactly when m has a vector per queue. */
-static void check_direct(const struct irq_mode *m, int fd)
-{
-	struct vnet_queue *q = vnet_dev_queue(vnet_socket_dev(fd), 0);
-
-	assert_non_null(q);
-	if (m->direct)
-		assert_true(__atomic_load_n(&q->direct_sleeps, __ATOMIC_RELAXED) > 0);
-	else
-		assert_int_equal(__atomic_load_n(&q->direct_sleeps, __ATOMIC_RELAXED), 0);
-}
-
-static uint64_t now_ns(clockid_t c)
-{
-	struct timespec ts;
-
-	clock_gettime(c, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_us(unsigned us)
-{
-	struct timespec ts = { .tv_sec = us / 1000000u, .tv_nsec = (long)(us % 1000000u) * 1000 };
-
-	nanosleep(&ts, NULL);
-}
-
-static void get_mac(int fd, uint8_t mac[6])
-{
-	struct vnet_dev_info info = { .sz = sizeof(info) };
-
-	assert_int_equal(vnet_socket_info(fd, &info), 0);
-	memcpy(mac, info.mac, 6);
-}
-
-static void send_seq(int fd, const uint8_t mac[6], uint64_t seq)
-{
-	uint8_t f[FRAME_MAX];
-	size_t len = tf_len(seq, 60, 200);
-
-	tf_fill(f, len, mac, seq);
-	assert_int_equal(vnet_send(fd, f, len, 0), (ssize_t)len);
-}
-
-static bool readable(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
-}
-
-/* Wait (bounded) until end `end` of the sim device `name` delivered n frames. */
-static void wait_delivered(const char *name, unsigned end, uint64_t n)
-{
-	struct vn_sim_stats st;
-
-	for (int i = 0; i < 2000; i++) {
-		assert_int_equal(vn_sim_stats(name, end, &st), 0);
-		if (st.qp[0].rx_frames >= n)
-			return;
-		sleep_us(1000);
-	}
-	fail_msg("%s/%u delivered %llu frames, not %llu", name, end,
-		 (unsigned long long)st.qp[0].rx_frames, (unsigned long long)n);
-}
+#include "irq_test.h"
 
 /* ---- a blocked receiver ------------------------------------------------ */
 
@@ -419,259 +266,6 @@ static void test_vnet_poll_many(void **state)
 	vnet_close(a1);
 	vnet_close(b0);
 	vnet_close(b1);
-}
-
-/* ---- no lost wake-up --------------------------------------------------- */
-
-struct stream {
-	const char *uri;
-	uint64_t n;
-	bool pauses;
-	int rc;
-	/* Closing the device drops frames still in flight: the sender keeps
-	 * it open until the receiver has them all. */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool received;
-};
-
-/* Sender: batches of 1..32 frames, with random pauses so the receiver
- * keeps falling asleep and waking up. */
-static void *sender(void *p)
-{
-	struct stream *st = p;
-	uint8_t (*f)[256] = malloc(32 * sizeof(*f));
-	struct vnet_dev_info info = { .sz = sizeof(info) };
-	struct vnet_msg m[32];
-	unsigned seed = 1;
-	int fd = -1;
-
-	st->rc = -1;
-	if (!f)
-		return NULL;
-	fd = vnet_socket(st->uri, 0, 0);
-	/* A lost TX wake-up stalls the receiver (which fails) instead of
-	 * hanging the test. */
-	if (fd < 0 || vnet_socket_info(fd, &info) < 0 ||
-	    vnet_socket_set(fd, VNET_SO_SNDTIMEO_MS, 10000) < 0)
-		goto out;
-	for (uint64_t seq = 0; seq < st->n;) {
-		unsigned b = 1 + rand_r(&seed) % 32;
-		int r;
-
-		b = (unsigned)VN_TEST_MIN(b, st->n - seq);
-		for (unsigned i = 0; i < b; i++) {
-			m[i].buf = f[i];
-			m[i].len = tf_len(seq + i, 60, 256);
-			tf_fill(f[i], m[i].len, info.mac, seq + i);
-		}
-		r = vnet_sendmmsg(fd, m, b, 0);
-		if (r <= 0) {
-			print_error("sendmmsg: %d errno %d after %llu frames\n", r, errno,
-				    (unsigned long long)seq);
-			goto out;
-		}
-		seq += (unsigned)r;
-		if (st->pauses && rand_r(&seed) % 64 == 0)
-			sleep_us(rand_r(&seed) % 300);
-	}
-	st->rc = 0;
-out:
-	pthread_mutex_lock(&st->lock);
-	while (!st->received)
-		pthread_cond_wait(&st->cond, &st->lock);
-	pthread_mutex_unlock(&st->lock);
-	if (fd >= 0)
-		vnet_close(fd);
-	free(f);
-	return NULL;
-}
-
-/* A blocking receive that took longer than this slept through its wake-up
- * (the sender never pauses for more than 300 us) and was only rescued when
- * its timeout made it look at the ring again. */
-#define STALL_NS 3000000000ull
-
-/* Receive n frames with blocking calls and check every byte and the order. */
-static int receive_all(int fd, uint64_t n)
-{
-	uint8_t (*f)[256] = malloc(32 * sizeof(*f)), mac[6];
-	struct vnet_dev_info info = { .sz = sizeof(info) };
-	struct vnet_msg m[32];
-	uint64_t got = 0;
-	int rc = -1;
-
-	if (!f || vnet_socket_info(fd, &info) < 0)
-		goto out;
-	while (got < n) {
-		uint64_t t0 = now_ns(CLOCK_MONOTONIC), dt;
-		int r;
-
-		for (unsigned i = 0; i < 32; i++)
-			m[i] = (struct vnet_msg){ .buf = f[i], .len = 256 };
-		r = vnet_recvmmsg(fd, m, 32, 0);
-		if (r <= 0) {
-			print_error("recvmmsg: %d errno %d after %llu frames\n", r, errno,
-				    (unsigned long long)got);
-			goto out;
-		}
-		dt = now_ns(CLOCK_MONOTONIC) - t0;
-		if (dt > STALL_NS) {
-			print_error("recvmmsg slept %.1f s after %llu frames: a lost wake-up\n",
-				    dt / 1e9, (unsigned long long)got);
-			goto out;
-		}
-		/* The sender's MAC, which tf_fill() puts in both address fields. */
-		if (got == 0)
-			memcpy(mac, f[0] + 6, 6);
-		for (int i = 0; i < r; i++, got++)
-			if (!tf_check(f[i], m[i].msg_len, mac, got, tf_len(got, 60, 256))) {
-				print_error("frame %llu: wrong\n", (unsigned long long)got);
-				goto out;
-			}
-	}
-	rc = 0;
-out:
-	free(f);
-	return rc;
-}
-
-/* n frames over the wire NAME-MODE of m, with extra URI options opts. */
-static void run_stream(const struct irq_mode *m, const char *name, const char *opts, uint64_t n)
-{
-	char wire[32], rx_uri[URI_MAX], tx_uri[URI_MAX];
-	struct stream st = { .uri = tx_uri, .n = n, .pauses = true,
-			     .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
-	struct vn_sim_stats s0, s1;
-	pthread_t t;
-	int rx, rc;
-
-	rx = vnet_socket(mode_uri(rx_uri, m, name, 1, opts), 0, 0);
-	mode_uri(tx_uri, m, name, 0, opts);
-	name = wire_of(wire, m, name);
-	assert_true(rx >= 0);
-	/* A lost wake-up fails the test instead of hanging it. */
-	assert_int_equal(vnet_socket_set(rx, VNET_SO_RCVTIMEO_MS, 10000), 0);
-	assert_int_equal(pthread_create(&t, NULL, sender, &st), 0);
-	rc = receive_all(rx, n);
-	if (rc && !vn_sim_stats(name, 0, &s0) && !vn_sim_stats(name, 1, &s1))
-		print_error("device: end 0 sent %llu, end 1 delivered %llu, irqs %llu\n",
-			    (unsigned long long)s0.qp[0].tx_frames,
-			    (unsigned long long)s1.qp[0].rx_frames,
-			    (unsigned long long)s1.qp[0].irqs);
-	if (!rc) {
-		check_irq_mode(m, name, 1);
-		check_direct(m, rx);
-	}
-	pthread_mutex_lock(&st.lock);
-	st.received = true;
-	pthread_cond_signal(&st.cond);
-	pthread_mutex_unlock(&st.lock);
-	assert_int_equal(pthread_join(t, NULL), 0);
-	assert_int_equal(rc, 0);
-	assert_int_equal(st.rc, 0);
-	vnet_close(rx);
-}
-
-/* 10^6 frames through blocking calls on both sides, the sender pausing at
- * random: every frame arrives, in order, and nobody sleeps through one. */
-static void test_no_lost_wakeup(void **state)
-{
-	run_stream(*state, "stream", "", tf_scale(1000000));
-}
-
-/* The same with small rings, where senders wait for TX interrupts often. */
-static void test_no_lost_wakeup_small_rings(void **state)
-{
-	run_stream(*state, "small", "qsize=8", tf_scale(20000));
-}
-
-/* ---- the burst API without EVENT_IDX ----------------------------------- */
-
-struct burst_rx {
-	struct vnet_queue *q;
-	uint64_t n, got;
-	int rc;
-};
-
-static void *burst_receiver(void *p)
-{
-	struct burst_rx *a = p;
-	struct vnet_buf b[64];
-
-	a->rc = -1;
-	while (a->got < a->n) {
-		struct vnet_wait w = { .q = a->q, .events = VNET_WAIT_RX };
-		int r = vnet_rx_peek(a->q, b, 64);
-
-		if (r < 0)
-			return NULL;
-		if (r == 0) {
-			if (vnet_wait(&w, 1, 5000) < 0 && errno != EINTR)
-				return NULL;
-			continue;
-		}
-		for (int i = 0; i < r; i++, a->got++) {
-			const uint8_t *f = b[i].data;
-			uint64_t seq;
-
-			memcpy(&seq, f + 14, 8);
-			if (seq != a->got || b[i].len != tf_len(seq, 60, 256))
-				return NULL;
-		}
-		if (vnet_rx_release(a->q, b, (unsigned)r) < 0)
-			return NULL;
-	}
-	a->rc = 0;
-	return NULL;
-}
-
-/* Without EVENT_IDX the driver switches interrupts with
- * VRING_AVAIL_F_NO_INTERRUPT; wake-ups must be just as reliable. */
-static void test_no_lost_wakeup_flags(void **state)
-{
-	struct vnet_dev_opts o = VNET_DEV_OPTS_INIT;
-	struct vnet_dev *d0, *d1;
-	struct vnet_dev_info info = { .sz = sizeof(info) };
-	struct burst_rx a = { .n = tf_scale(200000) };
-	struct vnet_queue *q0;
-	unsigned seed = 7;
-	pthread_t t;
-
-	(void)state;
-	o.features_mask = 1ull << VIRTIO_RING_F_EVENT_IDX;
-	assert_int_equal(vnet_dev_open("sim:pair=flags/1", &o, &d1), 0);
-	assert_int_equal(vnet_dev_open("sim:pair=flags/0", &o, &d0), 0);
-	assert_int_equal(vnet_dev_info(d0, &info), 0);
-	assert_int_equal(info.features & (1ull << VIRTIO_RING_F_EVENT_IDX), 0);
-	a.q = vnet_dev_queue(d1, 0);
-	q0 = vnet_dev_queue(d0, 0);
-	assert_int_equal(pthread_create(&t, NULL, burst_receiver, &a), 0);
-	for (uint64_t seq = 0; seq < a.n;) {
-		struct vnet_wait w = { .q = q0, .events = VNET_WAIT_TX };
-		struct vnet_buf b[32];
-		unsigned want = 1 + rand_r(&seed) % 32;
-		int r = vnet_tx_reserve(q0, b, (unsigned)VN_TEST_MIN(want, a.n - seq));
-
-		assert_true(r >= 0);
-		if (r == 0) {
-			assert_true(vnet_wait(&w, 1, 5000) >= 0);
-			continue;
-		}
-		for (int i = 0; i < r; i++) {
-			b[i].len = (uint32_t)tf_len(seq + (unsigned)i, 60, 256);
-			tf_fill(b[i].data, b[i].len, info.mac, seq + (unsigned)i);
-		}
-		assert_int_equal(vnet_tx_submit(q0, b, (unsigned)r), r);
-		seq += (unsigned)r;
-		if (rand_r(&seed) % 64 == 0)
-			sleep_us(rand_r(&seed) % 300);
-	}
-	assert_int_equal(pthread_join(t, NULL), 0);
-	assert_int_equal(a.rc, 0);
-	assert_int_equal(a.got, a.n);
-	vnet_dev_close(d0);
-	vnet_dev_close(d1);
 }
 
 /* ---- busy-polling before sleeping ---------------------------------------- */
@@ -972,28 +566,19 @@ static void test_observer(void **state)
 	p->ops->close(p);
 }
 
-/* The wake-up tests, once per interrupt mode, named "test [mode]". */
-#define IRQ_TEST(f, m) { #f " [" #m "]", f, NULL, NULL, (void *)&(m) }
 #define IRQ_TESTS(m)                                                  \
 	IRQ_TEST(test_frame_wakes_sleeper, m),                           \
-	IRQ_TEST(test_no_lost_wakeup, m),                                \
-	IRQ_TEST(test_no_lost_wakeup_small_rings, m),                    \
 	IRQ_TEST(test_link_down_event, m),                               \
 	IRQ_TEST(test_idle_receiver_costs_nothing, m)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		IRQ_TESTS(irq_msix),
-		IRQ_TESTS(irq_shared),
-		IRQ_TESTS(irq_single),
-		IRQ_TESTS(irq_intx),
-		IRQ_TESTS(irq_split),
+		IRQ_MODES(IRQ_TESTS),
 		cmocka_unit_test(test_signal_interrupts),
 		cmocka_unit_test(test_timeouts_and_options),
 		cmocka_unit_test(test_fd_readable_exactly_when_frames_wait),
 		cmocka_unit_test(test_vnet_poll_many),
-		cmocka_unit_test(test_no_lost_wakeup_flags),
 		cmocka_unit_test(test_suppressed_interrupts_are_not_raised),
 		cmocka_unit_test(test_needs_reset_event),
 		cmocka_unit_test(test_observer),
