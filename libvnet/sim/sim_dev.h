@@ -170,6 +170,10 @@ struct sim_dev {
 	uint8_t buf[SIM_HDR_LEN + SIM_FRAME_MAX];
 	struct sim_seg seg[SIM_VQ_MAX_SIZE];
 	uint8_t source_tpl[SIM_FRAME_MAX];
+	/* TX chains completed unsent (tx_bad) since the last round: work too,
+	 * so that the loop goes on polling and, when it stops, asks for
+	 * notifications at the ring's new position (sim_host.c). */
+	unsigned bad_work;
 	uint64_t source_seq[SIM_MAX_PAIRS];
 
 	struct vn_sim_stats st;

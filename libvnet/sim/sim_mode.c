@@ -204,6 +204,8 @@ unsigned sim_mode_service(struct sim_dev *d)
 			}
 		}
 	}
+	work += d->bad_work;
+	d->bad_work = 0;
 	/* Read the TAP even while the driver is not running, so that frames
 	 * are dropped and counted instead of piling up in the kernel. */
 	if (d->tap_fd >= 0)

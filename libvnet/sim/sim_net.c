@@ -190,6 +190,7 @@ int sim_net_tx_pop(struct sim_dev *d, unsigned pair, uint16_t *head, uint32_t *l
 		    c.out_len > SIM_HDR_LEN + d->p.mtu + 18) {
 			SIM_INC(d->st.qp[pair].tx_bad);
 			complete(d, q, c.head, 0, 0);
+			d->bad_work++;
 			continue;
 		}
 		p = d->buf;
