@@ -166,7 +166,7 @@ int sim_params_set(struct sim_params *p, const char *key, const char *val)
 	/* The control plane's and the driver's options (device.c, vnet/ctl.h),
 	 * not the model's. */
 	if (!strcmp(key, "name") || !strcmp(key, "ctl") || !strcmp(key, "ring") ||
-	    !strcmp(key, "reset"))
+	    !strcmp(key, "reset") || !strcmp(key, "offload"))
 		return 0;
 	if (!strcmp(key, "mac")) {
 		err = parse_mac(val, p->mac);
