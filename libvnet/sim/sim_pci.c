@@ -377,6 +377,12 @@ int sim_dev_new(const struct sim_params *p, unsigned end, struct sim_dev **out)
 		d->offered |= 1ull << VIRTIO_NET_F_RSS;
 	if (p->coalesce)
 		d->offered |= 1ull << VIRTIO_NET_F_NOTF_COAL;
+	/* Offloads where the device moves frames between drivers; tap, sink
+	 * and source have none (sim_offload.c). */
+	if (p->offload && (p->mode == SIM_LOOPBACK || p->mode == SIM_PAIR))
+		d->offered |= 1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_GUEST_CSUM |
+			      1ull << VIRTIO_NET_F_HOST_TSO4 | 1ull << VIRTIO_NET_F_HOST_TSO6 |
+			      1ull << VIRTIO_NET_F_GUEST_TSO4 | 1ull << VIRTIO_NET_F_GUEST_TSO6;
 	d->st.n_pairs = p->queues;
 	irqs_off(d);
 	ops_reset(d, true);
