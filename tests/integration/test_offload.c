@@ -11,7 +11,8 @@
  *    sequence numbers, flags, both checksums); at one with GUEST_TSO, one
  *    GSO frame with its metadata; on sim:loopback and sim:pair;
  *  - a driver header the device must refuse (dev_tx_queue_0_bad), and
- *    impossible headers from the device (rx_errors).
+ *    impossible headers from the device (rx_errors);
+ *  - the socket API's VNET_SO_VNET_HDR.
  * Everything goes through vnet.h.
  */
 #include <errno.h>
@@ -28,6 +29,7 @@
 #include <linux/virtio_net.h>
 
 #include "sendrecv.h"
+#include "vnet/socket.h"
 #include "vnet/vnet.h"
 
 #define BIG 20000u
@@ -598,6 +600,82 @@ static void test_hostile_rx(void **state)
 	hostile_rx("sim:loopback?offload=on&ring=packed&fault=bad_rx_csum@6");
 }
 
+/* ---- sockets: VNET_SO_VNET_HDR ---------------------------------------- */
+
+static uint8_t sock_buf[VNET_VNET_HDR_LEN + VNET_GSO_FRAME_MAX];
+
+/* The 10-byte virtio_net_hdr: flags, gso_type, then le16 fields. */
+static void vhdr(uint8_t *h, uint8_t flags, uint8_t gso, uint16_t hdr_len, uint16_t gso_size,
+		 uint16_t start, uint16_t off)
+{
+	const uint16_t v[4] = { hdr_len, gso_size, start, off };
+
+	h[0] = flags;
+	h[1] = gso;
+	for (int i = 0; i < 4; i++) {
+		h[2 + 2 * i] = (uint8_t)v[i];
+		h[3 + 2 * i] = (uint8_t)(v[i] >> 8);
+	}
+}
+
+static ssize_t sock_roundtrip(int fd, const uint8_t *h, size_t len)
+{
+	memcpy(sock_buf, h, VNET_VNET_HDR_LEN);
+	memcpy(sock_buf + VNET_VNET_HDR_LEN, tx_frame, len);
+	if (vnet_send(fd, sock_buf, VNET_VNET_HDR_LEN + len, 0) < 0)
+		return -1;
+	assert_int_equal(vnet_socket_set(fd, VNET_SO_RCVTIMEO_MS, 2000), 0);
+	return vnet_recv(fd, sock_buf, sizeof(sock_buf), 0);
+}
+
+static void test_socket_vnet_hdr(void **state)
+{
+	int fd = vnet_socket("sim:loopback?offload=on", 0, 0), v = -1;
+	uint8_t h[VNET_VNET_HDR_LEN], want[VNET_VNET_HDR_LEN];
+	const size_t H = VNET_VNET_HDR_LEN;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(vnet_socket_set(fd, VNET_SO_VNET_HDR, 2), -1);
+	assert_int_equal(vnet_socket_set(fd, VNET_SO_VNET_HDR, 1), 0);
+	assert_int_equal(vnet_socket_get(fd, VNET_SO_VNET_HDR, &v), 0);
+	assert_int_equal(v, 1);
+	/* NEEDS_CSUM: the frame comes back checksummed, flagged DATA_VALID. */
+	tcp_frame(tx_frame, 1514, false);
+	vhdr(h, VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 0, 0, 34, 16);
+	assert_int_equal(sock_roundtrip(fd, h, 1514), H + 1514);
+	vhdr(want, VIRTIO_NET_HDR_F_DATA_VALID, 0, 0, 0, 0, 0);
+	assert_memory_equal(sock_buf, want, H);
+	assert_int_equal(be16(sock_buf + H + 50), tcp_check(tx_frame, 1514, false));
+	assert_memory_equal(sock_buf + H, tx_frame, 50);
+	/* TSO: one GSO frame back (loopback has GUEST_TSO), with its header. */
+	tcp_frame(tx_frame, BIG, true);
+	vhdr(h, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV6, 74, 1400, 54, 16);
+	assert_int_equal(sock_roundtrip(fd, h, BIG), H + BIG);
+	assert_memory_equal(sock_buf, h, H);
+	assert_memory_equal(sock_buf + H, tx_frame, BIG);
+	/* Bad metadata is refused as by vnet_tx_offload(). */
+	vhdr(h, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV6, 74, 0, 54, 16);
+	expect_err((int)sock_roundtrip(fd, h, BIG), EINVAL, "gso_size 0");
+	/* Without the option, the same bytes are a plain (over-long) frame. */
+	assert_int_equal(vnet_socket_set(fd, VNET_SO_VNET_HDR, 0), 0);
+	expect_err((int)vnet_send(fd, sock_buf, H + BIG, 0), EMSGSIZE, NULL);
+	vnet_close(fd);
+
+	/* A device without offloads: zero headers both ways, others refused. */
+	fd = vnet_socket("sim:loopback", 0, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(vnet_socket_set(fd, VNET_SO_VNET_HDR, 1), 0);
+	frame_to(tx_frame, 100, (const uint8_t[]){ 2, 0x76, 0x6e, 0, 0, 1 }, 7);
+	memset(h, 0, H);
+	assert_int_equal(sock_roundtrip(fd, h, 100), H + 100);
+	assert_memory_equal(sock_buf, h, H);
+	assert_memory_equal(sock_buf + H, tx_frame, 100);
+	vhdr(h, VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 0, 0, 34, 16);
+	expect_err((int)sock_roundtrip(fd, h, 100), EOPNOTSUPP, "offload=on");
+	vnet_close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -612,6 +690,7 @@ int main(void)
 		cmocka_unit_test(test_tso_pair),
 		cmocka_unit_test(test_device_refuses),
 		cmocka_unit_test(test_hostile_rx),
+		cmocka_unit_test(test_socket_vnet_hdr),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
