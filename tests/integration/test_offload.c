@@ -9,7 +9,8 @@
  *  - TSO over IPv4 and IPv6, 20 000-byte frames: at a receiver without
  *    GUEST_TSO, every segment checked (bytes, order, IP id and length,
  *    sequence numbers, flags, both checksums); at one with GUEST_TSO, one
- *    GSO frame with its metadata; on sim:loopback and sim:pair;
+ *    GSO frame with its metadata; on sim:loopback (packed and split
+ *    rings) and sim:pair;
  *  - a driver header the device must refuse (dev_tx_queue_0_bad), and
  *    impossible headers from the device (rx_errors);
  *  - the socket API's VNET_SO_VNET_HDR.
@@ -40,12 +41,19 @@
 
 static uint8_t tx_frame[VNET_GSO_FRAME_MAX], rx_frame[VNET_GSO_FRAME_MAX];
 
+/* Buffers peeked but not yet handed out (recv_off() returns one frame at a
+ * time; a peek returns whole frames only, as many as fit).
+ * A new device starts with none, even after a failed test. */
+static struct vnet_buf stash[64];
+static int stash_n, stash_at;
+
 static struct vnet_dev *open_dev(const char *uri, uint64_t mask)
 {
 	struct vnet_dev_opts o = VNET_DEV_OPTS_INIT;
 	struct vnet_dev *d = NULL;
 
 	o.features_mask = mask;
+	stash_n = stash_at = 0;
 	if (vnet_dev_open(uri, &o, &d))
 		fail_msg("open %s: %s", uri, vnet_last_error());
 	return d;
@@ -189,11 +197,6 @@ static struct vnet_offload tso(bool v6, uint16_t mss)
 		.csum_offset = 16,
 	};
 }
-
-/* Buffers peeked but not yet handed out (recv_off() returns one frame at a
- * time; a peek returns whole frames only, as many as fit). */
-static struct vnet_buf stash[64];
-static int stash_n, stash_at;
 
 /* Receive one whole frame into rx_frame (0: none within ms); its metadata
  * in *off when off is not NULL. */
@@ -517,6 +520,7 @@ static void test_tso_loopback_segments(void **state)
 	(void)state;
 	tso_once("sim:loopback?offload=on", NULL, GUEST_TSO, false, false, true);
 	tso_once("sim:loopback?offload=on", NULL, GUEST_TSO, true, false, true);
+	tso_once("sim:loopback?offload=on&ring=split", NULL, GUEST_TSO, false, false, true);
 }
 
 static void test_tso_loopback_gso(void **state)
@@ -524,6 +528,7 @@ static void test_tso_loopback_gso(void **state)
 	(void)state;
 	tso_once("sim:loopback?offload=on", NULL, 0, false, true, true);
 	tso_once("sim:loopback?offload=on", NULL, 0, true, true, true);
+	tso_once("sim:loopback?offload=on&ring=split", NULL, 0, true, true, true);
 }
 
 static void test_tso_pair(void **state)
