@@ -140,17 +140,15 @@ int NET_FN(tx_reserve)(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n
 	for (unsigned i = 0; i < got; i++) {
 		uint16_t id = vq_take(vq);
 
+		/* virtio 1.2 §5.1.6.2: no offload asked for is flags 0 and
+		 * gso_type VIRTIO_NET_HDR_GSO_NONE, an all-zero header, which
+		 * vnet_tx_offload() may then fill in (VNET_DEV_F_OFFLOAD). */
+		memset(vq_buf(vq, id), 0, VN_NET_HDR_LEN);
 		bufs[i].data = vq_buf(vq, id) + VN_NET_HDR_LEN;
 		bufs[i].len = cap;
 		bufs[i].flags = 0;
 		bufs[i].id = id;
 	}
-	/* Offloads: the header is the application's to fill
-	 * (vnet_tx_offload()); none given means none asked for (virtio 1.2
-	 * §5.1.6.2: flags 0, gso_type NONE). */
-	if (VN_UNLIKELY(q->offload))
-		for (unsigned i = 0; i < got; i++)
-			memset(vq_buf(vq, bufs[i].id), 0, VN_NET_HDR_LEN);
 	tick(q, (int)got);
 	return (int)got;
 }
@@ -200,11 +198,8 @@ int NET_FN(tx_submit)(struct vnet_queue *pub, const struct vnet_buf *bufs, unsig
 			vq_give(vq, id);
 			continue;
 		}
-		/* virtio 1.2 §5.1.6.2: without offloads flags 0 and gso_type
-		 * VIRTIO_NET_HDR_GSO_NONE: an all-zero header. With them, the
-		 * header reserve zeroed and vnet_tx_offload() filled. */
-		if (VN_LIKELY(!q->offload))
-			memset(vq_buf(vq, id), 0, VN_NET_HDR_LEN);
+		/* The header is as reserve zeroed it, or as vnet_tx_offload()
+		 * wrote it. */
 		RING(enqueue)(vq, id, VN_NET_HDR_LEN + len);
 		VN_STAT_ADD(q->st.tx_packets, 1);
 		VN_STAT_ADD(q->st.tx_bytes, len);
