@@ -390,7 +390,9 @@ struct vnet_buf {
 
 /**
  * Reserve up to @p n free TX buffers. Each has room for one whole frame of
- * up to MTU + 18 bytes (Ethernet header and one VLAN tag). Completed
+ * up to MTU + 18 bytes (Ethernet header and one VLAN tag), or, on a device
+ * that agreed to TX TSO (VNET_DEV_F_OFFLOAD), of VNET_GSO_FRAME_MAX bytes
+ * for GSO frames (vnet_tx_offload()); len says which. Completed
  * transmissions are reclaimed here. Every reserved buffer must be handed to
  * vnet_tx_submit(); one submitted with len 0 is returned unsent.
  * @return buffers reserved (0 when the ring is full), or -1 with errno
@@ -403,10 +405,11 @@ VNET_API int vnet_tx_reserve(struct vnet_queue *q, struct vnet_buf *bufs, unsign
  * Send reserved buffers, in order, with at most one doorbell write.
  * Buffers all submitted with len 0 are handed back unsent even while the
  * device is down or broken, so that none stays reserved for good.
- * @return @p n, or -1 with errno (EMSGSIZE: a len over MTU + 18, counted
- *         in tx_errors; nothing was sent; EINVAL: a buffer that was not
- *         reserved; ENETDOWN as for vnet_tx_reserve(): the buffers stay
- *         reserved)
+ * @return @p n, or -1 with errno (EMSGSIZE: a len over MTU + 18, or over
+ *         VNET_GSO_FRAME_MAX for a GSO frame, counted in tx_errors; nothing
+ *         was sent; EINVAL: a buffer that was not reserved, or one shorter
+ *         than its vnet_tx_offload() metadata; ENETDOWN as for
+ *         vnet_tx_reserve(): the buffers stay reserved)
  */
 VNET_API int vnet_tx_submit(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned n);
 
