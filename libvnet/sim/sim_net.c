@@ -166,7 +166,8 @@ int sim_net_tx_pop(struct sim_dev *d, unsigned pair, uint16_t *head, uint32_t *l
 {
 	unsigned q = txq(pair), i;
 	struct sim_vq *vq = &d->vq[q];
-	bool tso = sim_dev_has(d, VIRTIO_NET_F_HOST_TSO4) || sim_dev_has(d, VIRTIO_NET_F_HOST_TSO6);
+	bool tso = d->driver_features &
+		   (1ull << VIRTIO_NET_F_HOST_TSO4 | 1ull << VIRTIO_NET_F_HOST_TSO6);
 	struct sim_chain c;
 	uint8_t *p;
 	int r;
@@ -294,11 +295,6 @@ static void scatter(struct sim_dev *d, unsigned q, const struct rx_chain *rc, un
 	}
 }
 
-int sim_net_rx(struct sim_dev *d, unsigned pair, const uint8_t *frame, uint32_t len)
-{
-	return sim_net_rx_hdr(d, pair, frame, len, NULL);
-}
-
 /* A header the driver must refuse, for the bad_rx_* faults (§5.1.6.4.1). */
 static void bad_header(struct sim_dev *d, struct virtio_net_hdr_v1 *h, uint32_t len)
 {
@@ -376,7 +372,8 @@ int sim_net_rx_hdr(struct sim_dev *d, unsigned pair, const uint8_t *frame, uint3
 		h = *off;
 	else
 		memset(&h, 0, sizeof(h));
-	bad_header(d, &h, len);
+	if (VN_UNLIKELY(d->p.fault == SIM_FAULT_BAD_RX_CSUM || d->p.fault == SIM_FAULT_BAD_RX_GSO))
+		bad_header(d, &h, len);
 	h.num_buffers = htole16((uint16_t)n); /* 1 without MRG_RXBUF (§5.1.6.4) */
 	scatter(d, q, rc, n, &h, frame, len);
 	SIM_INC(d->st.qp[pair].rx_frames);

@@ -96,9 +96,13 @@ int sim_offload_tx(struct sim_dev *d, uint32_t len)
 	uint16_t start, off, mss;
 	uint32_t sum;
 
-	memset(t, 0, sizeof(*t));
 	/* §5.1.6.2: the driver wrote the header before the frame (le fields). */
 	memcpy(&h, d->buf, sizeof(h));
+	t->gso_type = VIRTIO_NET_HDR_GSO_NONE;
+	t->csum_done = false;
+	/* No offload asked for (flags 0, GSO_NONE): always acceptable. */
+	if (!h.flags && h.gso_type == VIRTIO_NET_HDR_GSO_NONE)
+		return 0;
 	start = le16toh(h.csum_start);
 	off = le16toh(h.csum_offset);
 	mss = le16toh(h.gso_size);

@@ -346,6 +346,11 @@ int sim_dev_new(const struct sim_params *p, unsigned end, struct sim_dev **out)
 
 	if (!d)
 		return vn_err(-ENOMEM, "sim: out of memory");
+	d->buf = malloc(SIM_HDR_LEN + SIM_GSO_MAX);
+	if (!d->buf) {
+		free(d);
+		return vn_err(-ENOMEM, "sim: out of memory");
+	}
 	d->p = *p;
 	d->n_vqs = 2 * p->queues + 1; /* rx0, tx0, ..., ctrl (§5.1.2) */
 	d->n_vectors = p->intx_only ? 0 : p->vectors ? p->vectors : 2 * p->queues + 2;
@@ -405,6 +410,7 @@ void sim_dev_free(struct sim_dev *d)
 	for (q = 0; q < SIM_MAX_VQS; q++)
 		if (d->kick_fd[q] >= 0)
 			close(d->kick_fd[q]);
+	free(d->buf);
 	free(d);
 }
 
