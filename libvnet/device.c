@@ -54,10 +54,10 @@ static int copy_sized(void *dst, size_t dst_sz, const void *src, size_t src_sz,
 	return 0;
 }
 
-/* URI options queues=, qsize= and reset= apply where the opts leave a default. */
+/* URI options queues=, qsize=, reset= and offload= apply where the opts leave a default. */
 static int uri_defaults(const struct vn_uri *u, struct vnet_dev_opts *o)
 {
-	const char *reset = vn_uri_opt(u, "reset");
+	const char *reset = vn_uri_opt(u, "reset"), *offload = vn_uri_opt(u, "offload");
 	int rc = 0;
 
 	if (!o->queue_pairs)
@@ -66,7 +66,9 @@ static int uri_defaults(const struct vn_uri *u, struct vnet_dev_opts *o)
 		rc = vn_uri_opt_uint(u, "qsize", 1, 32768, &o->queue_size);
 	if (!rc && reset && !strcmp(reset, "auto")) /* uri.c allows auto and report */
 		o->flags |= VNET_DEV_F_AUTO_RESET;
-	if (!rc && (o->flags & ~VNET_DEV_F_AUTO_RESET))
+	if (!rc && offload && !strcmp(offload, "on")) /* uri.c allows on and off */
+		o->flags |= VNET_DEV_F_OFFLOAD;
+	if (!rc && (o->flags & ~(VNET_DEV_F_AUTO_RESET | VNET_DEV_F_OFFLOAD)))
 		rc = vn_err(-EINVAL, "vnet_dev_opts: unknown flags 0x%x", o->flags);
 	return rc;
 }
@@ -277,6 +279,41 @@ VNET_API int vnet_rx_release(struct vnet_queue *q, const struct vnet_buf *bufs, 
 	if (VN_UNLIKELY(!q))
 		return null_queue();
 	return burst_result(q->port->ops->rx_release(q, bufs, n));
+}
+
+/* The offload calls check what every port would: the queue, and off's size. */
+static int offload_args(struct vnet_queue *q, const struct vnet_buf *b, const void *off,
+			size_t sz, const char *what)
+{
+	if (VN_UNLIKELY(!q || !b || !off))
+		return vn_err(-EINVAL, "%s: q, buf and off are required", what);
+	if (VN_UNLIKELY(sz < sizeof(struct vnet_offload)))
+		return vn_err(-EINVAL, "%s: off->sz %zu, want %zu (VNET_OFFLOAD_INIT)", what, sz,
+			      sizeof(struct vnet_offload));
+	if (VN_UNLIKELY(!q->port->ops->tx_offload))
+		return vn_err(-EOPNOTSUPP, "%s: the %s port has no offloads", what,
+			      q->port->ops->name);
+	return 0;
+}
+
+VNET_API int vnet_tx_offload(struct vnet_queue *q, const struct vnet_buf *buf,
+			     const struct vnet_offload *off)
+{
+	int rc = offload_args(q, buf, off, off ? off->sz : 0, "vnet_tx_offload");
+
+	if (VN_UNLIKELY(rc))
+		return fail(rc);
+	return burst_result(q->port->ops->tx_offload(q, buf, off));
+}
+
+VNET_API int vnet_rx_offload(struct vnet_queue *q, const struct vnet_buf *buf,
+			     struct vnet_offload *off)
+{
+	int rc = offload_args(q, buf, off, off ? off->sz : 0, "vnet_rx_offload");
+
+	if (VN_UNLIKELY(rc))
+		return fail(rc);
+	return burst_result(q->port->ops->rx_offload(q, buf, off));
 }
 
 VNET_API int vnet_dev_event(struct vnet_dev *dev, struct vnet_dev_event *ev)

@@ -132,6 +132,11 @@ struct vn_port_ops {
 	int (*tx_submit)(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned n);
 	int (*rx_peek)(struct vnet_queue *q, struct vnet_buf *bufs, unsigned n);
 	int (*rx_release)(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned n);
+	/* Offload metadata of one buffer (vnet.h; off's sz already checked).
+	 * Optional: NULL refuses them with EOPNOTSUPP. */
+	int (*tx_offload)(struct vnet_queue *q, const struct vnet_buf *b,
+			  const struct vnet_offload *off);
+	int (*rx_offload)(struct vnet_queue *q, const struct vnet_buf *b, struct vnet_offload *off);
 
 	/*
 	 * Sleeping (wait.c): ready() tells whether a direction has work (RX: a

@@ -50,6 +50,8 @@ static const struct {
 	{ "reset", FOR_VFIO | FOR_USER | FOR_SIM, VAL_RESET },
 	{ "mem", FOR_SIM, VAL_SIZE },
 	{ "rxfull", FOR_SIM, VAL_RXFULL },
+	{ "offload", FOR_VFIO | FOR_USER | FOR_SIM, VAL_ONOFF },
+	{ "dev_offload", FOR_SIM, VAL_ONOFF },
 };
 
 static const struct {

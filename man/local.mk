@@ -9,6 +9,7 @@ dist_man_MANS += man/vnet_dev_open.3 man/vnet_dev_close.3 man/vnet_dev_info.3 ma
 	man/vnet_dev_vlan_del.3 man/vnet_dev_filters.3 \
 	man/vnet_dev_set_rss.3 man/vnet_dev_rss.3 man/vnet_dev_set_coalesce.3 man/vnet_dev_coalesce.3 \
 	man/vnet_tx_reserve.3 man/vnet_tx_submit.3 man/vnet_rx_peek.3 man/vnet_rx_release.3 \
+	man/vnet_tx_offload.3 man/vnet_rx_offload.3 \
 	man/vnet_wait.3 man/vnet_queue_fd.3 man/vnet_queue_arm.3 man/vnet_queue_disarm.3 man/vnet_queue_busy_poll.3 \
 	man/vnet_dev_event.3 man/vnet_dev_event_fd.3 \
 	man/vnet_last_error.3 man/vnet_set_log_level.3 \

@@ -201,6 +201,7 @@ VNET_API int vnet_socket(const char *uri, unsigned queue, int flags)
 	d->queue_taken[queue] = true;
 	s->d = d;
 	s->max_frame = (size_t)d->info.mtu + VS_VLAN_ETH_OVERHEAD;
+	s->offloads = d->info.offloads != 0;
 	pthread_mutex_unlock(&vs_lock);
 	/* A previous socket of this queue may have left a count behind. */
 	pthread_mutex_lock(&s->rx_io);
@@ -455,7 +456,18 @@ static int recv_some(struct vs_sock *s, struct vnet_msg *msgs, unsigned n)
 				break;
 			s->stash_len = (unsigned)got;
 		}
-		msgs[i].msg_len = stash_copy(s, msgs[i].buf, msgs[i].len);
+		if (__atomic_load_n(&s->vnet_hdr, __ATOMIC_RELAXED)) {
+			uint8_t h[VNET_VNET_HDR_LEN];
+			size_t k = VN_MIN(msgs[i].len, sizeof(h));
+
+			/* VNET_SO_VNET_HDR: the header, then the frame after it. */
+			vs_hdr_recv(s, &s->stash[s->stash_pos], h);
+			memcpy(msgs[i].buf, h, k);
+			msgs[i].msg_len = sizeof(h) + stash_copy(s, (char *)msgs[i].buf + k,
+								 msgs[i].len - k);
+		} else {
+			msgs[i].msg_len = stash_copy(s, msgs[i].buf, msgs[i].len);
+		}
 		msgs[i].flags = msgs[i].msg_len > msgs[i].len ? MSG_TRUNC : 0;
 		i++;
 	}
@@ -537,16 +549,29 @@ VNET_API ssize_t vnet_recv(int fd, void *buf, size_t len, int flags)
 	return (ssize_t)VN_MIN(m.msg_len, len);
 }
 
-/* Check one outgoing frame. */
-static int frame_ok(const struct vs_sock *s, const struct vnet_msg *m)
+/* Check one outgoing frame (hdr: it starts with the VNET_SO_VNET_HDR header). */
+static int frame_ok(const struct vs_sock *s, const struct vnet_msg *m, size_t hdr)
 {
-	if (!m->buf || m->len < VS_ETH_HLEN)
-		return vn_err(-EINVAL, "a frame needs at least %d bytes (an Ethernet header); got %zu",
-			      VS_ETH_HLEN, m->buf ? m->len : 0);
-	if (m->len > s->max_frame)
-		return vn_err(-EMSGSIZE, "frame of %zu bytes exceeds MTU %u + %d",
-			      m->len, s->d->info.mtu, VS_VLAN_ETH_OVERHEAD);
+	size_t len = m->len - VN_MIN(m->len, hdr);
+
+	if (!m->buf || m->len < hdr + VS_ETH_HLEN)
+		return vn_err(-EINVAL, "a frame needs at least %zu bytes (%san Ethernet header); "
+			      "got %zu", hdr + VS_ETH_HLEN, hdr ? "its virtio_net_hdr and " : "",
+			      m->buf ? m->len : 0);
+	if (hdr && vs_hdr_gso(m->buf) ? len > VNET_GSO_FRAME_MAX : len > s->max_frame)
+		return vn_err(-EMSGSIZE, "frame of %zu bytes exceeds MTU %u + %d%s",
+			      len, s->d->info.mtu, VS_VLAN_ETH_OVERHEAD,
+			      hdr ? " (or, with GSO, VNET_GSO_FRAME_MAX)" : "");
 	return 0;
+}
+
+/* Hand reserved buffers back unsent. */
+static void unsend(struct vs_sock *s, struct vnet_buf *bufs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		bufs[i].len = 0;
+	if (n)
+		(void)vnet_tx_submit(s->q, bufs, n);
 }
 
 /*
@@ -555,12 +580,13 @@ static int frame_ok(const struct vs_sock *s, const struct vnet_msg *m)
  */
 static int send_some(struct vs_sock *s, struct vnet_msg *msgs, unsigned n)
 {
+	size_t hdr = __atomic_load_n(&s->vnet_hdr, __ATOMIC_RELAXED) ? VNET_VNET_HDR_LEN : 0;
 	struct vnet_buf bufs[VS_BURST];
 	unsigned ok = 0, i;
 	int got, err = 0;
 
 	n = VN_MIN(n, (unsigned)VS_BURST);
-	while (ok < n && !(err = frame_ok(s, &msgs[ok])))
+	while (ok < n && !(err = frame_ok(s, &msgs[ok], hdr)))
 		ok++;
 	if (!ok)
 		return err;
@@ -568,8 +594,26 @@ static int send_some(struct vs_sock *s, struct vnet_msg *msgs, unsigned n)
 	if (got <= 0)
 		return got < 0 ? -errno : 0;
 	for (i = 0; i < (unsigned)got; i++) {
-		memcpy(bufs[i].data, msgs[i].buf, msgs[i].len);
-		bufs[i].len = (uint32_t)msgs[i].len;
+		const uint8_t *f = msgs[i].buf;
+		size_t len = msgs[i].len - hdr;
+
+		/* A GSO frame larger than the device's TX buffers (no TSO). */
+		if (len > bufs[i].len)
+			err = vn_err(-EMSGSIZE, "frame of %zu bytes: the device's buffers hold %u "
+				     "(no TSO negotiated?)", len, bufs[i].len);
+		if (!err) {
+			memcpy(bufs[i].data, f + hdr, len);
+			bufs[i].len = (uint32_t)len;
+			err = hdr ? vs_hdr_send(s, f, &bufs[i]) : 0;
+		}
+		if (err) {
+			/* This frame and the rest go back; those before it leave. */
+			unsend(s, bufs + i, (unsigned)got - i);
+			if (!i)
+				return err;
+			got = (int)i;
+			break;
+		}
 		msgs[i].msg_len = msgs[i].len;
 	}
 	if (vnet_tx_submit(s->q, bufs, (unsigned)got) < 0) {
@@ -577,9 +621,7 @@ static int send_some(struct vs_sock *s, struct vnet_msg *msgs, unsigned n)
 
 		/* Down or broken since the reserve: hand the buffers back
 		 * unsent, or they are lost to the ring for good. */
-		for (i = 0; i < (unsigned)got; i++)
-			bufs[i].len = 0;
-		(void)vnet_tx_submit(s->q, bufs, (unsigned)got);
+		unsend(s, bufs, (unsigned)got);
 		return -why;
 	}
 	return got;

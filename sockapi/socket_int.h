@@ -33,6 +33,8 @@ struct vs_sock {
 	unsigned refs;           /* table + calls in progress; under vs_lock */
 	bool closing;            /* written under vs_lock, read atomically */
 	int rcvtimeo_ms, sndtimeo_ms, busy_us; /* options, read atomically */
+	int vnet_hdr;            /* VNET_SO_VNET_HDR (socket_hdr.c), read atomically */
+	bool offloads;           /* the device negotiated offloads (vnet_dev_info) */
 	/* Each direction of the queue pair has one user at a time; a blocking
 	 * call keeps its direction's lock while it sleeps. */
 	pthread_mutex_t rx_io, tx_io;
@@ -42,6 +44,16 @@ struct vs_sock {
 	bool signalled;          /* we made the fd's count non-zero (under rx_io) */
 };
 
+
+/*
+ * VNET_SO_VNET_HDR (socket_hdr.c). vs_hdr_send(): the header h (10 bytes)
+ * of a frame of len bytes reserved in b becomes its offload metadata: 0 or
+ * -errno. vs_hdr_recv(): the header of the frame whose first buffer is b,
+ * into h. vs_hdr_gso(): h asks for GSO (its frame may be that large).
+ */
+int vs_hdr_send(struct vs_sock *s, const uint8_t *h, struct vnet_buf *b);
+void vs_hdr_recv(struct vs_sock *s, const struct vnet_buf *b, uint8_t *h);
+bool vs_hdr_gso(const uint8_t *h);
 
 /* Take a reference on the socket behind fd, or NULL (errno EBADF). */
 struct vs_sock *vs_sock_get(int fd);

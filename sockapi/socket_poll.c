@@ -30,6 +30,7 @@ static int *opt_field(struct vs_sock *s, int opt)
 	case VNET_SO_RCVTIMEO_MS: return &s->rcvtimeo_ms;
 	case VNET_SO_SNDTIMEO_MS: return &s->sndtimeo_ms;
 	case VNET_SO_BUSY_POLL_US: return &s->busy_us;
+	case VNET_SO_VNET_HDR: return &s->vnet_hdr;
 	default: return NULL;
 	}
 }
@@ -52,7 +53,8 @@ VNET_API int vnet_socket_set(int fd, int opt, int value)
 		return -1;
 	f = opt_field(s, opt);
 	/* -1 (process-wide default) is a value of the busy-poll budget only. */
-	if (!f || value < (opt == VNET_SO_BUSY_POLL_US ? -1 : 0)) {
+	if (!f || value < (opt == VNET_SO_BUSY_POLL_US ? -1 : 0) ||
+	    (opt == VNET_SO_VNET_HDR && value > 1)) {
 		vs_sock_put(s);
 		return fail(vn_err(-EINVAL, "vnet_socket_set: option %d value %d", opt, value));
 	}

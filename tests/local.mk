@@ -26,7 +26,7 @@ EXTRA_DIST += tests/valgrind.supp
 if HAVE_CMOCKA
 # End to end over the in-process simulated device, through the public API only.
 INTEGRATION_TESTS = tests/integration/test_socket tests/integration/test_burst \
-	tests/integration/test_settings tests/integration/test_reset
+	tests/integration/test_settings tests/integration/test_reset tests/integration/test_offload
 check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/frames.h tests/integration/events.h tests/unit/testutil.h \
@@ -39,6 +39,8 @@ tests_integration_test_settings_SOURCES = tests/integration/test_settings.c
 tests_integration_test_settings_LDADD = libvnet/libvnet.la $(CMOCKA_LIBS)
 tests_integration_test_reset_SOURCES = tests/integration/test_reset.c
 tests_integration_test_reset_LDADD = libvnet/libvnet.la $(CMOCKA_LIBS)
+tests_integration_test_offload_SOURCES = tests/integration/test_offload.c
+tests_integration_test_offload_LDADD = libvnet/libvnet.la $(CMOCKA_LIBS)
 endif
 
 if HAVE_CMOCKA

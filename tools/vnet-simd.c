@@ -30,7 +30,7 @@ static void usage(FILE *f)
 		"                 [--socket PATH2 (pair)] [--mac XX:XX:XX:XX:XX:XX] [--queues N]\n"
 		"                 [--qsize N] [--mtu N] [--size N] [--fault NAME[@N]]\n"
 		"                 [--irq msix|intx] [--vectors N] [--notify_data on|off]\n"
-		"                 [--rss on|off] [--coalesce on|off]\n"
+		"                 [--rss on|off] [--coalesce on|off] [--dev_offload on|off]\n"
 		"                 [--mem BYTES] [--rxfull wait|drop]\n"
 		"See vnet-simd(8).\n");
 }
@@ -139,6 +139,7 @@ int main(int argc, char **argv)
 		{ "notify_data", required_argument, NULL, 'd' },
 		{ "rss", required_argument, NULL, 'r' },    { "coalesce", required_argument, NULL, 'c' },
 		{ "mem", required_argument, NULL, 'M' },    { "rxfull", required_argument, NULL, 'R' },
+		{ "dev_offload", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
 	};
 	const char *paths[2] = { NULL, NULL }, *mode = NULL, *colon;

@@ -17,6 +17,11 @@
  * comes first, at a signal, or when the device fails (exit status 1, the
  * counters still printed).
  *
+ * With --tso MSS, frames are TCP/IPv4 segmentation frames the device cuts
+ * into MSS segments (vnetperf_tso.c), their vnetperf fields in the TCP
+ * payload; a receiver counts a frame at its first segment, and every
+ * segment's bytes.
+ *
  * With -Q N, N threads each run the mode on a queue pair of their own (the
  * device's rule: one thread per queue pair); each has its own struct perf
  * (the options copied, its own counters and sequence numbers), and the
@@ -39,6 +44,7 @@
 #include "vnet/socket.h"
 #include "vnet/vnet.h"
 #include "json.h"
+#include "vnetperf.h"
 
 #define PERF_ETHERTYPE 0x88b5
 #define PERF_SEQ_OFF 14
@@ -67,6 +73,8 @@ struct perf {
 	enum perf_wait wait;   /* pingpong: spin, or sleep on the interrupt */
 	int busy_us;           /* with WAIT_IRQ: poll this long before sleeping; -1: libvnet's
 				  learned budget (vnet_queue_busy_poll()) */
+	unsigned tso;          /* --tso: MSS of the TSO frames sent; 0: plain frames */
+	size_t hdr;            /* socket API with --tso: VNET_SO_VNET_HDR bytes per frame */
 	/* device */
 	struct vnet_dev *dev;
 	struct vnet_queue *q;
@@ -115,30 +123,74 @@ static uint64_t get_le64(const uint8_t *p)
 	return v;
 }
 
+/* Where the sequence number and timestamp sit, past PERF_SEQ_OFF. */
+static size_t fields_off(const struct perf *p)
+{
+	return p->tso ? PERF_TSO_HDR - PERF_SEQ_OFF : 0;
+}
+
 static void fill_frame(const struct perf *p, uint8_t *f, uint64_t seq)
 {
-	memcpy(f, p->info.mac, 6);
-	memcpy(f + 6, p->info.mac, 6);
-	f[12] = PERF_ETHERTYPE >> 8;
-	f[13] = PERF_ETHERTYPE & 0xff;
-	put_le64(f + PERF_SEQ_OFF, seq);
-	put_le64(f + PERF_TS_OFF, now_ns());
-	memset(f + PERF_TS_OFF + 8, (int)(seq & 0xff), p->size - PERF_TS_OFF - 8);
+	size_t o = fields_off(p);
+
+	if (p->tso) {
+		perf_tso_fill(f, p->size, p->info.mac, seq);
+	} else {
+		memcpy(f, p->info.mac, 6);
+		memcpy(f + 6, p->info.mac, 6);
+		f[12] = PERF_ETHERTYPE >> 8;
+		f[13] = PERF_ETHERTYPE & 0xff;
+	}
+	put_le64(f + o + PERF_SEQ_OFF, seq);
+	put_le64(f + o + PERF_TS_OFF, now_ns());
+	memset(f + o + PERF_TS_OFF + 8, (int)(seq & 0xff), p->size - o - PERF_TS_OFF - 8);
+}
+
+/* The VNET_SO_VNET_HDR header of a TSO frame (vnet_socket(3)): flags
+ * NEEDS_CSUM, gso_type TCPV4, then hdr_len, gso_size, csum_start,
+ * csum_offset, little-endian. */
+static void fill_vnet_hdr(const struct perf *p, uint8_t *h)
+{
+	struct vnet_offload o;
+	uint16_t f[4];
+
+	perf_tso_offload(&o, p->tso);
+	f[0] = o.hdr_len;
+	f[1] = o.gso_size;
+	f[2] = o.csum_start;
+	f[3] = o.csum_offset;
+	h[0] = 1; /* VIRTIO_NET_HDR_F_NEEDS_CSUM */
+	h[1] = (uint8_t)o.gso_type;
+	for (int i = 0; i < 4; i++) {
+		h[2 + 2 * i] = (uint8_t)f[i];
+		h[3 + 2 * i] = (uint8_t)(f[i] >> 8);
+	}
 }
 
 /* Account one received frame (of len bytes; f holds at least its first
  * segment). Returns its timestamp. */
 static uint64_t account_rx(struct perf *p, const uint8_t *f, size_t seg_len, size_t len)
 {
+	size_t o = fields_off(p);
 	uint64_t seq;
+	bool ok;
 
-	p->rx++;
 	p->rx_bytes += len;
-	if (seg_len < PERF_TS_OFF + 8 || f[12] != PERF_ETHERTYPE >> 8 ||
-	    f[13] != (PERF_ETHERTYPE & 0xff)) {
+	if (p->tso) {
+		int kind = perf_tso_kind(f, seg_len);
+
+		if (kind == 0)
+			return 0; /* a later segment of a frame counted at its first */
+		ok = kind == 1;
+	} else {
+		ok = f[12] == PERF_ETHERTYPE >> 8 && f[13] == (PERF_ETHERTYPE & 0xff);
+	}
+	p->rx++;
+	if (!ok || seg_len < o + PERF_TS_OFF + 8) {
 		p->corrupt++;
 		return 0;
 	}
+	f += o;
 	seq = get_le64(f + PERF_SEQ_OFF);
 	if (seq > p->next_rx_seq)
 		p->lost += seq - p->next_rx_seq;
@@ -185,9 +237,11 @@ static int send_burst(struct perf *p, unsigned n)
 		struct vnet_msg m[PERF_MAX_BATCH];
 
 		for (unsigned i = 0; i < n; i++) {
-			m[i].buf = p->frames + (size_t)i * p->size;
-			m[i].len = p->size;
-			fill_frame(p, m[i].buf, p->tx + i);
+			m[i].buf = p->frames + (size_t)i * (p->size + p->hdr);
+			m[i].len = p->size + p->hdr;
+			if (p->hdr)
+				fill_vnet_hdr(p, m[i].buf);
+			fill_frame(p, (uint8_t *)m[i].buf + p->hdr, p->tx + i);
 		}
 		got = vnet_sendmmsg(p->fd, m, n, MSG_DONTWAIT);
 		if (got < 0 && (errno == EAGAIN || admin_down(p)))
@@ -201,6 +255,21 @@ static int send_burst(struct perf *p, unsigned n)
 		for (int i = 0; i < got; i++) {
 			fill_frame(p, b[i].data, p->tx + (unsigned)i);
 			b[i].len = p->size;
+		}
+		if (p->tso && got > 0) {
+			struct vnet_offload o;
+
+			perf_tso_offload(&o, p->tso);
+			for (int i = 0; i < got; i++)
+				if (vnet_tx_offload(p->q, &b[i], &o) < 0) {
+					int err = errno;
+
+					for (int k = 0; k < got; k++)
+						b[k].len = 0; /* back unsent */
+					(void)vnet_tx_submit(p->q, b, (unsigned)got);
+					errno = err;
+					return -1;
+				}
 		}
 		/* Taken down between reserve and submit: the buffers stay ours
 		 * until submitted, so they wait for the device to come up. */
@@ -229,28 +298,36 @@ static int recv_burst(struct perf *p, uint64_t *last_ts)
 		struct vnet_msg m[PERF_MAX_BATCH];
 
 		for (unsigned i = 0; i < p->batch; i++) {
-			m[i].buf = p->frames + (size_t)i * p->size;
-			m[i].len = p->size;
+			m[i].buf = p->frames + (size_t)i * (p->size + p->hdr);
+			m[i].len = p->size + p->hdr;
 		}
 		got = vnet_recvmmsg(p->fd, m, p->batch, MSG_DONTWAIT);
 		if (got < 0)
 			return errno == EAGAIN ? 0 : -1;
-		for (int i = 0; i < got; i++)
-			*last_ts = account_rx(p, m[i].buf,
-					      m[i].msg_len < m[i].len ? m[i].msg_len : m[i].len,
-					      m[i].msg_len);
+		for (int i = 0; i < got; i++) {
+			size_t len = m[i].msg_len - p->hdr; /* the socket counts the header */
+			uint64_t ts = account_rx(p, (uint8_t *)m[i].buf + p->hdr,
+						 m[i].msg_len < m[i].len ? len : m[i].len - p->hdr, len);
+
+			if (ts)
+				*last_ts = ts;
+		}
 		return got;
 	}
 	struct vnet_buf b[PERF_MAX_BATCH];
 
-	got = vnet_rx_peek(p->q, b, p->batch);
+	/* A GSO frame (--tso, received whole) spans up to 33 buffers. */
+	got = vnet_rx_peek(p->q, b, p->tso ? PERF_MAX_BATCH : p->batch);
 	for (int i = 0; i < got; i++) {
 		size_t len = b[i].len;
 		int first = i;
+		uint64_t ts;
 
 		while (b[i].flags & VNET_BUF_MORE && i + 1 < got)
 			len += b[++i].len;
-		*last_ts = account_rx(p, b[first].data, b[first].len, len);
+		ts = account_rx(p, b[first].data, b[first].len, len);
+		if (ts)
+			*last_ts = ts;
 		frames++;
 	}
 	if (got > 0 && vnet_rx_release(p->q, b, (unsigned)got) < 0)
@@ -526,6 +603,7 @@ static void summary(struct perf *w, unsigned n)
 		json_kstr(&j, "wait", p->wait == WAIT_IRQ ? "irq" : "busy");
 		json_kuint(&j, "size", p->size);
 		json_kuint(&j, "batch", p->batch);
+		json_kuint(&j, "tso", p->tso);
 		json_kuint(&j, "pairs", n);
 		json_counters(&j, p);
 		if (p->mode == MODE_PINGPONG) {
@@ -558,6 +636,8 @@ static void summary(struct perf *w, unsigned n)
 	       p->wait == WAIT_IRQ ? "irq" : "busy", p->size, p->batch);
 	if (n > 1)
 		printf(", queue pairs %u-%u", p->queue, p->queue + n - 1);
+	if (p->tso)
+		printf(", TSO segments of %u bytes", p->tso);
 	printf("), %.2f s%s:\n", dt, p->failed ? ", ended by the device's failure" : "");
 	printf("  tx %" PRIu64 " frames  %.0f pps\n", p->tx, (double)p->tx / dt);
 	printf("  rx %" PRIu64 " frames  %.0f pps  %.3f Gbit/s\n", p->rx, (double)p->rx / dt,
@@ -594,8 +674,11 @@ static void usage(FILE *f)
 		"  -w, --wait MODE    pingpong: busy (spin, default) or irq (sleep on the interrupt)\n"
 		"  -B, --busy-poll US with --wait irq: poll this long before sleeping (default: a\n"
 		"                     budget libvnet learns, at most 50 us)\n"
+		"  -T, --tso MSS      send TCP/IPv4 frames of --size bytes (70..%u) that the device\n"
+		"                     cuts into MSS-byte segments (needs its TSO; opens it with\n"
+		"                     offload=on); receivers count a frame at its first segment\n"
 		"  -j, --json         print the summary as one JSON object\n"
-		"  -h, --help\n", PERF_MAX_BATCH, PERF_MAX_PAIRS);
+		"  -h, --help\n", PERF_MAX_BATCH, PERF_MAX_PAIRS, PERF_TSO_MAX);
 }
 
 static int parse_num(const char *s, double min, double max, double *out)
@@ -619,16 +702,17 @@ static int parse_args(struct perf *p, int argc, char **argv)
 		{ "queue", required_argument, NULL, 'q' }, { "api", required_argument, NULL, 'a' },
 		{ "interval", required_argument, NULL, 'i' }, { "json", no_argument, NULL, 'j' },
 		{ "wait", required_argument, NULL, 'w' }, { "busy-poll", required_argument, NULL, 'B' },
-		{ "pairs", required_argument, NULL, 'Q' },
+		{ "pairs", required_argument, NULL, 'Q' }, { "tso", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	bool have_duration = false;
 	int c, i;
 	double v;
 
-	while ((c = getopt_long(argc, argv, "s:n:d:b:q:Q:a:i:w:B:jh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:n:d:b:q:Q:a:i:w:B:T:jh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 's': if (parse_num(optarg, PERF_MIN_SIZE, 65535, &v)) goto bad; p->size = (unsigned)v; break;
+		case 's': if (parse_num(optarg, PERF_MIN_SIZE, PERF_TSO_MAX, &v)) goto bad; p->size = (unsigned)v; break;
+		case 'T': if (parse_num(optarg, 1, 9000, &v)) goto bad; p->tso = (unsigned)v; break;
 		case 'n': if (parse_num(optarg, 1, 1e15, &v)) goto bad; p->count = (uint64_t)v; break;
 		case 'd': if (parse_num(optarg, 0.001, 1e6, &v)) goto bad; p->duration = v; have_duration = true; break;
 		case 'b': if (parse_num(optarg, 1, PERF_MAX_BATCH, &v)) goto bad; p->batch = (unsigned)v; break;
@@ -664,6 +748,11 @@ static int parse_args(struct perf *p, int argc, char **argv)
 	/* A count alone runs until it is reached; with -d, both bound the run. */
 	if (p->count && !have_duration)
 		p->duration = 0;
+	if (p->tso && p->size < PERF_TSO_HDR + 16) {
+		fprintf(stderr, "vnetperf: --tso frames need --size %u or more (TCP/IPv4 headers "
+			"and vnetperf's fields)\n", PERF_TSO_HDR + 16);
+		return -1;
+	}
 	if (argc - optind == 0) {
 		p->mode = MODE_LOOP;
 		return 0;
@@ -691,19 +780,34 @@ bad:
  * device), or on dev, the device opened by pair 0 (NULL: open it). */
 static int open_pair(struct perf *p, struct vnet_dev *dev)
 {
+	struct vnet_dev_opts o = VNET_DEV_OPTS_INIT;
+	char uri[512];
+
 	p->info.sz = sizeof(p->info);
 	if (p->api == API_SOCKET) {
-		p->fd = vnet_socket(p->uri, p->queue, 0);
-		if (p->fd < 0 || vnet_socket_info(p->fd, &p->info) < 0 ||
-		    (p->busy_us >= 0 && vnet_socket_set(p->fd, VNET_SO_BUSY_POLL_US, p->busy_us) < 0))
+		/* --tso: offloads on (the URI is how a socket's device opens). */
+		if ((size_t)snprintf(uri, sizeof(uri), "%s%s", p->uri,
+				     !p->tso ? "" : strchr(p->uri, '?') ? "&offload=on" : "?offload=on") >=
+		    sizeof(uri)) {
+			errno = EINVAL;
 			return -1;
+		}
+		p->fd = vnet_socket(uri, p->queue, 0);
+		if (p->fd < 0 || vnet_socket_info(p->fd, &p->info) < 0 ||
+		    (p->busy_us >= 0 && vnet_socket_set(p->fd, VNET_SO_BUSY_POLL_US, p->busy_us) < 0) ||
+		    (p->tso && vnet_socket_set(p->fd, VNET_SO_VNET_HDR, 1) < 0))
+			return -1;
+		p->hdr = p->tso ? VNET_VNET_HDR_LEN : 0;
 		p->dev = vnet_socket_dev(p->fd);
-		p->frames = calloc(PERF_MAX_BATCH, p->info.mtu + 18u);
+		p->frames = calloc(PERF_MAX_BATCH, (p->size > p->info.mtu + 18u ? p->size : p->info.mtu + 18u) +
+				   p->hdr);
 		return p->frames ? 0 : -1;
 	}
+	if (p->tso)
+		o.flags = VNET_DEV_F_OFFLOAD;
 	if (dev)
 		p->dev = dev;
-	else if (vnet_dev_open(p->uri, NULL, &p->dev) < 0)
+	else if (vnet_dev_open(p->uri, &o, &p->dev) < 0)
 		return -1;
 	if (vnet_dev_info(p->dev, &p->info) < 0)
 		return -1;
@@ -806,7 +910,13 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	if (p->size > p->info.mtu + 14u) {
+	if (p->tso && !(p->info.offloads & VNET_OFFLOAD_TX_TSO4)) {
+		fprintf(stderr, "vnetperf: --tso: the device did not agree to TSO over IPv4 "
+			"(VIRTIO_NET_F_HOST_TSO4; offloads 0x%x)\n", p->info.offloads);
+		rc = 2;
+		goto out;
+	}
+	if (!p->tso && p->size > p->info.mtu + 14u) {
 		fprintf(stderr, "vnetperf: frame size %u exceeds MTU %u + 14\n", p->size, p->info.mtu);
 		rc = 2;
 		goto out;

@@ -10,7 +10,7 @@ libvnet_libvnet_core_la_SOURCES += \
 	libvnet/sim/sim_pci.c \
 	libvnet/sim/sim_virtio.c \
 	libvnet/sim/sim_vq.c libvnet/sim/sim_vq.h libvnet/sim/sim_vq_packed.c \
-	libvnet/sim/sim_net.c \
+	libvnet/sim/sim_net.c libvnet/sim/sim_offload.c \
 	libvnet/sim/sim_rss.c \
 	libvnet/sim/sim_mode.c \
 	libvnet/sim/sim_host.c libvnet/sim/sim_host.h \

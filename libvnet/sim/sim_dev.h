@@ -40,6 +40,7 @@
 #define SIM_HDR_LEN ((unsigned)sizeof(struct virtio_net_hdr_v1))
 #define SIM_MTU_MAX 9000
 #define SIM_FRAME_MAX (SIM_MTU_MAX + 18) /* Ethernet header and one VLAN tag */
+#define SIM_GSO_MAX 65550                /* a GSO frame (§5.1.6.3.1: 65562-byte buffers) */
 #define SIM_MAC_TABLE 64                 /* entries per MAC filter list */
 /* RSS (rss=on): what the device configuration reports (virtio 1.2 §5.1.4:
  * at least 40 key bytes and 128 table entries) and the hash types done. */
@@ -76,6 +77,8 @@ enum sim_fault {
 	SIM_FAULT_VANISH,       /* hang up on the client mid-traffic */
 	SIM_FAULT_LINK_DOWN,    /* link goes down (STATUS) + config interrupt */
 	SIM_FAULT_CTRL_STALL,   /* control commands are never answered from then on */
+	SIM_FAULT_BAD_RX_CSUM,  /* one RX header: NEEDS_CSUM with csum_start beyond the frame */
+	SIM_FAULT_BAD_RX_GSO,   /* one RX header: GSO TCPV4 with gso_size 0 */
 };
 
 struct sim_params {
@@ -98,6 +101,8 @@ struct sim_params {
 			       * message (ioeventfds match 2-byte writes) and is checked */
 	bool rss;             /* rss=on: offer VIRTIO_NET_F_RSS */
 	bool coalesce;        /* coalesce=on: offer VIRTIO_NET_F_NOTF_COAL */
+	bool offload;         /* dev_offload=on (default; loopback and pair only): offer
+			       * CSUM, GUEST_CSUM, HOST_TSO4/6, GUEST_TSO4/6 */
 };
 
 /* Notification coalescing of one direction (virtio 1.3 §5.1.6.5.10). */
@@ -165,11 +170,29 @@ struct sim_dev {
 	uint64_t frames;         /* frames moved, counted for fault_after */
 	bool fault_fired;
 
-	/* Data path scratch: one frame with headroom for the virtio-net header,
-	 * and the segments of the chains being worked on. */
-	uint8_t buf[SIM_HDR_LEN + SIM_FRAME_MAX];
+	/* Data path scratch: one frame with headroom for the virtio-net header
+	 * (SIM_HDR_LEN + SIM_GSO_MAX bytes, allocated apart: 64 KiB inside
+	 * would move the fields below and the whole struct to other cache and
+	 * page offsets, which cost the RX path a third of its rate), and the
+	 * segments of the chains being worked on. */
+	uint8_t *buf;
 	struct sim_seg seg[SIM_VQ_MAX_SIZE];
+	/* Offloads (sim_offload.c): the popped TX frame's header as checked,
+	 * one segment being built, and per pair the segments of the frame at
+	 * the head of TX already delivered (a receiver out of buffers resumes
+	 * there). */
+	struct sim_txo {
+		uint8_t gso_type;    /* VIRTIO_NET_HDR_GSO_NONE or TCPV4/TCPV6 */
+		bool csum_done;      /* NEEDS_CSUM: the device computed it */
+		uint16_t mss, l3, l4, hl; /* GSO: segment payload, IP, TCP, payload offsets */
+	} txo;
+	uint8_t segbuf[SIM_FRAME_MAX];
+	unsigned gso_done[SIM_MAX_PAIRS];
 	uint8_t source_tpl[SIM_FRAME_MAX];
+	/* TX chains completed unsent (tx_bad) since the last round: work too,
+	 * so that the loop goes on polling and, when it stops, asks for
+	 * notifications at the ring's new position (sim_host.c). */
+	unsigned bad_work;
 	uint64_t source_seq[SIM_MAX_PAIRS];
 
 	struct vn_sim_stats st;
@@ -248,7 +271,14 @@ void sim_net_tx_done(struct sim_dev *d, unsigned pair, uint16_t head, uint32_t l
 /* Deliver a frame to RX queue pair of d: 1 delivered, 0 filtered or dropped
  * (counted), -EAGAIN no buffer (not counted: the caller decides), other <0
  * the device failed. */
-int sim_net_rx(struct sim_dev *d, unsigned pair, const uint8_t *frame, uint32_t len);
+/* With off, the header's offload fields (num_buffers is the device's);
+ * NULL: none (all zero). */
+int sim_net_rx_hdr(struct sim_dev *d, unsigned pair, const uint8_t *frame, uint32_t len,
+		   const struct virtio_net_hdr_v1 *off);
+static inline int sim_net_rx(struct sim_dev *d, unsigned pair, const uint8_t *frame, uint32_t len)
+{
+	return sim_net_rx_hdr(d, pair, frame, len, NULL);
+}
 /* Serve the control virtqueue; returns commands handled. */
 unsigned sim_net_ctrl(struct sim_dev *d);
 /* Fault f is configured and its time has come; one-shot faults fire once. */
@@ -267,6 +297,20 @@ uint32_t sim_toeplitz(const uint8_t *key, unsigned key_len, const uint8_t *in, u
 unsigned sim_rss_queue(const struct sim_dev *d, const uint8_t *f, uint32_t len);
 /* Apply an RSS_CONFIG command: 0, or -1 (VIRTIO_NET_ERR) changing nothing. */
 int sim_rss_config(struct sim_dev *d, const uint8_t *p, uint32_t len);
+
+/* sim_offload.c (virtio 1.2 §5.1.6.2). sim_offload_tx(): check the header
+ * of the TX frame in d->buf (len frame bytes) against the features the
+ * driver negotiated and the frame itself, fill d->txo, and compute a
+ * NEEDS_CSUM checksum of a frame without GSO; -EINVAL: a header a device
+ * must refuse (the caller counts and drops it). sim_offload_deliver():
+ * hand that frame to RX pair to_pair of to, as GSO when to negotiated the
+ * matching GUEST_TSO, else cut into segments; returns as sim_net_rx(). */
+int sim_offload_tx(struct sim_dev *d, uint32_t len);
+int sim_offload_deliver(struct sim_dev *d, unsigned pair, struct sim_dev *to, unsigned to_pair,
+			uint32_t len);
+/* The Internet checksum (RFC 1071) of len bytes, added to sum, not folded. */
+uint32_t sim_csum_add(uint32_t sum, const uint8_t *p, size_t len);
+uint16_t sim_csum_fold(uint32_t sum);
 
 /* sim_mode.c */
 int sim_mode_init(struct sim_dev *d);

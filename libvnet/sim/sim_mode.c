@@ -81,7 +81,11 @@ static unsigned forward(struct sim_dev *d, unsigned pair, struct sim_dev *to, un
 	int r;
 
 	while (n < BUDGET && sim_net_tx_pop(d, pair, &head, &len) > 0) {
-		r = sim_net_rx(to, to_pair, d->buf + SIM_HDR_LEN, len);
+		/* A frame that asked for no offload goes as it is. */
+		if (d->txo.gso_type == VIRTIO_NET_HDR_GSO_NONE && !d->txo.csum_done)
+			r = sim_net_rx(to, to_pair, d->buf + SIM_HDR_LEN, len);
+		else
+			r = sim_offload_deliver(d, pair, to, to_pair, len);
 		if (r == -EAGAIN && to->p.rx_drop) {
 			SIM_INC(to->st.qp[to_pair].rx_dropped_no_buffer);
 			r = 0;
@@ -204,6 +208,8 @@ unsigned sim_mode_service(struct sim_dev *d)
 			}
 		}
 	}
+	work += d->bad_work;
+	d->bad_work = 0;
 	/* Read the TAP even while the driver is not running, so that frames
 	 * are dropped and counted instead of piling up in the kernel. */
 	if (d->tap_fd >= 0)

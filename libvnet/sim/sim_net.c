@@ -166,6 +166,8 @@ int sim_net_tx_pop(struct sim_dev *d, unsigned pair, uint16_t *head, uint32_t *l
 {
 	unsigned q = txq(pair), i;
 	struct sim_vq *vq = &d->vq[q];
+	bool tso = d->driver_features &
+		   (1ull << VIRTIO_NET_F_HOST_TSO4 | 1ull << VIRTIO_NET_F_HOST_TSO6);
 	struct sim_chain c;
 	uint8_t *p;
 	int r;
@@ -185,17 +187,28 @@ int sim_net_tx_pop(struct sim_dev *d, unsigned pair, uint16_t *head, uint32_t *l
 			return r;
 		}
 		/* §5.1.6.2: header then the frame; frames are at least an
-		 * Ethernet header and at most MTU + Ethernet header + VLAN tag. */
+		 * Ethernet header and at most MTU + Ethernet header + VLAN tag,
+		 * or a GSO frame (checked with its header below). */
 		if (c.out_len < SIM_HDR_LEN + SIM_ETH_HLEN ||
-		    c.out_len > SIM_HDR_LEN + d->p.mtu + 18) {
+		    c.out_len > SIM_HDR_LEN + (tso ? SIM_GSO_MAX : d->p.mtu + 18)) {
 			SIM_INC(d->st.qp[pair].tx_bad);
 			complete(d, q, c.head, 0, 0);
+			d->bad_work++;
 			continue;
 		}
 		p = d->buf;
 		for (i = 0; i < c.n_out; i++) {
 			memcpy(p, c.seg[i].p, c.seg[i].len);
 			p += c.seg[i].len;
+		}
+		/* The driver's header: what it asks for, honoured or refused. */
+		if (sim_offload_tx(d, (uint32_t)c.out_len - SIM_HDR_LEN) ||
+		    (d->txo.gso_type == VIRTIO_NET_HDR_GSO_NONE &&
+		     c.out_len > SIM_HDR_LEN + d->p.mtu + 18)) {
+			SIM_INC(d->st.qp[pair].tx_bad);
+			complete(d, q, c.head, 0, 0);
+			d->bad_work++;
+			continue;
 		}
 		*head = c.head;
 		*len = (uint32_t)c.out_len - SIM_HDR_LEN;
@@ -208,6 +221,7 @@ void sim_net_tx_done(struct sim_dev *d, unsigned pair, uint16_t head, uint32_t l
 	SIM_INC(d->st.qp[pair].tx_frames);
 	SIM_ADD(d->st.qp[pair].tx_bytes, len);
 	d->frames++;
+	d->gso_done[pair] = 0; /* the next frame's segments start at 0 */
 	/* §2.7.8: used len counts bytes written into the buffer: none for TX. */
 	complete(d, txq(pair), head, 0, 0);
 }
@@ -281,7 +295,26 @@ static void scatter(struct sim_dev *d, unsigned q, const struct rx_chain *rc, un
 	}
 }
 
-int sim_net_rx(struct sim_dev *d, unsigned pair, const uint8_t *frame, uint32_t len)
+/* A header the driver must refuse, for the bad_rx_* faults (§5.1.6.4.1). */
+static void bad_header(struct sim_dev *d, struct virtio_net_hdr_v1 *h, uint32_t len)
+{
+	if (sim_fault_due(d, SIM_FAULT_BAD_RX_CSUM)) {
+		h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		h->csum_start = htole16((uint16_t)VN_MIN(len, 0xffffu));
+		h->csum_offset = htole16(16);
+	}
+	if (sim_fault_due(d, SIM_FAULT_BAD_RX_GSO)) {
+		h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		h->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+		h->gso_size = 0;
+		h->hdr_len = htole16(54);
+		h->csum_start = htole16(34);
+		h->csum_offset = htole16(16);
+	}
+}
+
+int sim_net_rx_hdr(struct sim_dev *d, unsigned pair, const uint8_t *frame, uint32_t len,
+		   const struct virtio_net_hdr_v1 *off)
 {
 	struct rx_chain rc[SIM_VQ_MAX_SIZE];
 	unsigned q = rxq(pair), n = 0, nseg = 0;
@@ -335,7 +368,12 @@ int sim_net_rx(struct sim_dev *d, unsigned pair, const uint8_t *frame, uint32_t 
 		SIM_INC(d->st.qp[pair].rx_dropped_no_buffer);
 		return 0;
 	}
-	memset(&h, 0, sizeof(h));
+	if (off)
+		h = *off;
+	else
+		memset(&h, 0, sizeof(h));
+	if (VN_UNLIKELY(d->p.fault == SIM_FAULT_BAD_RX_CSUM || d->p.fault == SIM_FAULT_BAD_RX_GSO))
+		bad_header(d, &h, len);
 	h.num_buffers = htole16((uint16_t)n); /* 1 without MRG_RXBUF (§5.1.6.4) */
 	scatter(d, q, rc, n, &h, frame, len);
 	SIM_INC(d->st.qp[pair].rx_frames);

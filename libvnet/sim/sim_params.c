@@ -24,6 +24,8 @@ static const char *const fault_names[] = {
 	[SIM_FAULT_BAD_USED_ID] = "bad_used_id",
 	[SIM_FAULT_BAD_USED_LEN] = "bad_used_len",
 	[SIM_FAULT_DUP_USED_ID] = "dup_used_id",
+	[SIM_FAULT_BAD_RX_CSUM] = "bad_rx_csum",
+	[SIM_FAULT_BAD_RX_GSO] = "bad_rx_gso",
 	[SIM_FAULT_NEEDS_RESET] = "needs_reset",
 	[SIM_FAULT_DROP_IRQ] = "drop_irq",
 	[SIM_FAULT_VANISH] = "vanish",
@@ -40,6 +42,7 @@ void sim_params_default(struct sim_params *p)
 	p->mtu = 1500;
 	p->size = 60;
 	p->mem = SIM_MEM_DEFAULT;
+	p->offload = true;
 	/* Locally administered (bit 1 of the first byte), unicast. */
 	memcpy(p->mac, (const uint8_t[6]){ 0x02, 0x76, 0x6e, 0x00, 0x00, 0x01 }, 6);
 }
@@ -137,7 +140,8 @@ static int parse_fault(struct sim_params *p, const char *val)
 			break;
 	if (i == VN_ARRAY_SIZE(fault_names))
 		return vn_err(-EINVAL, "fault: unknown '%.*s' (bad_used_id, bad_used_len, "
-			      "dup_used_id, needs_reset, drop_irq, vanish, link_down, ctrl_stall)", (int)len, val);
+			      "dup_used_id, needs_reset, drop_irq, vanish, link_down, ctrl_stall, bad_rx_csum, "
+			      "bad_rx_gso)", (int)len, val);
 	if (at) {
 		err = parse_uint("fault", at + 1, 0, ULLONG_MAX, &after);
 		if (err)
@@ -166,7 +170,7 @@ int sim_params_set(struct sim_params *p, const char *key, const char *val)
 	/* The control plane's and the driver's options (device.c, vnet/ctl.h),
 	 * not the model's. */
 	if (!strcmp(key, "name") || !strcmp(key, "ctl") || !strcmp(key, "ring") ||
-	    !strcmp(key, "reset"))
+	    !strcmp(key, "reset") || !strcmp(key, "offload"))
 		return 0;
 	if (!strcmp(key, "mac")) {
 		err = parse_mac(val, p->mac);
@@ -175,8 +179,10 @@ int sim_params_set(struct sim_params *p, const char *key, const char *val)
 	}
 	if (!strcmp(key, "fault"))
 		return parse_fault(p, val);
-	if (!strcmp(key, "rss") || !strcmp(key, "coalesce") || !strcmp(key, "notify_data")) {
-		bool *field = key[0] == 'r' ? &p->rss : key[0] == 'c' ? &p->coalesce : &p->notify_data;
+	if (!strcmp(key, "rss") || !strcmp(key, "coalesce") || !strcmp(key, "notify_data") ||
+	    !strcmp(key, "dev_offload")) {
+		bool *field = key[0] == 'r' ? &p->rss : key[0] == 'c' ? &p->coalesce :
+			      key[0] == 'd' ? &p->offload : &p->notify_data;
 
 		if (strcmp(val, "on") && strcmp(val, "off"))
 			return vn_err(-EINVAL, "%s: '%s' is not on or off", key, val);

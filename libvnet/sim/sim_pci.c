@@ -346,6 +346,11 @@ int sim_dev_new(const struct sim_params *p, unsigned end, struct sim_dev **out)
 
 	if (!d)
 		return vn_err(-ENOMEM, "sim: out of memory");
+	d->buf = malloc(SIM_HDR_LEN + SIM_GSO_MAX);
+	if (!d->buf) {
+		free(d);
+		return vn_err(-ENOMEM, "sim: out of memory");
+	}
 	d->p = *p;
 	d->n_vqs = 2 * p->queues + 1; /* rx0, tx0, ..., ctrl (§5.1.2) */
 	d->n_vectors = p->intx_only ? 0 : p->vectors ? p->vectors : 2 * p->queues + 2;
@@ -377,6 +382,12 @@ int sim_dev_new(const struct sim_params *p, unsigned end, struct sim_dev **out)
 		d->offered |= 1ull << VIRTIO_NET_F_RSS;
 	if (p->coalesce)
 		d->offered |= 1ull << VIRTIO_NET_F_NOTF_COAL;
+	/* Offloads where the device moves frames between drivers; tap, sink
+	 * and source have none (sim_offload.c). */
+	if (p->offload && (p->mode == SIM_LOOPBACK || p->mode == SIM_PAIR))
+		d->offered |= 1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_GUEST_CSUM |
+			      1ull << VIRTIO_NET_F_HOST_TSO4 | 1ull << VIRTIO_NET_F_HOST_TSO6 |
+			      1ull << VIRTIO_NET_F_GUEST_TSO4 | 1ull << VIRTIO_NET_F_GUEST_TSO6;
 	d->st.n_pairs = p->queues;
 	irqs_off(d);
 	ops_reset(d, true);
@@ -399,6 +410,7 @@ void sim_dev_free(struct sim_dev *d)
 	for (q = 0; q < SIM_MAX_VQS; q++)
 		if (d->kick_fd[q] >= 0)
 			close(d->kick_fd[q]);
+	free(d->buf);
 	free(d);
 }
 

@@ -135,9 +135,15 @@ void sim_virtio_reset(struct sim_dev *d)
 
 static bool features_acceptable(const struct sim_dev *d)
 {
-	/* §2.2.1 / §6.1: only offered bits, and a modern driver needs VERSION_1. */
+	const uint64_t host_tso = 1ull << VIRTIO_NET_F_HOST_TSO4 | 1ull << VIRTIO_NET_F_HOST_TSO6;
+	const uint64_t guest_tso = 1ull << VIRTIO_NET_F_GUEST_TSO4 | 1ull << VIRTIO_NET_F_GUEST_TSO6;
+
+	/* §2.2.1 / §6.1: only offered bits, and a modern driver needs VERSION_1;
+	 * §5.1.3.1: HOST_TSO4/6 need CSUM, GUEST_TSO4/6 need GUEST_CSUM. */
 	return !(d->driver_features & ~d->offered) &&
-	       sim_dev_has(d, VIRTIO_F_VERSION_1);
+	       sim_dev_has(d, VIRTIO_F_VERSION_1) &&
+	       (!(d->driver_features & host_tso) || sim_dev_has(d, VIRTIO_NET_F_CSUM)) &&
+	       (!(d->driver_features & guest_tso) || sim_dev_has(d, VIRTIO_NET_F_GUEST_CSUM));
 }
 
 bool sim_dev_vq(struct sim_dev *d, unsigned q)

@@ -9,7 +9,7 @@ libvnet_libvnet_core_la_SOURCES += \
 	libvnet/virtio/virtio_net_rxtx.c libvnet/virtio/virtio_net_rxtx_packed.c \
 	libvnet/virtio/virtio_net_rxtx_body.h \
 	libvnet/virtio/virtio_net_irq.c libvnet/virtio/virtio_net_ctl.c \
-	libvnet/virtio/virtio_net_reset.c \
+	libvnet/virtio/virtio_net_reset.c libvnet/virtio/virtio_net_offload.c \
 	libvnet/virtio/virtio_port.c
 
 if HAVE_CMOCKA
@@ -36,7 +36,7 @@ VN_FUZZ_vring_SRC = tests/fuzz/fuzz_vring.c tests/unit/fake_vtr.c libvnet/log.c 
 	libvnet/virtio/virtio.c libvnet/virtio/virtqueue.c libvnet/virtio/virtio_net.c \
 	libvnet/virtio/virtio_net_rxtx.c libvnet/virtio/virtio_net_irq.c \
 	libvnet/virtio/virtio_net_ctl.c libvnet/virtio/vq_packed.c libvnet/virtio/virtio_net_rxtx_packed.c \
-	libvnet/virtio/virtio_net_reset.c
+	libvnet/virtio/virtio_net_reset.c libvnet/virtio/virtio_net_offload.c
 VN_FUZZ_vring_MAXLEN = 4096
 # The packed ring's used-descriptor processing against a hostile device.
 VN_FUZZERS += vq_packed

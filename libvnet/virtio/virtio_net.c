@@ -36,6 +36,12 @@
 		      BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | BIT(VIRTIO_NET_F_CTRL_VLAN) | \
 		      BIT(VIRTIO_NET_F_RSS) | BIT(VIRTIO_NET_F_NOTF_COAL))
 
+/* Negotiated only with VNET_DEV_F_OFFLOAD (virtio_net_offload.c). */
+#define OFFLOADS (BIT(VIRTIO_NET_F_CSUM) | BIT(VIRTIO_NET_F_GUEST_CSUM) | \
+		  BIT(VIRTIO_NET_F_HOST_TSO4) | BIT(VIRTIO_NET_F_HOST_TSO6) | \
+		  BIT(VIRTIO_NET_F_GUEST_TSO4) | BIT(VIRTIO_NET_F_GUEST_TSO6))
+#define HOST_TSO (BIT(VIRTIO_NET_F_HOST_TSO4) | BIT(VIRTIO_NET_F_HOST_TSO6))
+
 #define NCFG(f) ((uint32_t)offsetof(struct virtio_net_config, f))
 
 static bool has(const struct vn_net *n, unsigned bit)
@@ -237,9 +243,11 @@ static int negotiate(struct vn_net *n, uint64_t mask, uint64_t need, bool phys_a
 	rc = vn_virtio_offered(n->t, &offered);
 	if (rc)
 		return rc;
-	accept = offered & (WANTED | REQUIRED | need) & ~mask;
+	accept = offered & (WANTED | REQUIRED | need | (n->offload ? OFFLOADS : 0)) & ~mask;
 	if (!(accept & BIT(VIRTIO_NET_F_CTRL_VQ)))
 		accept &= ~NEED_CTRL_VQ;
+	if (n->offload)
+		accept = vn_net_offload_accept(offered, accept);
 	/* IN_ORDER lets a device report a batch with one used entry (virtio 1.2
 	 * §2.7.9 split, §2.8.8 packed); only the packed ring handles that. */
 	if (!(accept & BIT(VIRTIO_F_RING_PACKED)))
@@ -290,14 +298,22 @@ static int size_queues(struct vn_net *n, const struct vn_net_cfg *cfg)
 
 /* TX slot: headroom and MTU + 18 bytes; RX slot: 2 KiB with MRG_RXBUF
  * (virtio 1.2 §5.1.6.3.1), else room for a whole frame. */
-static uint32_t tx_stride(const struct vn_net *n)
+static uint32_t frame_stride(const struct vn_net *n)
 {
 	return pow2_up(VN_NET_HEADROOM + n->mtu + VN_NET_ETH_OVERHEAD);
 }
 
+/* With HOST_TSO4/6, TX slots take a whole GSO frame (virtio 1.2 §5.1.6.2). */
+static uint32_t tx_stride(const struct vn_net *n)
+{
+	if (n->features & HOST_TSO)
+		return pow2_up(VN_NET_HEADROOM + VN_MAX(VN_NET_GSO_MAX, n->mtu + VN_NET_ETH_OVERHEAD));
+	return frame_stride(n);
+}
+
 static uint32_t rx_stride(const struct vn_net *n)
 {
-	return has(n, VIRTIO_NET_F_MRG_RXBUF) ? VN_NET_RX_MRG_SLOT : tx_stride(n);
+	return has(n, VIRTIO_NET_F_MRG_RXBUF) ? VN_NET_RX_MRG_SLOT : frame_stride(n);
 }
 
 static int setup_queues(struct vn_net *n)
@@ -352,6 +368,15 @@ static int setup_queues(struct vn_net *n)
 		q->frame_max = q->tx_cap;
 		q->mrg = has(n, VIRTIO_NET_F_MRG_RXBUF);
 		q->st.sz = sizeof(q->st);
+		q->offload = n->offload;
+		q->gso_cap = n->features & HOST_TSO ? VN_MAX(VN_NET_GSO_MAX, q->tx_cap) : 0;
+		if (q->offload) {
+			q->rx_meta = calloc(n->qsize, sizeof(*q->rx_meta));
+			if (!q->rx_meta) {
+				rc = vn_err(-ENOMEM, "virtio-net: out of memory");
+				break;
+			}
+		}
 		rc = setup_vq(n, &q->rx, (uint16_t)(2 * i), n->qsize, &p[2 * i],
 			      VN_NET_HEADROOM - VN_NET_HDR_LEN, VQ_F_DEV_WRITES, q->pub.rx_fd);
 		if (!rc)
@@ -389,6 +414,7 @@ static void teardown(struct vn_net *n)
 		for (unsigned i = 0; i < n->pairs; i++) {
 			vq_fini(&n->q[i].rx);
 			vq_fini(&n->q[i].tx);
+			free(n->q[i].rx_meta);
 		}
 	vq_fini(&n->ctrl);
 	if (n->mem.va)
@@ -419,6 +445,7 @@ int vn_net_open(struct vn_vtr *t, const struct vn_net_cfg *cfg, struct vn_net **
 	n->iff = VNET_IFF_PROMISC;
 	n->active_pairs = 1;
 	n->auto_reset = cfg->auto_reset;
+	n->offload = cfg->offload;
 	pthread_mutex_init(&n->ctrl_lock, NULL);
 	pthread_mutex_init(&n->ev_lock, NULL);
 	pthread_mutex_init(&n->reset_lock, NULL);

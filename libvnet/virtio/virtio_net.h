@@ -37,6 +37,15 @@
 #define VN_NET_CLOSE_DRAIN_MS 200 /* vn_net_close(): time frames in flight get to leave */
 #define VN_NET_ETH_OVERHEAD 18u /* Ethernet header and one VLAN tag */
 #define VN_NET_MAC_MAX 64u /* MAC filter entries, unicast and multicast (vnet_dev_filters) */
+#define VN_NET_GSO_MAX ((uint32_t)VNET_GSO_FRAME_MAX) /* GSO frame, virtio 1.2 §5.1.6.3.1 */
+
+/* The offload metadata of a received frame, as the driver checked it
+ * (virtio_net_offload.c): a private copy, which the device cannot rewrite
+ * after the check. start: the id is the first buffer of a peeked frame. */
+struct vn_rx_meta {
+	uint16_t gso_size, hdr_len, csum_start, csum_offset;
+	uint8_t flags, gso_type, start;
+};
 
 struct vn_net;
 
@@ -49,6 +58,13 @@ struct vn_netq {
 	uint32_t tx_cap;       /* frame bytes a TX buffer holds (max MTU + 18) */
 	uint32_t frame_max;    /* the MTU's limit, <= tx_cap: relaxed atomic (vnet_dev_set_mtu()) */
 	bool mrg;              /* VIRTIO_NET_F_MRG_RXBUF */
+	/* VNET_DEV_F_OFFLOAD (virtio_net_offload.c): TX headers are the
+	 * application's (vnet_tx_offload()), RX headers are checked and kept
+	 * in rx_meta (qsize entries); gso_cap: TX buffer capacity with
+	 * HOST_TSO4/6, else 0. */
+	bool offload;
+	uint32_t gso_cap;
+	struct vn_rx_meta *rx_meta;
 	uint32_t health_ticks; /* see vn_net_health() */
 	bool parked;           /* auto reset: rings rebuilt, waiting for the device (reset_lock) */
 	struct vnet_queue_stats st; /* VN_STAT_ADD() by the queue's thread; kicks from the vqs */
@@ -61,6 +77,13 @@ struct vn_netq {
 static inline struct vn_netq *vn_netq(struct vnet_queue *q)
 {
 	return (struct vn_netq *)q; /* pub is the first member (C11 §6.7.2.1p15) */
+}
+
+/* The driver's frame limit, MTU + 18 (vnet_dev_set_mtu() may change it
+ * from another thread: one relaxed load, no ordering needed). */
+static inline uint32_t vn_net_frame_max(const struct vn_netq *q)
+{
+	return __atomic_load_n(&q->frame_max, __ATOMIC_RELAXED);
 }
 
 struct vn_net_cfg {
@@ -79,6 +102,7 @@ struct vn_net_cfg {
 	 */
 	bool phys_addrs;
 	bool auto_reset;        /* VNET_DEV_F_AUTO_RESET (virtio_net_reset.c) */
+	bool offload;           /* VNET_DEV_F_OFFLOAD: negotiate the offloads (virtio_net_offload.c) */
 };
 
 struct vn_net {
@@ -89,6 +113,7 @@ struct vn_net {
 	uint16_t max_pairs, pairs, qsize;
 	uint8_t broken;        /* device-wide, atomically accessed */
 	bool ctrl_ok;          /* the control queue is set up */
+	bool offload;          /* VNET_DEV_F_OFFLOAD asked for */
 	struct vn_netq *q;  /* pairs entries */
 	struct vq ctrl;
 	pthread_mutex_t ctrl_lock;
@@ -245,6 +270,24 @@ void vn_net_vq_place(struct vn_net *n, const struct vq *vq, int irq_fd, struct v
 bool vn_net_arm(struct vnet_queue *q, bool tx);
 void vn_net_disarm(struct vnet_queue *q, bool tx);
 bool vn_net_ready(struct vnet_queue *q, bool tx);
+
+/*
+ * Offloads (virtio_net_offload.c), with VNET_DEV_F_OFFLOAD only.
+ * vn_net_offload_accept(): the offload bits of offered to negotiate, with
+ * their dependencies (virtio 1.2 §5.1.3.1) and libvnet's own (GUEST_TSO
+ * only with MRG_RXBUF), each bit left out logged. vn_net_offloads(): the
+ * VNET_OFFLOAD_* bits of the negotiated features. vn_net_tx_check():
+ * submit's check of a burst against the headers vnet_tx_offload() wrote
+ * (0, -EMSGSIZE or -EINVAL). vn_net_rx_hdr(): check the header the device
+ * wrote for a frame of total bytes whose first buffer is b, and keep it in
+ * rx_meta; false: impossible, drop it.
+ */
+uint64_t vn_net_offload_accept(uint64_t offered, uint64_t accept);
+unsigned vn_net_offloads(const struct vn_net *n);
+int vn_net_tx_check(struct vn_netq *q, const struct vnet_buf *bufs, unsigned n);
+bool vn_net_rx_hdr(struct vn_netq *q, const struct vnet_buf *b, unsigned nb, uint32_t total);
+int vn_net_tx_offload(struct vnet_queue *q, const struct vnet_buf *b, const struct vnet_offload *off);
+int vn_net_rx_offload(struct vnet_queue *q, const struct vnet_buf *b, struct vnet_offload *off);
 
 /* The burst calls; same contracts as the public vnet_* functions, but
  * returning the count or -errno. One set per ring layout (split, and

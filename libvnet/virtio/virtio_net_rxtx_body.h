@@ -69,11 +69,10 @@ static int stopped(uint8_t stop)
 	return vn_port_admin_down();
 }
 
-/* The driver's frame limit, MTU + 18 (vnet_dev_set_mtu() may change it
- * from another thread: one relaxed load per burst, no ordering needed). */
+/* The driver's frame limit, MTU + 18: one relaxed load per burst. */
 static inline uint32_t frame_max(const struct vn_netq *q)
 {
-	return __atomic_load_n(&q->frame_max, __ATOMIC_RELAXED);
+	return vn_net_frame_max(q);
 }
 
 /*
@@ -136,10 +135,15 @@ int NET_FN(tx_reserve)(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n
 		if (VN_UNLIKELY(NET_FN(tx_reclaim)(vq)))
 			return -ENETDOWN;
 	got = VN_MIN(n, (unsigned)vq->n_free);
-	cap = frame_max(q);
+	/* With HOST_TSO (VNET_DEV_F_OFFLOAD) a buffer takes a GSO frame. */
+	cap = VN_UNLIKELY(q->gso_cap) ? q->gso_cap : frame_max(q);
 	for (unsigned i = 0; i < got; i++) {
 		uint16_t id = vq_take(vq);
 
+		/* virtio 1.2 §5.1.6.2: no offload asked for is flags 0 and
+		 * gso_type VIRTIO_NET_HDR_GSO_NONE, an all-zero header, which
+		 * vnet_tx_offload() may then fill in (VNET_DEV_F_OFFLOAD). */
+		memset(vq_buf(vq, id), 0, VN_NET_HDR_LEN);
 		bufs[i].data = vq_buf(vq, id) + VN_NET_HDR_LEN;
 		bufs[i].len = cap;
 		bufs[i].flags = 0;
@@ -159,7 +163,14 @@ int NET_FN(tx_submit)(struct vnet_queue *pub, const struct vnet_buf *bufs, unsig
 	if (VN_UNLIKELY(stop) && (stop = settle(q, stop)) != 0 && !in_reset(stop) &&
 	    !vn_bufs_unsent(bufs, n))
 		return stopped(stop);
-	rc = claim(vq, bufs, n, frame_max(q));
+	/* Offloads: each frame's limit depends on its header (GSO or not). */
+	if (VN_UNLIKELY(q->offload)) {
+		rc = vn_net_tx_check(q, bufs, n);
+		if (!rc)
+			rc = claim(vq, bufs, n, VN_MAX(q->gso_cap, q->tx_cap));
+	} else {
+		rc = claim(vq, bufs, n, frame_max(q));
+	}
 	if (VN_UNLIKELY(rc)) {
 		if (rc == -EMSGSIZE)
 			VN_STAT_ADD(q->st.tx_errors, 1);
@@ -187,9 +198,8 @@ int NET_FN(tx_submit)(struct vnet_queue *pub, const struct vnet_buf *bufs, unsig
 			vq_give(vq, id);
 			continue;
 		}
-		/* virtio 1.2 §5.1.6.2: no offloads negotiated, so flags 0 and
-		 * gso_type VIRTIO_NET_HDR_GSO_NONE: an all-zero header. */
-		memset(vq_buf(vq, id), 0, VN_NET_HDR_LEN);
+		/* The header is as reserve zeroed it, or as vnet_tx_offload()
+		 * wrote it. */
 		RING(enqueue)(vq, id, VN_NET_HDR_LEN + len);
 		VN_STAT_ADD(q->st.tx_packets, 1);
 		VN_STAT_ADD(q->st.tx_bytes, len);
@@ -344,8 +354,13 @@ int NET_FN(rx_peek)(struct vnet_queue *pub, struct vnet_buf *bufs, unsigned n)
 		pending -= nb;
 		took = true;
 		/* A header cut short, a frame with no bytes, or one longer than
-		 * the MTU allows: drop and count. */
-		if (VN_UNLIKELY(bad || total == 0 || total > lim)) {
+		 * the MTU allows (with offloads: than its header allows, or an
+		 * impossible header): drop and count. */
+		if (VN_UNLIKELY(q->offload))
+			bad = bad || !vn_net_rx_hdr(q, &bufs[out], nb, total);
+		else
+			bad = bad || total > lim;
+		if (VN_UNLIKELY(bad || total == 0)) {
 			rx_drop(q, &bufs[out], nb);
 			dropped = true;
 			continue;

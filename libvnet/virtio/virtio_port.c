@@ -68,6 +68,7 @@ static int vp_start(struct virtio_port *v, struct vn_devio *d, const struct vn_u
 		.notify_arg = &v->port,
 		.phys_addrs = !strcmp(d->access, "vfio-noiommu"),
 		.auto_reset = auto_reset,
+		.offload = o->flags & VNET_DEV_F_OFFLOAD,
 	};
 	/* ring=split|packed: the layout, else packed whenever offered (see
 	 * DESIGN.md, performance) and no auto reset was asked for. */
@@ -162,6 +163,7 @@ static void vp_info(struct vn_port *p, struct vnet_dev_info *i)
 	i->queue_pairs = n->pairs;
 	i->queue_size = n->qsize;
 	i->features = n->features;
+	i->offloads = vn_net_offloads(n);
 	i->broken = (__atomic_load_n(&n->broken, __ATOMIC_RELAXED) & VN_STOP_BROKEN) != 0;
 	/* A device that cannot be read, or is being reset (not broken, but
 	 * not moving frames either), reports its link down. */
@@ -309,6 +311,8 @@ static void vp_check(struct vnet_queue *q)
 	.tx_submit = vn_net_tx_submit##sfx, \
 	.rx_peek = vn_net_rx_peek##sfx, \
 	.rx_release = vn_net_rx_release##sfx, \
+	.tx_offload = vn_net_tx_offload, \
+	.rx_offload = vn_net_rx_offload, \
 	.ready = vn_net_ready, \
 	.arm = vn_net_arm, \
 	.disarm = vn_net_disarm, \

@@ -6,7 +6,8 @@
  * anything it likes where a device may write. The driver runs over the unit
  * tests' fake transport (tests/unit/fake_vtr.c) with one queue pair.
  *
- * Input: byte 0 picks the setup (queue size 2..16, MRG_RXBUF, EVENT_IDX),
+ * Input: byte 0 picks the setup (queue size 2..16, MRG_RXBUF, EVENT_IDX,
+ * offloads: VNET_DEV_F_OFFLOAD with CSUM, GUEST_CSUM and GUEST_TSO4/6),
  * then steps of 4 bytes, op a b c:
  *   driver: TX reserve a, submit the first b of them with c bytes;
  *           RX peek up to a; RX release the first a held buffers;
@@ -14,7 +15,8 @@
  *   device: complete b ring entries as a correct device would (RX: frames
  *           of c bytes, num_buffers from a); write a raw used entry (any id,
  *           any length) and bump used idx; move used idx anywhere; write an
- *           RX buffer's num_buffers; write used flags / avail_event
+ *           RX buffer's num_buffers; write used flags / avail_event; write
+ *           an RX buffer's offload header fields (flags, gso_type, sizes)
  * Ring positions wrap within a few steps (2..16 entries); used idx moves
  * anywhere, so also across 65535 relative to the driver's. The driver's own
  * indices wrapping at 2^16 takes 65536 completions, far too slow per input:
@@ -22,7 +24,8 @@
  * After every step: every buffer is in exactly one place (free, the
  * application's, or the device's), no buffer the application holds is
  * handed out again, every buffer handed out lies inside its slot, every
- * frame handed out is counted, and once the device is marked broken every
+ * frame handed out is counted, the offload metadata of every frame handed
+ * out lies inside the frame, and once the device is marked broken every
  * call fails with ENETDOWN. Run with clang: `make fuzz-vring`
  * (libvnet/virtio/local.mk, tests/fuzz/local.mk); seeds in
  * tests/fuzz/vring-seeds/.
@@ -196,6 +199,30 @@ static void drv_tx(struct fx *x, unsigned want, unsigned send, uint32_t len)
 	}
 }
 
+/* With offloads: what vnet_rx_offload() says of a frame handed out (nb
+ * buffers) lies inside it, and only its first buffer has metadata. */
+static void check_offload(struct fx *x, const struct vnet_buf *b, unsigned nb)
+{
+	struct vnet_offload o = VNET_OFFLOAD_INIT;
+	uint32_t total = 0;
+
+	if (!x->q->offload)
+		return;
+	for (unsigned k = 0; k < nb; k++)
+		total += b[k].len;
+	if (vn_net_rx_offload(&x->q->pub, &b[0], &o))
+		abort();
+	if ((o.flags & VNET_OFFLOAD_F_CSUM_NEEDED) && (uint32_t)o.csum_start + o.csum_offset + 2 > total)
+		abort();
+	if (o.gso_type && (!o.gso_size || o.hdr_len > total || total > VN_NET_GSO_MAX ||
+			   !(o.flags & VNET_OFFLOAD_F_CSUM_NEEDED)))
+		abort();
+	if (!o.gso_type && total > vn_net_frame_max(x->q))
+		abort();
+	if (nb > 1 && vn_net_rx_offload(&x->q->pub, &b[1], &o) != -EINVAL)
+		abort();
+}
+
 static void drv_rx_peek(struct fx *x, unsigned want)
 {
 	struct vnet_buf b[MAXQ];
@@ -211,10 +238,14 @@ static void drv_rx_peek(struct fx *x, unsigned want)
 	}
 	if (was_broken && got > 0)
 		abort();
-	for (int i = 0; i < got; i++) {
+	for (int i = 0, first = 0; i < got; i++) {
 		check_new(&x->q->rx, x->rx, x->n_rx, &b[i]);
 		x->frames += !(b[i].flags & VNET_BUF_MORE);
 		x->rx[x->n_rx++] = b[i];
+		if (!(b[i].flags & VNET_BUF_MORE)) {
+			check_offload(x, b + first, (unsigned)(i + 1 - first));
+			first = i + 1;
+		}
 	}
 	if (got && (b[got - 1].flags & VNET_BUF_MORE))
 		abort(); /* a burst ends with a whole frame */
@@ -291,6 +322,19 @@ static void step(struct fx *x, const uint8_t *s)
 		break;
 	}
 	case 9: x->dev->suppress(&x->f, qi, s[1], ab); break;
+	case 10: {
+		/* Offload fields of RX buffer s[1]'s header, anything at all. */
+		uint16_t id = s[1] % x->f.q[RXQ].size;
+		struct virtio_net_hdr_v1 *h = fake_va(&x->f, fake_desc(&x->f, RXQ, id)->addr);
+
+		h->flags = s[2] & 0x7;
+		h->gso_type = s[2] >> 3;
+		h->csum_start = (uint16_t)(s[3] * 4u);
+		h->csum_offset = s[3] & 0x1f;
+		h->hdr_len = (uint16_t)(s[3] * 2u);
+		h->gso_size = s[3];
+		break;
+	}
 	default: vn_net_tx_drain(x->n, 0); break;
 	}
 	check(x);
@@ -312,6 +356,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		extra |= 1ull << VIRTIO_NET_F_MRG_RXBUF;
 	if (data[0] & 0x20)
 		extra |= 1ull << VIRTIO_RING_F_EVENT_IDX;
+	if (data[0] & 0x40) {
+		cfg.offload = true;
+		extra |= 1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_GUEST_CSUM |
+			 1ull << VIRTIO_NET_F_GUEST_TSO4 | 1ull << VIRTIO_NET_F_GUEST_TSO6;
+	}
 	fake_init(&x.f, extra, 2, MAXQ);
 	if (vn_net_open(&x.f.t, &cfg, &x.n))
 		abort();

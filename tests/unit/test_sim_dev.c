@@ -221,7 +221,10 @@ static void test_features(void **state)
 	assert_true(f & 1ull << VIRTIO_NET_F_CTRL_VQ);
 	assert_true(f & 1ull << VIRTIO_NET_F_MAC);
 	assert_false(f & 1ull << VIRTIO_NET_F_MQ); /* one pair: no MQ */
-	assert_false(f & 1ull << VIRTIO_NET_F_CSUM);
+	/* loopback offers the offloads (dev_offload=on, the default) */
+	assert_true(f & 1ull << VIRTIO_NET_F_CSUM);
+	assert_true(f & 1ull << VIRTIO_NET_F_HOST_TSO4);
+	assert_true(f & 1ull << VIRTIO_NET_F_GUEST_TSO6);
 	assert_true(device_features(d2) & 1ull << VIRTIO_NET_F_MQ);
 	/* a selector past the features reads 0 */
 	wr(d, 0, COMMON(device_feature_select), 7, 4);
@@ -230,7 +233,12 @@ static void test_features(void **state)
 	/* refused: no VERSION_1 */
 	assert_false(negotiate(d, 1ull << VIRTIO_NET_F_MAC) & VIRTIO_CONFIG_S_FEATURES_OK);
 	/* refused: a bit not offered */
-	assert_false(negotiate(d, v1 | 1ull << VIRTIO_NET_F_CSUM) & VIRTIO_CONFIG_S_FEATURES_OK);
+	assert_false(negotiate(d, v1 | 1ull << VIRTIO_NET_F_GUEST_ECN) & VIRTIO_CONFIG_S_FEATURES_OK);
+	/* refused: HOST_TSO4 without CSUM, GUEST_TSO6 without GUEST_CSUM (§5.1.3.1) */
+	assert_false(negotiate(d, v1 | 1ull << VIRTIO_NET_F_HOST_TSO4) & VIRTIO_CONFIG_S_FEATURES_OK);
+	assert_false(negotiate(d, v1 | 1ull << VIRTIO_NET_F_GUEST_TSO6) & VIRTIO_CONFIG_S_FEATURES_OK);
+	assert_true(negotiate(d, v1 | 1ull << VIRTIO_NET_F_GUEST_TSO6 | 1ull << VIRTIO_NET_F_GUEST_CSUM) &
+		    VIRTIO_CONFIG_S_FEATURES_OK);
 	/* accepted: a subset with VERSION_1 */
 	assert_true(negotiate(d, v1 | 1ull << VIRTIO_NET_F_MAC) & VIRTIO_CONFIG_S_FEATURES_OK);
 	/* features are frozen after FEATURES_OK */

@@ -5,6 +5,7 @@
  * entries directly in ring memory. Bytes, lengths, flags, counters, kicks,
  * and every malformed device write.
  */
+#include <endian.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,10 +30,10 @@ struct fx {
 	struct vnet_queue *q;
 };
 
-static struct fx *fx_open(uint64_t extra, uint16_t mtu, unsigned qsize)
+static struct fx *fx_open_cfg(uint64_t extra, uint16_t mtu, unsigned qsize, bool offload)
 {
 	struct fx *x = calloc(1, sizeof(*x));
-	struct vn_net_cfg cfg = { .queue_size = qsize };
+	struct vn_net_cfg cfg = { .queue_size = qsize, .offload = offload };
 
 	assert_non_null(x);
 	fake_init(&x->f, extra | (mtu ? B(VIRTIO_NET_F_MTU) : 0), 2, 256);
@@ -41,6 +42,11 @@ static struct fx *fx_open(uint64_t extra, uint16_t mtu, unsigned qsize)
 	assert_int_equal(vn_net_open(&x->f.t, &cfg, &x->n), 0);
 	x->q = &x->n->q[0].pub;
 	return x;
+}
+
+static struct fx *fx_open(uint64_t extra, uint16_t mtu, unsigned qsize)
+{
+	return fx_open_cfg(extra, mtu, qsize, false);
 }
 
 static void fx_close(struct fx *x)
@@ -58,8 +64,10 @@ static struct vnet_queue_stats stats(struct fx *x)
 }
 
 /* Device: deliver one frame of len bytes (pattern seed) over as many RX
- * buffers as needed, num_buffers in the first header. Returns buffers used. */
-static unsigned dev_rx(struct fx *x, uint32_t len, uint8_t seed, uint16_t lie_nb)
+ * buffers as needed, num_buffers in the first header, the other header
+ * fields from off (NULL: zero). Returns buffers used. */
+static unsigned dev_rx_hdr(struct fx *x, uint32_t len, uint8_t seed, uint16_t lie_nb,
+			   const struct virtio_net_hdr_v1 *off)
 {
 	int heads[64];
 	unsigned nb = 0, done = 0;
@@ -88,7 +96,10 @@ static unsigned dev_rx(struct fx *x, uint32_t len, uint8_t seed, uint16_t lie_nb
 		struct vring_desc *d0 = fake_desc(&x->f, RXQ, (unsigned)heads[0]);
 		struct virtio_net_hdr_v1 *h = fake_va(&x->f, d0->addr);
 
-		memset(h, 0, sizeof(*h));
+		if (off)
+			*h = *off;
+		else
+			memset(h, 0, sizeof(*h));
 		h->num_buffers = lie_nb ? lie_nb : (uint16_t)nb;
 	}
 	done = len + 12;
@@ -100,6 +111,11 @@ static unsigned dev_rx(struct fx *x, uint32_t len, uint8_t seed, uint16_t lie_nb
 		done -= l;
 	}
 	return nb;
+}
+
+static unsigned dev_rx(struct fx *x, uint32_t len, uint8_t seed, uint16_t lie_nb)
+{
+	return dev_rx_hdr(x, len, seed, lie_nb, NULL);
 }
 
 static void test_tx_frames(void **state)
@@ -385,6 +401,87 @@ static void test_rx_broken_mid_burst(void **state)
 	fx_close(x);
 }
 
+/*
+ * VNET_DEV_F_OFFLOAD: every header field the device writes is checked
+ * (virtio 1.2 §5.1.6.4.1); an impossible header drops the frame and counts
+ * it in rx_errors, a possible one reaches vnet_rx_offload() as written.
+ */
+static void test_rx_offload_headers(void **state)
+{
+	const uint64_t feat = B(VIRTIO_NET_F_MRG_RXBUF) | B(VIRTIO_NET_F_GUEST_CSUM) |
+			      B(VIRTIO_NET_F_GUEST_TSO4);
+	struct fx *x = fx_open_cfg(feat, 0, 64, true);
+	const struct {
+		uint8_t flags, gso;
+		uint16_t hdr_len, gso_size, start, off;
+		uint32_t len;
+		bool ok;
+	} c[] = {
+		{ 0, 0, 0, 0, 0, 0, 100, true },
+		{ VIRTIO_NET_HDR_F_DATA_VALID, 0, 0, 0, 0, 0, 100, true },
+		{ VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 0, 0, 34, 16, 100, true },
+		{ VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 0, 0, 34, 65, 100, false },  /* past the end */
+		{ 0x4, 0, 0, 0, 0, 0, 100, false },                           /* RSC_INFO */
+		{ VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV6, 74, 1400, 54, 16, 5000, false },
+		{ 0, VIRTIO_NET_HDR_GSO_TCPV4, 54, 1448, 34, 16, 5000, false },  /* no NEEDS_CSUM */
+		{ VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 54, 0, 34, 16, 5000, false },
+		{ VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 5001, 1448, 34, 16, 5000, false },
+		{ VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4 | VIRTIO_NET_HDR_GSO_ECN, 54,
+		  1448, 34, 16, 5000, false },
+		{ 0, 0, 0, 0, 0, 0, 5000, false },                             /* over the MTU */
+		{ VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 54, 1448, 34, 16, 5000, true },
+	};
+	struct vnet_buf b[16];
+	unsigned errors = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct virtio_net_hdr_v1 h = {
+			/* virtio 1.2 §5.1.6: little-endian fields */
+			.flags = c[i].flags, .gso_type = c[i].gso, .hdr_len = htole16(c[i].hdr_len),
+			.gso_size = htole16(c[i].gso_size), .csum_start = htole16(c[i].start),
+			.csum_offset = htole16(c[i].off),
+		};
+		struct vnet_offload o = VNET_OFFLOAD_INIT;
+		unsigned nb = dev_rx_hdr(x, c[i].len, (uint8_t)i, 0, &h);
+		int got = vn_net_rx_peek(x->q, b, 16);
+
+		if (!c[i].ok) {
+			errors++;
+			assert_int_equal(got, 0);
+			assert_int_equal(stats(x).rx_errors, errors);
+			continue;
+		}
+		assert_int_equal(got, (int)nb);
+		check_frame(b, nb, c[i].len, (uint8_t)i);
+		assert_int_equal(vn_net_rx_offload(x->q, &b[0], &o), 0);
+		assert_int_equal(!!(o.flags & VNET_OFFLOAD_F_CSUM_NEEDED),
+				 !!(c[i].flags & VIRTIO_NET_HDR_F_NEEDS_CSUM));
+		assert_int_equal(!!(o.flags & VNET_OFFLOAD_F_CSUM_VALID),
+				 !!(c[i].flags & VIRTIO_NET_HDR_F_DATA_VALID));
+		assert_int_equal(o.gso_type, c[i].gso);
+		assert_int_equal(o.gso_size, c[i].gso ? c[i].gso_size : 0);
+		assert_int_equal(o.csum_start, o.flags & VNET_OFFLOAD_F_CSUM_NEEDED ? c[i].start : 0);
+		if (nb > 1) /* metadata belongs to a frame's first buffer only */
+			assert_int_equal(vn_net_rx_offload(x->q, &b[1], &o), -EINVAL);
+		assert_int_equal(vn_net_rx_release(x->q, b, nb), 0);
+		assert_int_equal(vn_net_rx_offload(x->q, &b[0], &o), -EINVAL); /* released */
+	}
+	assert_int_equal(stats(x).rx_packets, 4);
+	fx_close(x);
+
+	/* Without GUEST_CSUM negotiated, any flag is impossible. */
+	x = fx_open_cfg(B(VIRTIO_NET_F_MRG_RXBUF), 0, 64, true);
+	{
+		struct virtio_net_hdr_v1 h = { .flags = VIRTIO_NET_HDR_F_DATA_VALID };
+
+		dev_rx_hdr(x, 100, 1, 0, &h);
+		assert_int_equal(vn_net_rx_peek(x->q, b, 16), 0);
+		assert_int_equal(stats(x).rx_errors, 1);
+	}
+	fx_close(x);
+}
+
 static void test_event_idx_batching(void **state)
 {
 	struct fx *x = fx_open(B(VIRTIO_RING_F_EVENT_IDX), 0, 64);
@@ -419,6 +516,7 @@ int main(void)
 		cmocka_unit_test(test_rx_bad_used),
 		cmocka_unit_test(test_rx_broken_mid_burst),
 		cmocka_unit_test(test_event_idx_batching),
+		cmocka_unit_test(test_rx_offload_headers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -124,6 +124,19 @@ VNET_API struct vnet_dev *vnet_socket_dev(int fd);
 #define VNET_SO_BUSY_POLL_US 3
 /** vnet_socket_set() fd for the process-wide VNET_SO_BUSY_POLL_US. */
 #define VNET_SOCK_ALL (-1)
+/**
+ * 1: every frame of vnet_send(), vnet_recv() and the mmsg calls starts with
+ * a 10-byte struct virtio_net_hdr (flags, gso_type, then little-endian
+ * hdr_len, gso_size, csum_start, csum_offset: virtio 1.2 §5.1.6), the
+ * convention of TAP's IFF_VNET_HDR and AF_PACKET's PACKET_VNET_HDR; lengths
+ * count it. Sent headers become vnet_tx_offload() metadata, received ones
+ * come from vnet_rx_offload() (all zero on a device without offloads, which
+ * then refuses a non-zero header with EOPNOTSUPP). A GSO frame may be up to
+ * VNET_GSO_FRAME_MAX bytes. 0 (default): plain frames.
+ */
+#define VNET_SO_VNET_HDR 4
+/** Bytes of the header VNET_SO_VNET_HDR puts before each frame. */
+#define VNET_VNET_HDR_LEN 10
 /** @} */
 
 /**

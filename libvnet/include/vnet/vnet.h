@@ -81,6 +81,17 @@ struct vnet_dev_opts {
  */
 #define VNET_DEV_F_AUTO_RESET 0x1
 
+/**
+ * vnet_dev_opts::flags: negotiate the checksum and TCP segmentation
+ * offloads the device offers (also from the URI: `offload=on`), and use
+ * them through vnet_tx_offload() and vnet_rx_offload(). Off by default: a
+ * device with offloads may hand the application frames whose checksum is
+ * only partial, and GSO frames of up to 64 KiB; a program that did not ask
+ * for them must never see such frames. virtio devices only (tap:, xdp: and
+ * e1000e refuse the offload calls with EOPNOTSUPP).
+ */
+#define VNET_DEV_F_OFFLOAD 0x2
+
 /** Default options. */
 #define VNET_DEV_OPTS_INIT { .sz = sizeof(struct vnet_dev_opts) }
 
@@ -122,6 +133,8 @@ struct vnet_dev_info {
 	char name[16];              /**< control-plane name ("vnet0", or `?name=`); "" without a control socket */
 	/* Added in libvnet 0.3. */
 	char driver[16];            /**< the driver: "virtio-net", "e1000e" (chosen by the PCI function's ids), "tap" or "xdp" */
+	/* Added in libvnet 0.4. */
+	unsigned offloads;          /**< VNET_OFFLOAD_* bits negotiated (0 unless opened with VNET_DEV_F_OFFLOAD) */
 };
 
 /** vnet_dev_info::flags: administratively up; frames move only while it is set. */
@@ -382,7 +395,9 @@ struct vnet_buf {
 
 /**
  * Reserve up to @p n free TX buffers. Each has room for one whole frame of
- * up to MTU + 18 bytes (Ethernet header and one VLAN tag). Completed
+ * up to MTU + 18 bytes (Ethernet header and one VLAN tag), or, on a device
+ * that agreed to TX TSO (VNET_DEV_F_OFFLOAD), of VNET_GSO_FRAME_MAX bytes
+ * for GSO frames (vnet_tx_offload()); len says which. Completed
  * transmissions are reclaimed here. Every reserved buffer must be handed to
  * vnet_tx_submit(); one submitted with len 0 is returned unsent.
  * @return buffers reserved (0 when the ring is full), or -1 with errno
@@ -395,10 +410,11 @@ VNET_API int vnet_tx_reserve(struct vnet_queue *q, struct vnet_buf *bufs, unsign
  * Send reserved buffers, in order, with at most one doorbell write.
  * Buffers all submitted with len 0 are handed back unsent even while the
  * device is down or broken, so that none stays reserved for good.
- * @return @p n, or -1 with errno (EMSGSIZE: a len over MTU + 18, counted
- *         in tx_errors; nothing was sent; EINVAL: a buffer that was not
- *         reserved; ENETDOWN as for vnet_tx_reserve(): the buffers stay
- *         reserved)
+ * @return @p n, or -1 with errno (EMSGSIZE: a len over MTU + 18, or over
+ *         VNET_GSO_FRAME_MAX for a GSO frame, counted in tx_errors; nothing
+ *         was sent; EINVAL: a buffer that was not reserved, or one shorter
+ *         than its vnet_tx_offload() metadata; ENETDOWN as for
+ *         vnet_tx_reserve(): the buffers stay reserved)
  */
 VNET_API int vnet_tx_submit(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned n);
 
@@ -419,6 +435,102 @@ VNET_API int vnet_rx_peek(struct vnet_queue *q, struct vnet_buf *bufs, unsigned 
  * @return 0, or -1 with errno (EINVAL: a buffer that was not peeked)
  */
 VNET_API int vnet_rx_release(struct vnet_queue *q, const struct vnet_buf *bufs, unsigned n);
+
+/**
+ * @name Checksum and segmentation offloads
+ * The semantics of the virtio-net header (virtio 1.2 §5.1.6.2 and
+ * §5.1.6.4), which Linux's TAP (IFF_VNET_HDR) and AF_PACKET
+ * (PACKET_VNET_HDR) use too. Only on a device opened with
+ * VNET_DEV_F_OFFLOAD; vnet_dev_info::offloads says which offloads the
+ * device agreed to. An offload it did not agree to is refused (EOPNOTSUPP,
+ * with vnet_last_error() naming the missing feature bit), never faked.
+ * @{
+ */
+
+/** vnet_dev_info::offloads: TX checksum (VIRTIO_NET_F_CSUM). */
+#define VNET_OFFLOAD_TX_CSUM 0x1
+/** vnet_dev_info::offloads: RX checksum (VIRTIO_NET_F_GUEST_CSUM). */
+#define VNET_OFFLOAD_RX_CSUM 0x2
+/** vnet_dev_info::offloads: TX TCP segmentation over IPv4 (VIRTIO_NET_F_HOST_TSO4). */
+#define VNET_OFFLOAD_TX_TSO4 0x4
+/** vnet_dev_info::offloads: TX TCP segmentation over IPv6 (VIRTIO_NET_F_HOST_TSO6). */
+#define VNET_OFFLOAD_TX_TSO6 0x8
+/** vnet_dev_info::offloads: RX of unsegmented TCP/IPv4 (VIRTIO_NET_F_GUEST_TSO4). */
+#define VNET_OFFLOAD_RX_TSO4 0x10
+/** vnet_dev_info::offloads: RX of unsegmented TCP/IPv6 (VIRTIO_NET_F_GUEST_TSO6). */
+#define VNET_OFFLOAD_RX_TSO6 0x20
+
+/**
+ * vnet_offload::flags: the checksum at csum_offset from csum_start is not
+ * done. TX: the device computes the ones' complement sum from csum_start to
+ * the end of the frame and stores it there; the application has put the
+ * checksum of the TCP/UDP pseudo-header in that field, as Linux's
+ * CHECKSUM_PARTIAL does. RX: the frame's data is known good but its
+ * checksum field holds only that partial sum.
+ */
+#define VNET_OFFLOAD_F_CSUM_NEEDED 0x1
+/** vnet_offload::flags, RX only: the device checked (or computed) the checksums. */
+#define VNET_OFFLOAD_F_CSUM_VALID 0x2
+
+/** vnet_offload::gso_type: the virtio VIRTIO_NET_HDR_GSO_* values. */
+enum vnet_gso_type {
+	VNET_GSO_NONE = 0,   /**< not a segmentation frame */
+	VNET_GSO_TCP4 = 1,   /**< TCP over IPv4, cut into gso_size payload bytes */
+	VNET_GSO_TCP6 = 4,   /**< TCP over IPv6 */
+	VNET_GSO_UDP_L4 = 5, /**< UDP segmentation (where VIRTIO_NET_F_HOST_USO is offered) */
+};
+
+/** Most bytes of one GSO frame (Ethernet header included; virtio 1.2 §5.1.6.3.1). */
+#define VNET_GSO_FRAME_MAX 65550
+
+/**
+ * Offload metadata of one frame (vnet_tx_offload(), vnet_rx_offload()).
+ * Initialise with VNET_OFFLOAD_INIT.
+ */
+struct vnet_offload {
+	size_t sz;            /**< sizeof(struct vnet_offload), set by the caller */
+	unsigned flags;       /**< VNET_OFFLOAD_F_* */
+	unsigned gso_type;    /**< enum vnet_gso_type */
+	uint16_t gso_size;    /**< GSO: payload bytes per segment (the MSS) */
+	uint16_t hdr_len;     /**< GSO: bytes of the Ethernet, IP and TCP headers */
+	uint16_t csum_start;  /**< CSUM_NEEDED: where the summing starts (the L4 header) */
+	uint16_t csum_offset; /**< CSUM_NEEDED: where the sum goes, from csum_start (16 for TCP, 6 for UDP) */
+};
+
+/** Empty offload metadata: nothing to do. */
+#define VNET_OFFLOAD_INIT { .sz = sizeof(struct vnet_offload) }
+
+/**
+ * Attach offload metadata to a TX buffer reserved by vnet_tx_reserve(),
+ * whose len is already the frame's, before vnet_tx_submit() (which must
+ * then get the same len). A GSO frame may be up to VNET_GSO_FRAME_MAX
+ * bytes (the buffers of a device that agreed to TSO are that large,
+ * vnet_tx_reserve() reports it); the device cuts it into segments of
+ * gso_size payload bytes, or hands it whole to a peer that takes GSO
+ * frames. A buffer without metadata is sent as is.
+ * @return 0, or -1 with errno (EOPNOTSUPP: no VNET_DEV_F_OFFLOAD, or an
+ *         offload the device did not agree to; EINVAL: not a reserved
+ *         buffer, unknown flags or gso_type, CSUM_VALID on TX, GSO without
+ *         CSUM_NEEDED, gso_size or hdr_len 0, csum_start + csum_offset + 2
+ *         or hdr_len beyond the frame, a frame over VNET_GSO_FRAME_MAX)
+ */
+VNET_API int vnet_tx_offload(struct vnet_queue *q, const struct vnet_buf *buf,
+			     const struct vnet_offload *off);
+
+/**
+ * Read the offload metadata of a frame vnet_rx_peek() returned, given its
+ * first buffer: checksum state, and for a GSO frame (with
+ * VNET_OFFLOAD_RX_TSO4/6, up to VNET_GSO_FRAME_MAX bytes over several
+ * buffers) its type, segment size and header length. The driver checked
+ * the device's header before vnet_rx_peek() returned the frame: frames
+ * with impossible headers are dropped and counted (rx_dropped, rx_errors).
+ * @return 0, or -1 with errno (EOPNOTSUPP: no VNET_DEV_F_OFFLOAD; EINVAL:
+ *         not the first buffer of a peeked frame, or @p off too small)
+ */
+VNET_API int vnet_rx_offload(struct vnet_queue *q, const struct vnet_buf *buf,
+			     struct vnet_offload *off);
+
+/** @} */
 
 /**
  * @name Interrupts and waiting
