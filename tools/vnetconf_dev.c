@@ -462,7 +462,8 @@ int dev_bind(const struct ctx *c, int argc, char **argv)
 		print_node("group", "vfio/%s%ld", fn.noiommu_grp ? "noiommu-" : "", fn.group);
 	if (fn.cdev[0])
 		print_node("cdev", "vfio/devices/%s", fn.cdev);
-	printf("  uri    vfio:%s\n", addr);
+	/* libvnet uses no-IOMMU mode only when the URI asks for it. */
+	printf("  uri    vfio:%s%s\n", addr, fn.noiommu_grp ? "?mode=noiommu" : "");
 	return 0;
 }
 

@@ -550,8 +550,9 @@ static int rss_set(struct req *q)
 		memcpy(r.table, mnl_attr_get_payload(table), r.table_len * 2u);
 	}
 	if (!r.key_len || !r.table_len)
-		return vn_err(-EINVAL, "RSS is not configured yet: the first RSS_SET needs "
-			      "VNET_A_RSS_KEY and VNET_A_RSS_TABLE");
+		return vn_err(-EINVAL, "RSS is not configured yet: the first RSS_SET needs %s",
+			      r.key_len ? "VNET_A_RSS_TABLE"
+			      : r.table_len ? "VNET_A_RSS_KEY" : "VNET_A_RSS_KEY and VNET_A_RSS_TABLE");
 	return q->c->ops->set(q->c->dev, &s);
 }
 

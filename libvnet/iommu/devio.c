@@ -114,8 +114,15 @@ int vfio_select_mode(const char *bdf, int api_mode, const char *uri_mode, enum v
 		ok = a.noiommu;
 		break;
 	default:
-		want = a.cdev ? VNET_VFIO_CDEV : a.type1 ? VNET_VFIO_GROUP
-			: a.noiommu ? VNET_VFIO_NOIOMMU : VNET_VFIO_AUTO;
+		/* No-IOMMU mode is never picked for the caller: the device could
+		 * DMA anywhere in memory, so it takes an explicit request. */
+		if (!a.cdev && !a.type1 && a.noiommu)
+			return vn_err(-EPERM,
+				      "%s is in a no-IOMMU group: without an IOMMU the device can DMA "
+				      "anywhere in memory, so libvnet uses it only when asked "
+				      "(?mode=noiommu, VNET_VFIO_MODE=noiommu or vnet_dev_opts.vfio_mode)",
+				      bdf);
+		want = a.cdev ? VNET_VFIO_CDEV : a.type1 ? VNET_VFIO_GROUP : VNET_VFIO_AUTO;
 		ok = want != VNET_VFIO_AUTO;
 		break;
 	}

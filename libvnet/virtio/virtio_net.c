@@ -157,6 +157,13 @@ static int read_rss_config(struct vn_net *n)
 	/* Device configuration fields are little-endian (virtio 1.2 §2.5). */
 	n->rss.max_table_len = VN_MIN(le16toh(len), VNET_RSS_TABLE_MAX);
 	n->rss.supported_hash_types = le32toh(types);
+	/* A random key until the application sets one, as Linux's virtio_net
+	 * has (netdev_rss_key_fill), so that a first configuration can name
+	 * just a table and hash types. The device hears of it with the first
+	 * vnet_dev_set_rss() only. */
+	n->rss.key_len = n->rss.max_key_len;
+	if (getrandom(n->rss.key, n->rss.key_len, 0) != (ssize_t)n->rss.key_len)
+		return vn_err(-errno, "virtio-net: no random bytes for an RSS key");
 	return 0;
 }
 

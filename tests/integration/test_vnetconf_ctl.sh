@@ -288,8 +288,10 @@ exec 4>"$T/rss.in"
 until_true '$VC link show rss0 >/dev/null 2>&1'
 KEY=6d:5a:56:da:25:5b:0e:c2:41:67:25:3d:43:a3:8f:b0:d0:ca:2b:cb:ae:7b:30:b4:77:cb:2d:a3:80:30:f2:0c:6a:42:b7:3b:be:ac:01:fa
 vc -j rss show rss0
-t "rss show -j: off at first, with the device's limits" \
-	'[ $rc -eq 0 ] && json "d[0][\"rss\"] is False and d[0][\"key_max\"] == 40 and d[0][\"table_max\"] == 128 and d[0][\"hash_supported\"] == [\"ipv4\", \"tcp4\", \"udp4\", \"ipv6\", \"tcp6\", \"udp6\"]"'
+t "rss show -j: off at first, with the device's limits and the driver's random key" \
+	'[ $rc -eq 0 ] && json "d[0][\"rss\"] is False and d[0][\"key_max\"] == 40 and d[0][\"table_max\"] == 128 and d[0][\"hash_supported\"] == [\"ipv4\", \"tcp4\", \"udp4\", \"ipv6\", \"tcp6\", \"udp6\"] and len(d[0][\"key\"].split(\":\")) == 40"'
+vc rss set rss0 equal 2 hash ipv4,tcp4
+t "rss set equal hash, no key (README's example): the driver's key serves" '[ $rc -eq 0 ] && [ ! -s "$T/err" ]'
 vc rss set rss0 key $KEY equal 2 hash ipv4,tcp4,udp4
 t "rss set key equal hash: done, silently" '[ $rc -eq 0 ] && [ ! -s "$T/out" ] && [ ! -s "$T/err" ]'
 vc -j rss show rss0

@@ -412,10 +412,13 @@ static void test_devio_noiommu(void **state)
 	struct vn_devio *d;
 	struct vn_uri u;
 
-	/* The fixture's device is in a no-IOMMU group: usable once enabled. */
+	/* The fixture's device is in a no-IOMMU group: usable once enabled,
+	 * and then only when the URI asks for the mode. */
 	assert_int_equal(vn_uri_parse("vfio:0000:00:04.0", &u), 0);
 	assert_int_equal(vn_devio_open(&u, VNET_VFIO_AUTO, &d), -ENODEV);
 	fake_file("sys/module/vfio/parameters/enable_unsafe_noiommu_mode", "Y\n");
+	assert_int_equal(vn_devio_open(&u, VNET_VFIO_AUTO, &d), -EPERM);
+	assert_int_equal(vn_uri_parse("vfio:0000:00:04.0?mode=noiommu", &u), 0);
 	assert_int_equal(vn_devio_open(&u, VNET_VFIO_AUTO, &d), 0);
 	assert_string_equal(d->access, "vfio-noiommu");
 	assert_int_equal(fk.iommu_type, VFIO_NOIOMMU_IOMMU);

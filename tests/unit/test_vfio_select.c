@@ -98,7 +98,13 @@ static void test_noiommu(void **state)
 	/* Even with /dev/iommu and a cdev, a no-IOMMU device is not cdev. */
 	fake_file("dev/iommu", "");
 	fake_cdev(BDF, 1);
+	/* Only on request: URI option, environment or open options. */
+	pick_fails(VNET_VFIO_AUTO, NULL, -EPERM, "uses it only when asked (?mode=noiommu");
+	assert_int_equal(pick(VNET_VFIO_AUTO, "noiommu"), VNET_VFIO_NOIOMMU);
+	assert_int_equal(pick(VNET_VFIO_NOIOMMU, NULL), VNET_VFIO_NOIOMMU);
+	setenv("VNET_VFIO_MODE", "noiommu", 1);
 	assert_int_equal(pick(VNET_VFIO_AUTO, NULL), VNET_VFIO_NOIOMMU);
+	unsetenv("VNET_VFIO_MODE");
 	pick_fails(VNET_VFIO_CDEV, NULL, -ENODEV, "no-IOMMU group");
 	pick_fails(VNET_VFIO_GROUP, NULL, -ENODEV, "no-IOMMU group");
 }

@@ -455,6 +455,9 @@ static void test_list_noiommu(void **state)
 	put_file(t, "Y\n", "sys/module/vfio/parameters/enable_unsafe_noiommu_mode");
 	assert_int_equal(run(t, "-j", "dev", "list", NULL), 0);
 	assert_non_null(strstr(t->out, "\"usable\":true,\"modes\":[\"noiommu\"]"));
+	/* The URI bind prints asks for the mode: libvnet never picks it itself. */
+	assert_int_equal(run(t, "dev", "bind", "00:02.0", NULL), 0);
+	assert_non_null(strstr(t->out, "  uri    vfio:0000:00:02.0?mode=noiommu\n"));
 	put_file(t, "N\n", "sys/module/vfio/parameters/enable_unsafe_noiommu_mode");
 	assert_int_equal(run(t, "-j", "dev", "list", NULL), 0);
 	assert_non_null(strstr(t->out, "\"iommu_group\":2,\"vfio_cdev\":\"vfio0\",\"usable\":false,\"modes\":[]"));

@@ -44,9 +44,9 @@ KERNEL=${VNET_VM_KERNEL:-$top_srcdir/../shared/vm/bzImage-6.12-vfio}
 TIMEOUT=${VNET_VM_TIMEOUT:-300}
 FRAMES=${VNET_VM_FRAMES:-1000}
 # The scenarios each mode must report as passed (see scenarios.sh).
-SCENARIOS="bind list nic-b ping tx info rx restart ctl rss intx
+SCENARIOS="bind list nic-b ping tx info rx restart ctl rss iommu intx
 	e1000e-bind e1000e-list e1000e-nic e1000e-ping e1000e-tx e1000e-info e1000e-rx
-	e1000e-restart e1000e-ctl e1000e-msix packed-ping packed-tx packed-rx"
+	e1000e-restart e1000e-ctl e1000e-msix e1000e-iommu packed-ping packed-tx packed-rx"
 
 skip() { echo "SKIP: VM tests: $*"; exit 77; }
 command -v "$QEMU" >/dev/null 2>&1 ||
@@ -102,7 +102,8 @@ build_initramfs() {
 		"$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/run" || return 1
 	add_binary "$BUSYBOX" || return 1
 	# Missing programs are reported by the guest as FAILs of their scenarios.
-	for p in tools/vnetconf tools/vnetperf examples/vnet-responder tests/vm/vm-rawsend; do
+	for p in tools/vnetconf tools/vnetperf examples/vnet-responder tests/vm/vm-rawsend \
+		 tests/vm/vm-iommu; do
 		if [ -e "$builddir/$p" ]; then
 			add_binary "$builddir/$p" || return 1
 		else

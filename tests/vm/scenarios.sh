@@ -325,6 +325,37 @@ s_rss() {
 	pass rss
 }
 
+# 6d. What the device can reach: vm-iommu borrows the IOMMU descriptor of a
+# running vnetperf and reads the mappings back from the kernel; they must be
+# exactly libvnet's DMA memfds (rings and packet buffers), nothing else. In
+# no-IOMMU mode there is none to read, and libvnet must have said so loudly.
+s_iommu() {
+	rm -f /tmp/iommu.perf /tmp/iommu.out
+	timeout 60 vnetperf -d 50 -i 1 $URI rx >/tmp/iommu.perf 2>&1 &
+	ipid=$!
+	if ! wait_for /tmp/iommu.perf '^\[' 20 $ipid; then
+		kill $ipid 2>/dev/null
+		wait $ipid
+		fail "${P}iommu" "vnetperf rx never got going" /tmp/iommu.perf
+		return
+	fi
+	timeout 60 vm-iommu $ipid >/tmp/iommu.out 2>&1
+	irc=$?
+	kill $ipid 2>/dev/null
+	wait $ipid
+	if [ "$mode" = noiommu ]; then
+		[ $irc -eq 3 ] ||
+			{ fail "${P}iommu" "vm-iommu: exit $irc, not 3 (no IOMMU)" /tmp/iommu.out; return; }
+		grep -q "WITHOUT an IOMMU" /tmp/iommu.perf ||
+			{ fail "${P}iommu" "no warning about no-IOMMU mode" /tmp/iommu.perf; return; }
+	else
+		[ $irc -eq 0 ] ||
+			{ fail "${P}iommu" "vm-iommu: exit $irc" /tmp/iommu.out /tmp/iommu.perf; return; }
+	fi
+	sed 's/^/    /' /tmp/iommu.out
+	pass "${P}iommu"
+}
+
 # 7. Legacy INTx over real vfio-pci: NIC C offers no MSI-X, so libvnet must
 # route, read ISR and unmask the INTx line (vfio-pci masks it on every
 # interrupt). NIC D's kernel pings vnet-responder on C, which sleeps in a
@@ -429,6 +460,7 @@ if [ -n "$IF" ]; then
 	s_restart
 	s_ctl
 	s_rss
+	s_iommu
 fi
 s_intx
 
@@ -445,5 +477,6 @@ if [ -n "$IF" ]; then
 	s_restart
 	s_ctl
 	s_msix
+	s_iommu
 fi
 s_packed

@@ -344,7 +344,12 @@ struct vnet_rss {
  */
 VNET_API int vnet_dev_set_rss(struct vnet_dev *dev, const struct vnet_rss *rss);
 
-/** Read the RSS configuration and the device's limits. @return 0, or -1 with errno (EOPNOTSUPP) */
+/**
+ * Read the RSS configuration and the device's limits. Before the first
+ * vnet_dev_set_rss() the key is a random one made at open (of the device's
+ * longest key length) and the table is empty.
+ * @return 0, or -1 with errno (EOPNOTSUPP)
+ */
 VNET_API int vnet_dev_rss(struct vnet_dev *dev, struct vnet_rss *rss);
 
 /**
