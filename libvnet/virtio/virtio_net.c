@@ -247,7 +247,7 @@ static int negotiate(struct vn_net *n, uint64_t mask, uint64_t need, bool phys_a
 	if (!(accept & BIT(VIRTIO_NET_F_CTRL_VQ)))
 		accept &= ~NEED_CTRL_VQ;
 	if (n->offload)
-		accept = vn_net_offload_accept(offered, accept);
+		accept = vn_net_offload_accept(offered, accept, phys_addrs);
 	/* IN_ORDER lets a device report a batch with one used entry (virtio 1.2
 	 * §2.7.9 split, §2.8.8 packed); only the packed ring handles that. */
 	if (!(accept & BIT(VIRTIO_F_RING_PACKED)))

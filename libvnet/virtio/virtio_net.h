@@ -275,14 +275,15 @@ bool vn_net_ready(struct vnet_queue *q, bool tx);
  * Offloads (virtio_net_offload.c), with VNET_DEV_F_OFFLOAD only.
  * vn_net_offload_accept(): the offload bits of offered to negotiate, with
  * their dependencies (virtio 1.2 §5.1.3.1) and libvnet's own (GUEST_TSO
- * only with MRG_RXBUF), each bit left out logged. vn_net_offloads(): the
+ * only with MRG_RXBUF, HOST_TSO not with physical addresses), each bit left
+ * out logged. vn_net_offloads(): the
  * VNET_OFFLOAD_* bits of the negotiated features. vn_net_tx_check():
  * submit's check of a burst against the headers vnet_tx_offload() wrote
  * (0, -EMSGSIZE or -EINVAL). vn_net_rx_hdr(): check the header the device
  * wrote for a frame of total bytes whose first buffer is b, and keep it in
  * rx_meta; false: impossible, drop it.
  */
-uint64_t vn_net_offload_accept(uint64_t offered, uint64_t accept);
+uint64_t vn_net_offload_accept(uint64_t offered, uint64_t accept, bool phys_addrs);
 unsigned vn_net_offloads(const struct vn_net *n);
 int vn_net_tx_check(struct vn_netq *q, const struct vnet_buf *bufs, unsigned n);
 bool vn_net_rx_hdr(struct vn_netq *q, const struct vnet_buf *b, unsigned nb, uint32_t total);

@@ -26,8 +26,17 @@ static void left_out(uint64_t offered, uint64_t bits, const char *why)
 		vn_info("virtio-net: %s", why);
 }
 
-uint64_t vn_net_offload_accept(uint64_t offered, uint64_t accept)
+uint64_t vn_net_offload_accept(uint64_t offered, uint64_t accept, bool phys_addrs)
 {
+	/* A TSO frame takes one device-contiguous TX buffer of 64 KiB. With
+	 * physical addresses (no-IOMMU mode) only huge pages give that, and
+	 * whether they can be had is known only after negotiation. */
+	if (phys_addrs) {
+		left_out(offered, accept & TSO_HOST, "HOST_TSO4/6 not negotiated: a TSO frame "
+			 "needs a 64 KiB device-contiguous TX buffer, which no-IOMMU mode cannot "
+			 "promise");
+		accept &= ~TSO_HOST;
+	}
 	/* virtio 1.2 §5.1.3.1: HOST_TSO4/6 need CSUM, GUEST_TSO4/6 need GUEST_CSUM. */
 	if (!(accept & BIT(VIRTIO_NET_F_CSUM))) {
 		left_out(offered, accept & TSO_HOST, "HOST_TSO4/6 not negotiated: they need "
