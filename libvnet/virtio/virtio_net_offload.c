@@ -209,7 +209,9 @@ bool vn_net_rx_hdr(struct vn_netq *q, const struct vnet_buf *b, unsigned nb, uin
 	/* Device-written (virtio 1.2 §5.1.6.4): read once into our copy, then
 	 * check the copy only; the device may write the buffer again. */
 	memcpy(&h, (const char *)b->data - VN_NET_HDR_LEN, VN_NET_HDR_LEN);
-	__asm__ __volatile__("" ::: "memory");
+	/* A compiler barrier (C11 §7.17.4): the checks below must read the copy,
+	 * never the device's buffer again (no double fetch). */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	for (unsigned k = 1; k < nb; k++)
 		q->rx_meta[b[k].id].start = 0;
 	m->start = 0;
