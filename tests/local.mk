@@ -30,7 +30,7 @@ INTEGRATION_TESTS = tests/integration/test_socket tests/integration/test_burst \
 check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/frames.h tests/integration/events.h tests/unit/testutil.h \
-	tests/integration/sendrecv.h tests/integration/ifkernel.h
+	tests/integration/sendrecv.h tests/integration/ifkernel.h tests/integration/xstat.h
 tests_integration_test_socket_SOURCES = tests/integration/test_socket.c
 tests_integration_test_socket_LDADD = libvnet/libvnet.la $(CMOCKA_LIBS)
 tests_integration_test_burst_SOURCES = tests/integration/test_burst.c

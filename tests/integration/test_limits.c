@@ -46,6 +46,7 @@
 #include "frames.h"
 #include "sim/sim.h" /* VN_SIM_SOURCE_SEQ_OFF: where sim:source puts its sequence */
 #include "vnet/vnet.h"
+#include "xstat.h"
 
 #define STEPS_MAX 64 /* more descriptors than one device takes */
 
@@ -217,19 +218,6 @@ static void test_nofile(void **state)
 /* ---- a full RX ring -------------------------------------------------------- */
 
 #define PAUSE_MS 200
-
-static uint64_t xstat(struct vnet_dev *d, const char *name)
-{
-	struct vnet_xstat xs[64];
-	int n = vnet_dev_xstats(d, xs, 64);
-
-	assert_true(n > 0 && n <= 64);
-	for (int i = 0; i < n; i++)
-		if (!strcmp(xs[i].name, name))
-			return xs[i].value;
-	fail_msg("no xstat %s", name);
-	return 0;
-}
 
 static void pause_ms(unsigned ms)
 {

@@ -32,6 +32,7 @@
 #include "sendrecv.h"
 #include "vnet/socket.h"
 #include "vnet/vnet.h"
+#include "xstat.h"
 
 #define BIG 20000u
 #define F(bit) (1ull << (bit))
@@ -245,19 +246,6 @@ static void expect_err(int rc, int err, const char *words)
 	assert_int_equal(errno, err);
 	if (words && !strstr(vnet_last_error(), words))
 		fail_msg("error '%s' does not say '%s'", vnet_last_error(), words);
-}
-
-static uint64_t xstat(struct vnet_dev *d, const char *name)
-{
-	struct vnet_xstat xs[64];
-	int n = vnet_dev_xstats(d, xs, 64);
-
-	assert_true(n > 0 && n <= 64);
-	for (int i = 0; i < n; i++)
-		if (!strcmp(xs[i].name, name))
-			return xs[i].value;
-	fail_msg("no xstat %s", name);
-	return 0;
 }
 
 /* ---- refusals ----------------------------------------------------------- */

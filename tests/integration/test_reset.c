@@ -26,6 +26,7 @@
 
 #include "events.h"
 #include "frames.h"
+#include "xstat.h"
 #include "vnet/vnet.h"
 
 #define FAULT_AT 4000u   /* device frames (TX and RX) before NEEDS_RESET */
@@ -43,19 +44,6 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static uint64_t xstat(struct vnet_dev *d, const char *name)
-{
-	struct vnet_xstat xs[128];
-	int n = vnet_dev_xstats(d, xs, 128);
-
-	assert_true(n > 0 && n <= 128);
-	for (int i = 0; i < n; i++)
-		if (!strcmp(xs[i].name, name))
-			return xs[i].value;
-	fail_msg("no xstat %s", name);
-	return 0;
 }
 
 struct run {
