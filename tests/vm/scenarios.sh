@@ -71,6 +71,21 @@ wait_for() {
 	return 0
 }
 
+# start NAME OUT PATTERN CMD...: CMD in the background, its output in OUT
+# and its pid in $bg, until OUT has a line matching PATTERN. When that does
+# not come (20 s, or CMD is gone), CMD is killed and scenario NAME fails.
+start() {
+	sname=$1 sout=$2 spat=$3
+	shift 3
+	rm -f "$sout"
+	"$@" >"$sout" 2>&1 &
+	bg=$!
+	wait_for "$sout" "$spat" 20 $bg && return 0
+	kill -9 $bg 2>/dev/null
+	wait $bg
+	fail "$sname" "did not start: $*" "$sout"
+}
+
 rx_packets() { cat "/sys/class/net/$IF/statistics/rx_packets"; }
 
 # The network interface virtio_net made of PCI function $1 (below virtioN/net/).
@@ -142,15 +157,9 @@ s_nic_b() {
 ping_responder() {
 	name=$1 count=$2
 	ip neigh flush dev "$IF" >/dev/null 2>&1
-	rm -f /tmp/resp.out
-	timeout 60 vnet-responder -c $((count + 1)) $URI $IP_A >/tmp/resp.out 2>&1 &
-	rpid=$!
-	if ! wait_for /tmp/resp.out 'answering for' 20 $rpid; then
-		kill $rpid 2>/dev/null
-		wait $rpid
-		fail "$name" "vnet-responder did not start" /tmp/resp.out
-		return
-	fi
+	start "$name" /tmp/resp.out 'answering for' \
+		timeout 60 vnet-responder -c $((count + 1)) $URI $IP_A || return
+	rpid=$bg
 	timeout 40 ping -c "$count" -A -W 2 $IP_A >/tmp/ping.out 2>&1
 	# It exits by itself after its last reply; stop it only if it hangs on.
 	i=0
@@ -200,16 +209,10 @@ s_info() {
 # AF_PACKET on NIC B): libvnet receives all of them, intact, in order but for
 # what QEMU itself swaps (below). $1: the scenario's name (rx).
 s_rx() {
-	rm -f /tmp/rx.out
 	# -i 1: the progress lines flush stdout, header line included.
-	timeout 40 vnetperf -n "$frames" -i 1 $URI rx >/tmp/rx.out 2>&1 &
-	ppid=$!
-	if ! wait_for /tmp/rx.out "^vnetperf: $URI" 20 $ppid; then
-		kill $ppid 2>/dev/null
-		wait $ppid
-		fail "${P}rx" "vnetperf rx did not start" /tmp/rx.out
-		return
-	fi
+	start "${P}rx" /tmp/rx.out "^vnetperf: $URI" \
+		timeout 40 vnetperf -n "$frames" -i 1 $URI rx || return
+	ppid=$bg
 	timeout 30 vm-rawsend "$IF" "$frames" $MAC_A >/tmp/rawsend.out 2>&1 ||
 		{ kill $ppid 2>/dev/null; wait $ppid; fail "${P}rx" "vm-rawsend failed" /tmp/rawsend.out; return; }
 	wait $ppid
@@ -233,15 +236,9 @@ s_rx() {
 # 6. An application killed with SIGKILL mid-traffic leaves the device usable:
 # the next one opens it and answers pings.
 s_restart() {
-	rm -f /tmp/kill.out
-	timeout 60 vnetperf -d 50 -i 1 $URI tx >/tmp/kill.out 2>&1 &
-	kpid=$!
-	if ! wait_for /tmp/kill.out '^\[' 20 $kpid; then
-		kill -9 $kpid 2>/dev/null
-		wait $kpid
-		fail "${P}restart" "vnetperf tx never got going" /tmp/kill.out
-		return
-	fi
+	start "${P}restart" /tmp/kill.out '^\[' \
+		timeout 60 vnetperf -d 50 -i 1 $URI tx || return
+	kpid=$bg
 	kill -9 $kpid
 	wait $kpid
 	ping_responder "${P}restart" 5
@@ -253,15 +250,9 @@ s_restart() {
 # pings (to NIC A's own MAC) still get through and show in its counters.
 s_ctl() {
 	ip neigh flush dev "$IF" >/dev/null 2>&1
-	rm -f /tmp/ctlresp.out
-	timeout 60 vnet-responder "$URI?name=vma" $IP_A >/tmp/ctlresp.out 2>&1 &
-	rpid=$!
-	if ! wait_for /tmp/ctlresp.out 'answering for' 20 $rpid; then
-		kill $rpid 2>/dev/null
-		wait $rpid
-		fail "${P}ctl" "vnet-responder did not start" /tmp/ctlresp.out
-		return
-	fi
+	start "${P}ctl" /tmp/ctlresp.out 'answering for' \
+		timeout 60 vnet-responder "$URI?name=vma" $IP_A || return
+	rpid=$bg
 	vnetconf -j link show vma >/tmp/ctl.json 2>&1 &&
 		vnetconf link set vma promisc off >/tmp/ctlset.out 2>&1 &&
 		vnetconf link show vma >/tmp/ctl.txt 2>&1
@@ -301,15 +292,9 @@ s_ctl() {
 # so, naming the feature.
 s_rss() {
 	ip neigh flush dev "$IF" >/dev/null 2>&1
-	rm -f /tmp/rssresp.out
-	timeout 60 vnet-responder "$URI?name=vmr" $IP_A >/tmp/rssresp.out 2>&1 &
-	rpid=$!
-	if ! wait_for /tmp/rssresp.out 'answering for' 20 $rpid; then
-		kill $rpid 2>/dev/null
-		wait $rpid
-		fail rss "vnet-responder did not start" /tmp/rssresp.out
-		return
-	fi
+	start rss /tmp/rssresp.out 'answering for' \
+		timeout 60 vnet-responder "$URI?name=vmr" $IP_A || return
+	rpid=$bg
 	key=6d:5a:56:da:25:5b:0e:c2:41:67:25:3d:43:a3:8f:b0:d0:ca:2b:cb:ae:7b:30:b4:77:cb:2d:a3:80:30:f2:0c:6a:42:b7:3b:be:ac:01:fa
 	vnetconf rss set vmr key $key equal 1 hash ipv4,tcp4,udp4 >/tmp/rssset.out 2>&1 &&
 		vnetconf -j rss show vmr >/tmp/rss.json 2>&1 && vnetconf rss show vmr >/tmp/rss.txt 2>&1
@@ -335,15 +320,10 @@ s_rss() {
 # exactly libvnet's DMA memfds (rings and packet buffers), nothing else. In
 # no-IOMMU mode there is none to read, and libvnet must have said so loudly.
 s_iommu() {
-	rm -f /tmp/iommu.perf /tmp/iommu.out
-	timeout 60 vnetperf -d 50 -i 1 $URI rx >/tmp/iommu.perf 2>&1 &
-	ipid=$!
-	if ! wait_for /tmp/iommu.perf '^\[' 20 $ipid; then
-		kill $ipid 2>/dev/null
-		wait $ipid
-		fail "${P}iommu" "vnetperf rx never got going" /tmp/iommu.perf
-		return
-	fi
+	rm -f /tmp/iommu.out
+	start "${P}iommu" /tmp/iommu.perf '^\[' \
+		timeout 60 vnetperf -d 50 -i 1 $URI rx || return
+	ipid=$bg
 	timeout 60 vm-iommu $ipid >/tmp/iommu.out 2>&1
 	irc=$?
 	kill $ipid 2>/dev/null
@@ -425,14 +405,9 @@ s_intx() {
 	ifd=$(iface_of $D) || { fail intx "no network interface on $D"; return; }
 	iface_up "$ifd" $IP_D >/tmp/ipd.out 2>&1 ||
 		{ fail intx "cannot bring $ifd up with $IP_D" /tmp/ipd.out; return; }
-	VNET_LOG=info timeout 60 vnet-responder vfio:$C $IP_C >/tmp/intx.out 2>&1 &
-	rpid=$!
-	if ! wait_for /tmp/intx.out 'answering for' 20 $rpid; then
-		kill $rpid 2>/dev/null
-		wait $rpid
-		fail intx "vnet-responder did not start on $C" /tmp/intx.out
-		return
-	fi
+	start intx /tmp/intx.out 'answering for' \
+		env VNET_LOG=info timeout 60 vnet-responder vfio:$C $IP_C || return
+	rpid=$bg
 	before=$(intx_count $C)
 	timeout 40 ping -c 10 -A -W 2 $IP_C >/tmp/pingc.out 2>&1
 	after=$(intx_count $C)
@@ -459,14 +434,9 @@ msix_count() {
 
 s_msix() {
 	ip neigh flush dev "$IF" >/dev/null 2>&1
-	VNET_LOG=info timeout 60 vnet-responder $URI $IP_A >/tmp/msix.out 2>&1 &
-	rpid=$!
-	if ! wait_for /tmp/msix.out 'answering for' 20 $rpid; then
-		kill $rpid 2>/dev/null
-		wait $rpid
-		fail "${P}msix" "vnet-responder did not start" /tmp/msix.out
-		return
-	fi
+	start "${P}msix" /tmp/msix.out 'answering for' \
+		env VNET_LOG=info timeout 60 vnet-responder $URI $IP_A || return
+	rpid=$bg
 	before=$(msix_count $A)
 	timeout 40 ping -c 10 -A -W 2 $IP_A >/tmp/pingm.out 2>&1
 	after=$(msix_count $A)
