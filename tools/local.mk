@@ -1,6 +1,7 @@
 # tools/: vnetperf (benchmark), vnet-simd (device emulator daemon)
 bin_PROGRAMS += tools/vnetperf
-tools_vnetperf_SOURCES = tools/vnetperf.c tools/vnetperf.h tools/vnetperf_tso.c tools/json.c tools/json.h
+tools_vnetperf_SOURCES = tools/vnetperf.c tools/vnetperf.h tools/vnetperf_report.c \
+	tools/vnetperf_tso.c tools/json.c tools/json.h
 tools_vnetperf_LDADD = libvnet/libvnet.la
 dist_man_MANS += man/vnetperf.1
 

@@ -43,56 +43,13 @@
 
 #include "vnet/socket.h"
 #include "vnet/vnet.h"
-#include "json.h"
 #include "vnetperf.h"
-
-#define PERF_ETHERTYPE 0x88b5
-#define PERF_SEQ_OFF 14
-#define PERF_TS_OFF 22
-#define PERF_MIN_SIZE 60
-#define PERF_MAX_BATCH 256
-#define PERF_MAX_SAMPLES (1u << 20)
-#define PERF_PING_TIMEOUT_NS 1000000000ull
-#define PERF_DRAIN_NS 200000000ull
-#define PERF_MAX_PAIRS 16 /* what vnet_dev_open() sets up at most */
-
-enum perf_mode { MODE_TX, MODE_RX, MODE_LOOP, MODE_PINGPONG };
-enum perf_api { API_BURST, API_SOCKET };
-enum perf_wait { WAIT_BUSY, WAIT_IRQ };
-
-struct perf {
-	/* options */
-	const char *uri;
-	enum perf_mode mode;
-	enum perf_api api;
-	unsigned size, batch, queue;
-	unsigned pairs;        /* -Q: queue pairs queue .. queue + pairs - 1, a thread each */
-	uint64_t count;        /* 0: none */
-	double duration, interval; /* duration 0: none */
-	bool json;
-	enum perf_wait wait;   /* pingpong: spin, or sleep on the interrupt */
-	int busy_us;           /* with WAIT_IRQ: poll this long before sleeping; -1: libvnet's
-				  learned budget (vnet_queue_busy_poll()) */
-	unsigned tso;          /* --tso: MSS of the TSO frames sent; 0: plain frames */
-	size_t hdr;            /* socket API with --tso: VNET_SO_VNET_HDR bytes per frame */
-	/* device */
-	struct vnet_dev *dev;
-	struct vnet_queue *q;
-	int fd;
-	struct vnet_dev_info info;
-	uint8_t *frames;       /* socket API: batch frames of size bytes */
-	/* counters */
-	uint64_t tx, rx, rx_bytes, lost, in_flight, reordered, corrupt, next_rx_seq;
-	bool failed;           /* the device failed: the run ended early */
-	uint64_t *rtt;
-	size_t n_rtt;
-	uint64_t t_start, t_end;
-	pthread_t thread;
-};
 
 /* Set by a signal, or by a pair's thread whose device failed: every pair's
  * loop ends. (A lock-free atomic may be written by a signal handler.) */
 static atomic_int stop;
+
+const char *const perf_mode_names[] = { "tx", "rx", "loop", "pingpong" };
 
 static void on_signal(int sig)
 {
@@ -201,8 +158,7 @@ static uint64_t account_rx(struct perf *p, const uint8_t *f, size_t seg_len, siz
 	return get_le64(f + PERF_TS_OFF);
 }
 
-/* The device's own device handle (the socket API's too). */
-static struct vnet_dev *perf_dev(const struct perf *p)
+struct vnet_dev *perf_dev(const struct perf *p)
 {
 	return p->api == API_SOCKET ? vnet_socket_dev(p->fd) : p->dev;
 }
@@ -333,11 +289,6 @@ static int recv_burst(struct perf *p, uint64_t *last_ts)
 	if (got > 0 && vnet_rx_release(p->q, b, (unsigned)got) < 0)
 		return -1;
 	return got < 0 ? -1 : frames;
-}
-
-static double secs(uint64_t ns)
-{
-	return (double)ns / 1e9;
 }
 
 static void progress(const struct perf *p, uint64_t t, uint64_t *last_t,
@@ -485,176 +436,6 @@ static void finish(struct perf *p, uint64_t t)
 		p->in_flight = p->tx - p->next_rx_seq;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static uint64_t pct(const struct perf *p, double q)
-{
-	size_t i = (size_t)(q * (double)(p->n_rtt - 1) + 0.5);
-
-	return p->n_rtt ? p->rtt[i] : 0;
-}
-
-static const char *const mode_names[] = { "tx", "rx", "loop", "pingpong" };
-
-/*
- * -j: the device's counters at the end, as vnetconf stats names them: the
- * queue pair's, and every device-level one (vnet_dev_xstats()), so that
- * frames the run lost can be matched with drops counted.
- */
-static void json_dev(struct json *j, const struct perf *p)
-{
-	struct vnet_queue_stats st = { .sz = sizeof(st) };
-	struct vnet_dev *d = perf_dev(p);
-	struct vnet_xstat xs[256];
-	int n;
-
-	if (!d || vnet_queue_stats(d, p->queue, &st) < 0)
-		return;
-	json_key(j, "dev");
-	json_obj_open(j);
-	json_kuint(j, "rx_packets", st.rx_packets);
-	json_kuint(j, "rx_dropped", st.rx_dropped);
-	json_kuint(j, "rx_errors", st.rx_errors);
-	json_kuint(j, "tx_packets", st.tx_packets);
-	json_kuint(j, "tx_errors", st.tx_errors);
-	n = vnet_dev_xstats(d, xs, 256);
-	for (int i = 0; i < n && i < 256; i++)
-		json_kuint(j, xs[i].name, xs[i].value);
-	json_obj_close(j);
-}
-
-static double run_secs(const struct perf *p)
-{
-	return p->t_end > p->t_start ? secs(p->t_end - p->t_start) : 1e-9;
-}
-
-static double run_gbps(const struct perf *p)
-{
-	return (double)(p->mode == MODE_TX ? p->tx * p->size : p->rx_bytes) * 8 / run_secs(p) / 1e9;
-}
-
-/* The counters of one pair, or of the whole run, as JSON members. */
-static void json_counters(struct json *j, const struct perf *p)
-{
-	double dt = run_secs(p);
-
-	json_key(j, "seconds");
-	json_double(j, dt, 3);
-	json_kuint(j, "tx_frames", p->tx);
-	json_kuint(j, "rx_frames", p->rx);
-	json_key(j, "tx_pps");
-	json_double(j, (double)p->tx / dt, 0);
-	json_key(j, "rx_pps");
-	json_double(j, (double)p->rx / dt, 0);
-	json_key(j, "gbit_s");
-	json_double(j, run_gbps(p), 3);
-	json_kuint(j, "lost", p->lost);
-	json_kuint(j, "in_flight", p->in_flight);
-	json_kuint(j, "reordered", p->reordered);
-	json_kuint(j, "corrupt", p->corrupt);
-	json_kbool(j, "failed", p->failed);
-}
-
-/* The sum of the pairs' counters, over the time from the first start to
- * the last end. */
-static struct perf total(const struct perf *w, unsigned n)
-{
-	struct perf t = w[0];
-
-	for (unsigned i = 1; i < n; i++) {
-		t.tx += w[i].tx;
-		t.rx += w[i].rx;
-		t.rx_bytes += w[i].rx_bytes;
-		t.lost += w[i].lost;
-		t.in_flight += w[i].in_flight;
-		t.reordered += w[i].reordered;
-		t.corrupt += w[i].corrupt;
-		t.failed |= w[i].failed;
-		if (w[i].t_start && w[i].t_start < t.t_start)
-			t.t_start = w[i].t_start;
-		if (w[i].t_end > t.t_end)
-			t.t_end = w[i].t_end;
-	}
-	return t;
-}
-
-/* The run's summary: the totals (for one pair, its counters) and, with
- * more than one pair, each pair's. */
-static void summary(struct perf *w, unsigned n)
-{
-	struct perf all = total(w, n), *p = &all;
-	double dt = run_secs(p);
-
-	if (p->n_rtt)
-		qsort(p->rtt, p->n_rtt, sizeof(*p->rtt), cmp_u64);
-	if (p->json) {
-		struct json j;
-
-		json_init(&j, stdout, false);
-		json_obj_open(&j);
-		json_kstr(&j, "uri", p->uri);
-		json_kstr(&j, "mode", mode_names[p->mode]);
-		json_kstr(&j, "api", p->api == API_SOCKET ? "socket" : "burst");
-		json_kstr(&j, "wait", p->wait == WAIT_IRQ ? "irq" : "busy");
-		json_kuint(&j, "size", p->size);
-		json_kuint(&j, "batch", p->batch);
-		json_kuint(&j, "tso", p->tso);
-		json_kuint(&j, "pairs", n);
-		json_counters(&j, p);
-		if (p->mode == MODE_PINGPONG) {
-			json_key(&j, "rtt_ns");
-			json_obj_open(&j);
-			json_kuint(&j, "samples", p->n_rtt);
-			json_kuint(&j, "p50", pct(p, .5));
-			json_kuint(&j, "p99", pct(p, .99));
-			json_kuint(&j, "p999", pct(p, .999));
-			json_obj_close(&j);
-		}
-		json_dev(&j, p);
-		if (n > 1) {
-			json_key(&j, "per_pair");
-			json_arr_open(&j);
-			for (unsigned i = 0; i < n; i++) {
-				json_obj_open(&j);
-				json_kuint(&j, "queue", w[i].queue);
-				json_counters(&j, &w[i]);
-				json_obj_close(&j);
-			}
-			json_arr_close(&j);
-		}
-		json_obj_close(&j);
-		json_end(&j);
-		return;
-	}
-	printf("%s %s on %s (%s API, %s wait, %u-byte frames, batch %u", "vnetperf",
-	       mode_names[p->mode], p->uri, p->api == API_SOCKET ? "socket" : "burst",
-	       p->wait == WAIT_IRQ ? "irq" : "busy", p->size, p->batch);
-	if (n > 1)
-		printf(", queue pairs %u-%u", p->queue, p->queue + n - 1);
-	if (p->tso)
-		printf(", TSO segments of %u bytes", p->tso);
-	printf("), %.2f s%s:\n", dt, p->failed ? ", ended by the device's failure" : "");
-	printf("  tx %" PRIu64 " frames  %.0f pps\n", p->tx, (double)p->tx / dt);
-	printf("  rx %" PRIu64 " frames  %.0f pps  %.3f Gbit/s\n", p->rx, (double)p->rx / dt,
-	       run_gbps(p));
-	printf("  lost %" PRIu64 "  in flight %" PRIu64 "  reordered %" PRIu64 "  corrupt %" PRIu64 "\n",
-	       p->lost, p->in_flight, p->reordered, p->corrupt);
-	if (p->mode == MODE_PINGPONG)
-		printf("  rtt p50 %.1f us  p99 %.1f us  p99.9 %.1f us (%zu samples)\n",
-		       pct(p, .5) / 1e3, pct(p, .99) / 1e3, pct(p, .999) / 1e3, p->n_rtt);
-	for (unsigned i = 0; n > 1 && i < n; i++)
-		printf("  q%u: tx %" PRIu64 " (%.0f pps)  rx %" PRIu64 " (%.0f pps)  lost %" PRIu64
-		       "  in flight %" PRIu64 "  reordered %" PRIu64 "  corrupt %" PRIu64 "%s\n",
-		       w[i].queue, w[i].tx, (double)w[i].tx / run_secs(&w[i]), w[i].rx,
-		       (double)w[i].rx / run_secs(&w[i]), w[i].lost, w[i].in_flight,
-		       w[i].reordered, w[i].corrupt, w[i].failed ? "  failed" : "");
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -759,7 +540,7 @@ static int parse_args(struct perf *p, int argc, char **argv)
 	}
 	if (argc - optind == 2)
 		p->uri = argv[optind++];
-	for (i = 0; i < 4 && strcmp(argv[optind], mode_names[i]); i++)
+	for (i = 0; i < 4 && strcmp(argv[optind], perf_mode_names[i]); i++)
 		;
 	if (i == 4) {
 		fprintf(stderr, "vnetperf: unknown mode '%s' (tx, rx, loop or pingpong)\n", argv[optind]);
@@ -913,7 +694,7 @@ int main(int argc, char **argv)
 	if (p->tso && !(p->info.offloads & VNET_OFFLOAD_TX_TSO4)) {
 		fprintf(stderr, "vnetperf: --tso: the device did not agree to TSO over IPv4 "
 			"(VIRTIO_NET_F_HOST_TSO4; offloads 0x%x)\n", p->info.offloads);
-		rc = 2;
+		rc = 1; /* the device's limit, not a bad argument (vnetperf(1)) */
 		goto out;
 	}
 	if (!p->tso && p->size > p->info.mtu + 14u) {
@@ -924,11 +705,11 @@ int main(int argc, char **argv)
 	if (!p->json)
 		printf("vnetperf: %s (%s) mac %02x:%02x:%02x:%02x:%02x:%02x mtu %u, %s\n", p->uri,
 		       p->info.access, p->info.mac[0], p->info.mac[1], p->info.mac[2], p->info.mac[3],
-		       p->info.mac[4], p->info.mac[5], p->info.mtu, mode_names[p->mode]);
+		       p->info.mac[4], p->info.mac[5], p->info.mtu, perf_mode_names[p->mode]);
 	fflush(stdout);
 	rc = run_pairs(w, n);
 	if (p->t_start)
-		summary(w, n);
+		perf_summary(w, n);
 out:
 	for (unsigned i = 0; i < n; i++) {
 		if (w[i].fd >= 0)
