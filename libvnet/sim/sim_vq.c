@@ -416,7 +416,7 @@ void sim_vq_notify(struct sim_vq *vq, bool on)
 	vq->notify_on = on;
 	if (vq->remote) {
 		if (vq->event_idx && on)
-			remote_put16(vq, AVAIL_EVENT(vq), htole16(vq->last_avail));
+			remote_put16(vq, AVAIL_EVENT(vq), htole16(vq->avail_seen));
 		else if (!vq->event_idx)
 			remote_put16(vq, USED_FLAGS(vq), htole16(on ? 0 : VRING_USED_F_NO_NOTIFY));
 		if (on)
@@ -428,9 +428,11 @@ void sim_vq_notify(struct sim_vq *vq, bool on)
 	if (vq->event_idx) {
 		/* §2.7.10.1: the driver notifies when avail->idx passes
 		 * avail_event. Off: leave it behind, so the driver stops
-		 * notifying; on: ask for the next buffer. */
+		 * notifying; on: ask for the next buffer after those seen
+		 * (avail_seen, ahead of last_avail when the device stopped short
+		 * of a frame's worth of RX buffers: those do not count). */
 		if (on)
-			__atomic_store_n(used_avail_event(vq), htole16(vq->last_avail),
+			__atomic_store_n(used_avail_event(vq), htole16(vq->avail_seen),
 					 __ATOMIC_RELAXED);
 	} else {
 		/* §2.7.10.1: without EVENT_IDX, NO_NOTIFY in used->flags. */

@@ -235,9 +235,12 @@ void sim_vqp_notify(struct sim_vq *vq, bool on)
 				 __ATOMIC_RELAXED);
 		return;
 	}
-	if (vq->event_idx) {
+	if (vq->event_idx && !desc_avail(vq, vq->av_off, vq->av_wrap)) {
 		/* §2.8.10: a notification once the driver makes the descriptor
-		 * at our read position available; off_wrap before flags. */
+		 * at our read position available; off_wrap before flags. (When
+		 * that one is available already, the device stopped short of
+		 * what it needs, a frame's worth of RX buffers: it must hear of
+		 * the next descriptor made available, wherever it is: ENABLE.) */
 		__atomic_store_n(&vq->dev_ev->off_wrap,
 				 htole16((uint16_t)(vq->av_off |
 						    (unsigned)vq->av_wrap << VRING_PACKED_EVENT_F_WRAP_CTR)),

@@ -239,6 +239,31 @@ static void test_event_suppression(void **state)
 	assert_int_equal(dev->off_wrap, 4 | 1u << VRING_PACKED_EVENT_F_WRAP_CTR);
 }
 
+/*
+ * A device that stopped short of what it needs (one RX buffer of the two a
+ * frame takes: it gave it back) must hear of the next descriptor the
+ * driver makes available, which lies past its read position: ENABLE, not
+ * DESC at that position (already available, so never crossed again).
+ */
+static void test_event_suppression_stalled(void **state)
+{
+	(void)state;
+	vq.event_idx = true;
+	put(BUFS, 60, VRING_DESC_F_WRITE, 0);
+	assert_int_equal(pop(), 1);
+	sim_vq_unpop(&vq, 1);
+	sim_vq_notify(&vq, true);
+	assert_int_equal(dev->flags, VRING_PACKED_EVENT_FLAG_ENABLE);
+	/* Both there: the next look takes them; idle again, DESC at the end. */
+	put(BUFS + 64, 60, VRING_DESC_F_WRITE, 1);
+	assert_int_equal(pop(), 1);
+	assert_int_equal(pop(), 1);
+	assert_int_equal(pop(), 0);
+	sim_vq_notify(&vq, true);
+	assert_int_equal(dev->flags, VRING_PACKED_EVENT_FLAG_DESC);
+	assert_int_equal(dev->off_wrap, 2 | 1u << VRING_PACKED_EVENT_F_WRAP_CTR);
+}
+
 /* §2.8.8: in order, one used descriptor for the published batch. */
 static void test_in_order_batch(void **state)
 {
@@ -292,6 +317,7 @@ int main(void)
 		cmocka_unit_test_setup(test_unpop, setup),
 		cmocka_unit_test_setup(test_bad_chains, setup),
 		cmocka_unit_test_setup(test_event_suppression, setup),
+		cmocka_unit_test_setup(test_event_suppression_stalled, setup),
 		cmocka_unit_test_setup(test_in_order_batch, setup),
 		cmocka_unit_test_setup(test_notification_data, setup),
 	};
