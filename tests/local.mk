@@ -103,6 +103,10 @@ tests_integration_dev_hold_LDADD = libvnet/libvnet.la
 TESTS += tests/integration/test_vnetconf_ctl.sh
 EXTRA_DIST += tests/integration/test_vnetconf_ctl.sh tests/integration/ctl_fake.py
 
+# vnetperf's own contract: counters, -j, --tso through both APIs.
+TESTS += tests/integration/test_vnetperf.sh
+EXTRA_DIST += tests/integration/test_vnetperf.sh
+
 # vnet-simd against an independent vfio-user client written from the
 # specifications (python3): negotiation, config space, DMA, a frame with its
 # interrupt, DEVICE_RESET keeping interrupt routing and bus mastering.
