@@ -272,8 +272,11 @@ static int recv_burst(struct perf *p, uint64_t *last_ts)
 	}
 	struct vnet_buf b[PERF_MAX_BATCH];
 
-	/* A GSO frame (--tso, received whole) spans up to 33 buffers. */
-	got = vnet_rx_peek(p->q, b, p->tso ? PERF_MAX_BATCH : p->batch);
+	/* A frame over several buffers (jumbo, or a GSO frame received whole:
+	 * up to 33) may not fit a small batch: then take what one holds. */
+	got = vnet_rx_peek(p->q, b, p->batch);
+	if (got < 0 && errno == ENOBUFS)
+		got = vnet_rx_peek(p->q, b, PERF_MAX_BATCH);
 	for (int i = 0; i < got; i++) {
 		size_t len = b[i].len;
 		int first = i;
