@@ -405,11 +405,17 @@ static int run_pingpong(struct perf *p)
 			break; /* the ping is in flight at the stop, not lost */
 		if (p->rx == rx0) {
 			/* Lost after the timeout; should it come back later, it
-			 * counts as reordered, not as a gap before the next. */
+			 * counts as reordered, not as a gap before the next.
+			 * Until a later one comes back it may yet be in flight
+			 * (finish()). */
 			p->lost++;
+			p->given_up++;
 			p->next_rx_seq = p->tx;
-		} else if (p->n_rtt < PERF_MAX_SAMPLES)
-			p->rtt[p->n_rtt++] = t - ts;
+		} else {
+			p->given_up = 0;
+			if (p->n_rtt < PERF_MAX_SAMPLES)
+				p->rtt[p->n_rtt++] = t - ts;
+		}
 		if (p->interval > 0 && secs(t - last_t) >= p->interval)
 			progress(p, t, &last_t, &last_tx, &last_rx);
 	}
@@ -418,10 +424,13 @@ static int run_pingpong(struct perf *p)
 	 * late, not lost): a loaded machine can hold one past the timeout. */
 	if (p->lost)
 		while (now_ns() - t < PERF_DRAIN_NS && !stop) {
-			uint64_t ts;
+			uint64_t ts, late = p->reordered;
 
 			if (recv_burst(p, &ts) < 0)
 				return -1;
+			/* A late one is lost and reordered, not in flight. */
+			late = p->reordered - late;
+			p->given_up -= late < p->given_up ? late : p->given_up;
 		}
 	return 0;
 }
@@ -437,6 +446,12 @@ static void finish(struct perf *p, uint64_t t)
 		p->t_end = t;
 	if ((p->mode == MODE_LOOP || p->mode == MODE_PINGPONG) && p->tx > p->next_rx_seq)
 		p->in_flight = p->tx - p->next_rx_seq;
+	/* Pings given up after the last reply: nothing later came back, so
+	 * they are in flight too (with a device that failed, they went with
+	 * it), not lost. */
+	p->lost -= p->given_up;
+	p->in_flight += p->given_up;
+	p->given_up = 0;
 }
 
 static void usage(FILE *f)

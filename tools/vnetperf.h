@@ -48,6 +48,7 @@ struct perf {
 	uint8_t *frames;       /* socket API: batch frames of size bytes */
 	/* counters */
 	uint64_t tx, rx, rx_bytes, lost, in_flight, reordered, corrupt, next_rx_seq;
+	uint64_t given_up;     /* pingpong: pings timed out since the last reply */
 	bool failed;           /* the device failed: the run ended early */
 	uint64_t *rtt;
 	size_t n_rtt;

@@ -44,5 +44,24 @@ t "--tso on a device without TSO: exit 1, the reason named" \
 	'[ $rc -eq 1 ] && grep -q "HOST_TSO4" "$T/err"'
 run -n 10 -i 0 -s 30 sim:loopback loop
 t "a size below 60: exit 2" '[ $rc -eq 2 ]'
+# A device that stops answering, then dies: the ping given up after the
+# 1 s timeout had no later reply, so like the one after it, it went with
+# the device (in flight), not lost.
+rm -f "$T/simd.sock"
+./tools/vnet-simd --socket "$T/simd.sock" --mode loopback >"$T/simd.log" 2>&1 &
+simd=$!
+i=0
+while [ ! -S "$T/simd.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+"$PERF" -j -i 0 -d 20 "vfio-user:$T/simd.sock" pingpong >"$T/out" 2>"$T/err" &
+perf=$!
+sleep 1
+kill -STOP $simd
+sleep 2
+kill -KILL $simd
+wait $perf
+rc=$?
+wait $simd 2>/dev/null
+t "pingpong, device silent then killed: exit 1, nothing lost, the pings in flight" \
+	'[ $rc -eq 1 ] && json "d[\"failed\"] and d[\"lost\"] == 0 and d[\"in_flight\"] >= 1 and d[\"tx_frames\"] == d[\"rx_frames\"] + d[\"in_flight\"]"'
 echo "1..$n"
 exit $bad
